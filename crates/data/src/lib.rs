@@ -1,0 +1,1 @@
+//! Folders of MIDI files → token shards (`prepare`).

@@ -1,0 +1,180 @@
+//! Reading: bytes → [`Score`], by symusic's rules (see the crate docs).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+
+use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
+
+use crate::{MidiError, Note, Score, Tempo, TimeSignature, Track};
+
+/// Marks a note whose note-off has not been seen yet.
+const OPEN: u32 = u32::MAX;
+
+impl Score {
+    /// Reads a `.mid`/`.midi` file, or a RIFF `.rmi` file wrapping one.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Score, MidiError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| MidiError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Score::from_bytes(&bytes)
+    }
+
+    /// Parses a Standard MIDI File (or a RIFF `.rmi` wrapping one) from memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Score, MidiError> {
+        let bytes = unwrap_riff(bytes)?;
+        let smf = Smf::parse(bytes).map_err(|e| MidiError::Malformed(e.to_string()))?;
+        let tpq = match smf.header.timing {
+            Timing::Metrical(t) => t.as_int(),
+            Timing::Timecode(..) => return Err(MidiError::Smpte),
+        };
+        if tpq == 0 {
+            return Err(MidiError::ZeroResolution);
+        }
+        let mut score = Score::new(tpq);
+        for (index, events) in smf.tracks.iter().enumerate() {
+            read_track(index, events, &mut score)?;
+        }
+        // Stable sorts: simultaneous changes keep file order, so "the last one wins" holds.
+        score.tempos.sort_by_key(|t| t.time);
+        score.time_signatures.sort_by_key(|t| t.time);
+        Ok(score)
+    }
+}
+
+/// Returns the SMF inside a RIFF `RMID` container, or the bytes unchanged.
+fn unwrap_riff(bytes: &[u8]) -> Result<&[u8], MidiError> {
+    if !bytes.starts_with(b"RIFF") {
+        return Ok(bytes);
+    }
+    // RIFF header (12 bytes), then chunks of id (4) + little-endian size (4) + data.
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let id = &bytes[pos..pos + 4];
+        let size = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
+        let start = pos + 8;
+        let end = start.saturating_add(size).min(bytes.len());
+        if id == b"data" {
+            return Ok(&bytes[start..end]);
+        }
+        // Chunks are padded to an even size.
+        pos = start.saturating_add(size).saturating_add(size & 1);
+    }
+    Err(MidiError::BadRiff)
+}
+
+/// The symusic tracks being built from one MIDI track.
+#[derive(Default)]
+struct TrackBuilder {
+    /// (channel, program) → notes; ordered like symusic's `std::map`.
+    tracks: BTreeMap<(u8, u8), Vec<Note>>,
+    /// Open notes per (channel, pitch), oldest first: (channel, program, index into notes).
+    open: HashMap<(u8, u8), VecDeque<(u8, u8, usize)>>,
+    /// Current program of each channel.
+    programs: [u8; 16],
+}
+
+impl TrackBuilder {
+    fn note_on(&mut self, channel: u8, pitch: u8, velocity: u8, time: u32) {
+        let program = self.programs[channel as usize];
+        let notes = self.tracks.entry((channel, program)).or_default();
+        notes.push(Note {
+            time,
+            duration: OPEN,
+            pitch,
+            velocity,
+        });
+        let index = notes.len() - 1;
+        self.open
+            .entry((channel, pitch))
+            .or_default()
+            .push_back((channel, program, index));
+    }
+
+    fn note_off(&mut self, channel: u8, pitch: u8, time: u32) {
+        let Some(queue) = self.open.get_mut(&(channel, pitch)) else {
+            return;
+        };
+        if let Some((ch, program, index)) = queue.pop_front() {
+            if let Some(note) = self
+                .tracks
+                .get_mut(&(ch, program))
+                .and_then(|n| n.get_mut(index))
+            {
+                note.duration = time - note.time;
+            }
+        }
+    }
+
+    fn finish(self, name: &str, score: &mut Score) {
+        for ((channel, program), mut notes) in self.tracks {
+            notes.retain(|n| n.duration != OPEN);
+            if notes.is_empty() {
+                continue;
+            }
+            score.tracks.push(Track {
+                name: name.to_string(),
+                program,
+                is_drum: channel == 9,
+                notes,
+            });
+        }
+    }
+}
+
+fn read_track(
+    index: usize,
+    events: &[midly::TrackEvent<'_>],
+    score: &mut Score,
+) -> Result<(), MidiError> {
+    let mut builder = TrackBuilder::default();
+    let mut name = String::new();
+    let mut tick: u32 = 0;
+    for event in events {
+        tick = tick
+            .checked_add(event.delta.as_int())
+            .filter(|t| *t != OPEN)
+            .ok_or(MidiError::TimeOverflow { track: index })?;
+        match event.kind {
+            TrackEventKind::Midi { channel, message } => {
+                let ch = channel.as_int();
+                match message {
+                    MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                        builder.note_on(ch, key.as_int(), vel.as_int(), tick)
+                    }
+                    MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                        builder.note_off(ch, key.as_int(), tick)
+                    }
+                    MidiMessage::ProgramChange { program } => {
+                        builder.programs[ch as usize] = program.as_int()
+                    }
+                    _ => {}
+                }
+            }
+            TrackEventKind::Meta(meta) => match meta {
+                MetaMessage::TrackName(bytes) => name = String::from_utf8_lossy(bytes).into(),
+                MetaMessage::Tempo(mspq) => score.tempos.push(Tempo {
+                    time: tick,
+                    mspq: mspq.as_int(),
+                }),
+                MetaMessage::TimeSignature(numerator, denominator_pow, _, _) => {
+                    score.time_signatures.push(TimeSignature {
+                        time: tick,
+                        numerator,
+                        denominator: 1u8.checked_shl(denominator_pow as u32).unwrap_or(0),
+                    })
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    builder.finish(name.trim_end_matches('\0'), score);
+    Ok(())
+}

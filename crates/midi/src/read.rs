@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 
-use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
+use midly::{EventIter, MetaMessage, MidiMessage, Timing, TrackEventKind};
 
 use crate::{MidiError, Note, Score, Tempo, TimeSignature, Track};
 
@@ -24,8 +24,9 @@ impl Score {
     /// Parses a Standard MIDI File (or a RIFF `.rmi` wrapping one) from memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Score, MidiError> {
         let bytes = unwrap_riff(bytes)?;
-        let smf = Smf::parse(bytes).map_err(|e| MidiError::Malformed(e.to_string()))?;
-        let tpq = match smf.header.timing {
+        let (header, tracks) =
+            midly::parse(bytes).map_err(|e| MidiError::Malformed(e.to_string()))?;
+        let tpq = match header.timing {
             Timing::Metrical(t) => t.as_int(),
             Timing::Timecode(..) => return Err(MidiError::Smpte),
         };
@@ -33,7 +34,9 @@ impl Score {
             return Err(MidiError::ZeroResolution);
         }
         let mut score = Score::new(tpq);
-        for (index, events) in smf.tracks.iter().enumerate() {
+        for (index, events) in tracks.enumerate() {
+            let events =
+                events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
             read_track(index, events, &mut score)?;
         }
         // Stable sorts: simultaneous changes keep file order, so "the last one wins" holds.
@@ -128,15 +131,25 @@ impl TrackBuilder {
     }
 }
 
-fn read_track(
-    index: usize,
-    events: &[midly::TrackEvent<'_>],
-    score: &mut Score,
-) -> Result<(), MidiError> {
+fn read_track(index: usize, mut events: EventIter<'_>, score: &mut Score) -> Result<(), MidiError> {
     let mut builder = TrackBuilder::default();
     let mut name = String::new();
     let mut tick: u32 = 0;
-    for event in events {
+    let mut channel_status = None;
+    let mut count = 0usize;
+    while let Some(event) = events.next() {
+        let event = event.map_err(|e| {
+            MidiError::Malformed(format!(
+                "track {index}, event {count} (after tick {tick}): {e}"
+            ))
+        })?;
+        count += 1;
+        // Many files rely on running status surviving meta and sysex events (the standard
+        // says it does not); symusic keeps it, and so do we.
+        match event.kind {
+            TrackEventKind::Midi { .. } => channel_status = events.running_status(),
+            _ => *events.running_status_mut() = channel_status,
+        }
         tick = tick
             .checked_add(event.delta.as_int())
             .filter(|t| *t != OPEN)

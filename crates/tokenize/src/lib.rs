@@ -15,9 +15,13 @@
 //! ```
 
 mod error;
+pub mod miditok;
+mod remi;
+mod remi_decode;
 mod vocab;
 
 pub use error::TokenizeError;
+pub use remi::Remi;
 pub use vocab::Vocab;
 
 use midigpt_midi::Score;
@@ -63,6 +67,15 @@ pub const BUILTIN_NAMES: [&str; 4] = ["remi", "remi-plus", "midi-like", "triplet
 /// sequence per track), `remi-plus` (REMI+ with programs, tempos and time signatures, one
 /// stream), `midi-like` (MidiTok's MIDILike defaults) or `triplet`.
 pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+    use serde_json::Value::Bool;
+    match name {
+        "remi" => return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(&[])?)?)),
+        "remi-plus" => {
+            let on = [("use_programs", Bool(true)), ("one_token_stream_for_programs", Bool(true)), ("use_tempos", Bool(true)), ("use_time_signatures", Bool(true))];
+            return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(&on)?)?));
+        }
+        _ => {}
+    }
     Err(TokenizeError::Unsupported(format!(
         "tokenizer {name:?} (known: {})",
         BUILTIN_NAMES.join(", ")
@@ -89,5 +102,8 @@ pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Token
 /// `tokenizer.save()` writes.
 pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
+    if kind == "REMI" {
+        return Ok(Box::new(Remi::from_json(json)?));
+    }
     Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

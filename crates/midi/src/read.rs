@@ -34,7 +34,10 @@ impl Score {
             return Err(MidiError::ZeroResolution);
         }
         let mut score = Score::new(tpq);
-        for (index, events) in tracks.enumerate() {
+        // Read as many tracks as the header declares: bytes after them (often a little
+        // padding) are not an error.
+        let declared = bytes.get(10..12).map_or(usize::MAX, |n| u16::from_be_bytes([n[0], n[1]]) as usize);
+        for (index, events) in tracks.take(declared).enumerate() {
             let events =
                 events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
             read_track(index, events, &mut score)?;

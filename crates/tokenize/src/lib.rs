@@ -15,12 +15,14 @@
 //! ```
 
 mod error;
+mod midi_like;
 pub mod miditok;
 mod remi;
 mod remi_decode;
 mod vocab;
 
 pub use error::TokenizeError;
+pub use midi_like::MidiLike;
 pub use remi::Remi;
 pub use vocab::Vocab;
 
@@ -74,6 +76,7 @@ pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
             let on = [("use_programs", Bool(true)), ("one_token_stream_for_programs", Bool(true)), ("use_tempos", Bool(true)), ("use_time_signatures", Bool(true))];
             return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(&on)?)?));
         }
+        "midi-like" => return Ok(Box::new(MidiLike::new(miditok::MidiTokConfig::defaults_with(&[])?)?)),
         _ => {}
     }
     Err(TokenizeError::Unsupported(format!(
@@ -102,8 +105,10 @@ pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Token
 /// `tokenizer.save()` writes.
 pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
-    if kind == "REMI" {
-        return Ok(Box::new(Remi::from_json(json)?));
+    match kind {
+        "REMI" => return Ok(Box::new(Remi::from_json(json)?)),
+        "MIDILike" => return Ok(Box::new(MidiLike::from_json(json)?)),
+        _ => {}
     }
     Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

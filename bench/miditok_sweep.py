@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tokenize every MIDI file below a folder with MidiTok 3.1.0, for parity sweeps.
 
-Use:  python bench/miditok_sweep.py MIDI_DIR OUT_DIR [--config NAME]...
+Use:  python bench/miditok_sweep.py MIDI_DIR OUT_DIR [--config NAME]... [--notes]
 Writes OUT_DIR/tokenizer_<config>.json (MidiTok's own file) and OUT_DIR/<config>.jsonl with one
 line per file: {"path": relative path, "ids": [[...], ...]} or {"path": ..., "error": "..."}.
 Needs `pip install miditok==3.1.0 symusic==0.6.0` (bench/parity.sh makes the venv).
@@ -29,6 +29,7 @@ def main():
     ap.add_argument("midi_dir")
     ap.add_argument("out_dir")
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS))
+    ap.add_argument("--notes", action="store_true", help="also store the preprocessed notes")
     args = ap.parse_args()
     root, out = Path(args.midi_dir), Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -41,8 +42,16 @@ def main():
             for path in files:
                 row = {"path": str(path.relative_to(root))}
                 try:
-                    seq = tokenizer.encode(Score(str(path)))
+                    score = Score(str(path))
+                    seq = tokenizer.encode(score)
                     row["ids"] = [s.ids for s in (seq if isinstance(seq, list) else [seq])]
+                    if args.notes:
+                        prep = tokenizer.preprocess_score(score)
+                        row["tpq"] = prep.ticks_per_quarter
+                        row["tracks"] = [
+                            {"program": -1 if t.is_drum else t.program,
+                             "notes": [[n.time, n.duration, n.pitch, n.velocity] for n in t.notes]}
+                            for t in prep.tracks]
                 except Exception as exc:  # malformed files are expected in real corpora
                     row["error"] = f"{type(exc).__name__}: {exc}"[:300]
                 f.write(json.dumps(row) + "\n")

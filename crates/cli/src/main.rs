@@ -1,5 +1,6 @@
 //! `midigpt`: turn a folder of MIDI files into a trained GPT that writes music.
 
+mod bench;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -21,12 +22,16 @@ enum Command {
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
     Detokenize(tokenize::DetokenizeArgs),
+    /// Time loading + tokenizing every MIDI file below a folder on one thread (notes/s).
+    #[command(hide = true)]
+    BenchTokenize(bench::BenchArgs),
 }
 
 fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Tokenize(args) => tokenize::tokenize(&args)?,
         Command::Detokenize(args) => tokenize::detokenize(&args)?,
+        Command::BenchTokenize(args) => bench::bench_tokenize(&args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

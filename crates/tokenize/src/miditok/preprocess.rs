@@ -197,7 +197,7 @@ fn quantize_time_signatures(ts: &mut Vec<TimeSignature>, tpq: u32, delete_equal:
             }
             let offset = ts[i].time - previous;
             if offset % bar > 0 {
-                ts[i].time = previous + (offset / bar + 1) * bar;
+                ts[i].time = previous.saturating_add((offset / bar + 1).saturating_mul(bar));
             }
             bar = ticks_per_bar(&ts[i], tpq).max(1);
             previous = ts[i].time;
@@ -281,7 +281,7 @@ fn preprocess_notes(
         if let Some(grid) = grid {
             if note_on_off && uses_duration {
                 let start = snap(note.time, grid);
-                let end = snap(note.time + note.duration, grid);
+                let end = snap(note.end(), grid);
                 note.duration = if end > start {
                     end - start
                 } else {

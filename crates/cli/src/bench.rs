@@ -24,7 +24,9 @@ pub fn midi_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -53,10 +55,12 @@ pub fn bench_tokenize(args: &BenchArgs) -> Result<()> {
             failed += 1;
             continue;
         };
-        match Score::from_bytes(&bytes).map_err(|e| e.to_string()).and_then(|s| {
-            let ids = tokenizer.encode(&s).map_err(|e| e.to_string())?;
-            Ok((s.note_count(), ids.iter().map(Vec::len).sum::<usize>()))
-        }) {
+        match Score::from_bytes(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                let ids = tokenizer.encode(&s).map_err(|e| e.to_string())?;
+                Ok((s.note_count(), ids.iter().map(Vec::len).sum::<usize>()))
+            }) {
             Ok((n, t)) => {
                 notes += n;
                 tokens += t;

@@ -23,7 +23,8 @@ impl TokenizerChoice {
     /// Builds the chosen tokenizer.
     pub fn load(&self) -> Result<Box<dyn Tokenizer>> {
         match &self.tokenizer_config {
-            Some(path) => load_tokenizer(path).with_context(|| format!("loading tokenizer config {}", path.display())),
+            Some(path) => load_tokenizer(path)
+                .with_context(|| format!("loading tokenizer config {}", path.display())),
             None => builtin(&self.tokenizer).context("choosing a built-in tokenizer"),
         }
     }
@@ -54,11 +55,18 @@ pub struct DetokenizeArgs {
 /// there is one.
 pub fn tokenize(args: &TokenizeArgs) -> Result<()> {
     let tokenizer = args.tokenizer.load()?;
-    let score = Score::from_file(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let ids = tokenizer.encode(&score).with_context(|| format!("tokenizing {}", args.file.display()))?;
+    let score =
+        Score::from_file(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let ids = tokenizer
+        .encode(&score)
+        .with_context(|| format!("tokenizing {}", args.file.display()))?;
     let tokens = ids
         .iter()
-        .map(|seq| seq.iter().map(|&id| tokenizer.vocab().token(id).map(str::to_string)).collect::<Result<Vec<_>, _>>())
+        .map(|seq| {
+            seq.iter()
+                .map(|&id| tokenizer.vocab().token(id).map(str::to_string))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .collect::<Result<Vec<_>, _>>()?;
     println!("{}", json!({ "tokens": tokens, "ids": ids }));
     Ok(())
@@ -69,16 +77,28 @@ pub fn detokenize(args: &DetokenizeArgs) -> Result<()> {
     let tokenizer = args.tokenizer.load()?;
     let text = if args.tokens.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
         s
     } else {
-        std::fs::read_to_string(&args.tokens).with_context(|| format!("reading {}", args.tokens.display()))?
+        std::fs::read_to_string(&args.tokens)
+            .with_context(|| format!("reading {}", args.tokens.display()))?
     };
-    let json: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.tokens.display()))?;
-    let ids = sequences(&json, tokenizer.as_ref()).with_context(|| format!("reading tokens from {}", args.tokens.display()))?;
+    let json: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", args.tokens.display()))?;
+    let ids = sequences(&json, tokenizer.as_ref())
+        .with_context(|| format!("reading tokens from {}", args.tokens.display()))?;
     let score = tokenizer.decode(&ids)?;
-    score.write_file(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("wrote {} ({} tracks, {} notes)", args.out.display(), score.tracks.len(), score.note_count());
+    score
+        .write_file(&args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} ({} tracks, {} notes)",
+        args.out.display(),
+        score.tracks.len(),
+        score.note_count()
+    );
     Ok(())
 }
 
@@ -89,9 +109,15 @@ fn sequences(json: &Value, tokenizer: &dyn Tokenizer) -> Result<Vec<Vec<TokenId>
         (None, Some(v)) => ("tokens", v),
         (None, None) => bail!("expected an object with \"ids\" or \"tokens\""),
     };
-    let Some(list) = value.as_array() else { bail!("\"{key}\" is not a list") };
+    let Some(list) = value.as_array() else {
+        bail!("\"{key}\" is not a list")
+    };
     let nested = list.iter().all(Value::is_array) && !list.is_empty();
-    let seqs: Vec<&Value> = if nested { list.iter().collect() } else { vec![value] };
+    let seqs: Vec<&Value> = if nested {
+        list.iter().collect()
+    } else {
+        vec![value]
+    };
     seqs.into_iter()
         .map(|seq| {
             let items = seq.as_array().context("a sequence is not a list")?;

@@ -19,10 +19,12 @@
 //! ```
 
 mod error;
+mod gm;
 mod read;
 mod score;
 mod write;
 
 pub use error::MidiError;
+pub use gm::program_name;
 pub use score::{Note, Score, Tempo, TimeSignature, Track};
 pub use write::write_atomic;

@@ -36,10 +36,11 @@ impl Score {
         let mut score = Score::new(tpq);
         // Read as many tracks as the header declares: bytes after them (often a little
         // padding) are not an error.
-        let declared = bytes.get(10..12).map_or(usize::MAX, |n| u16::from_be_bytes([n[0], n[1]]) as usize);
+        let declared = bytes
+            .get(10..12)
+            .map_or(usize::MAX, |n| u16::from_be_bytes([n[0], n[1]]) as usize);
         for (index, events) in tracks.take(declared).enumerate() {
-            let events =
-                events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
+            let events = events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
             read_track(index, events, &mut score)?;
         }
         // Stable sorts: simultaneous changes keep file order, so "the last one wins" holds.
@@ -75,13 +76,16 @@ fn unwrap_riff(bytes: &[u8]) -> Result<&[u8], MidiError> {
     Err(MidiError::BadRiff)
 }
 
+/// Where an open note lives: (channel, program, index in that track's notes).
+type OpenNote = (u8, u8, usize);
+
 /// The symusic tracks being built from one MIDI track.
 #[derive(Default)]
 struct TrackBuilder {
     /// (channel, program) → notes; ordered like symusic's `std::map`.
     tracks: BTreeMap<(u8, u8), Vec<Note>>,
     /// Open notes per (channel, pitch), oldest first: (channel, program, index into notes).
-    open: HashMap<(u8, u8), VecDeque<(u8, u8, usize)>>,
+    open: HashMap<(u8, u8), VecDeque<OpenNote>>,
     /// Current program of each channel.
     programs: [u8; 16],
 }

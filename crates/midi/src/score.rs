@@ -104,7 +104,10 @@ impl Score {
 
     /// Last tick of any note end, tempo or time signature.
     pub fn end(&self) -> u32 {
-        let notes = self.tracks.iter().flat_map(|t| t.notes.iter().map(Note::end));
+        let notes = self
+            .tracks
+            .iter()
+            .flat_map(|t| t.notes.iter().map(Note::end));
         let tempos = self.tempos.iter().map(|t| t.time);
         let sigs = self.time_signatures.iter().map(|t| t.time);
         notes.chain(tempos).chain(sigs).max().unwrap_or(0)

@@ -33,7 +33,11 @@ impl Score {
             let channel = u4::new(channel);
             // (tick, order, event): at one tick note-offs go first so re-reading pairs them right.
             let mut timed: Vec<(u32, u8, TrackEventKind<'_>)> = Vec::new();
-            timed.push((0, 0, TrackEventKind::Meta(MetaMessage::TrackName(track.name.as_bytes()))));
+            timed.push((
+                0,
+                0,
+                TrackEventKind::Meta(MetaMessage::TrackName(track.name.as_bytes())),
+            ));
             let program = u7::try_from(track.program)
                 .ok_or_else(|| MidiError::Unwritable(format!("program {}", track.program)))?;
             timed.push((0, 0, midi(channel, MidiMessage::ProgramChange { program })));
@@ -43,8 +47,15 @@ impl Score {
                 let vel = u7::try_from(note.velocity.max(1))
                     .ok_or_else(|| MidiError::Unwritable(format!("velocity {}", note.velocity)))?;
                 let off_order = if note.duration == 0 { 2 } else { 1 };
-                timed.push((note.time, 2, midi(channel, MidiMessage::NoteOn { key, vel })));
-                let off = MidiMessage::NoteOff { key, vel: u7::new(0) };
+                timed.push((
+                    note.time,
+                    2,
+                    midi(channel, MidiMessage::NoteOn { key, vel }),
+                ));
+                let off = MidiMessage::NoteOff {
+                    key,
+                    vel: u7::new(0),
+                };
                 timed.push((note.end(), off_order, midi(channel, off)));
             }
             tracks.push(to_delta_events(timed)?);
@@ -83,7 +94,11 @@ fn conductor_track(score: &Score) -> Result<Vec<TrackEvent<'static>>, MidiError>
     for tempo in &score.tempos {
         let mspq = u24::try_from(tempo.mspq)
             .ok_or_else(|| MidiError::Unwritable(format!("tempo {} µs/quarter", tempo.mspq)))?;
-        timed.push((tempo.time, 1, TrackEventKind::Meta(MetaMessage::Tempo(mspq))));
+        timed.push((
+            tempo.time,
+            1,
+            TrackEventKind::Meta(MetaMessage::Tempo(mspq)),
+        ));
     }
     to_delta_events(timed)
 }

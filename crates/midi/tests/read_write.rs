@@ -6,7 +6,9 @@ use midigpt_midi::{MidiError, Note, Score, Tempo, TimeSignature, Track};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tokenize/tests/data/midi")
+        .join(name)
 }
 
 #[test]
@@ -18,20 +20,40 @@ fn reads_a_multitrack_file_by_symusics_rules() {
     assert_eq!(drums.len(), 1);
     assert_eq!(drums[0].notes.len(), 1807);
     assert_eq!(score.tracks[0].program, 87);
-    assert_eq!(score.tempos, vec![Tempo { time: 0, mspq: 480_000 }]);
+    assert_eq!(
+        score.tempos,
+        vec![Tempo {
+            time: 0,
+            mspq: 480_000
+        }]
+    );
 }
 
 #[test]
 fn corrupted_files_give_errors_naming_the_problem() {
-    for name in ["corrupted/ValueError_Control168.mid", "corrupted/PiDamaged.mid"] {
+    for name in [
+        "corrupted/ValueError_Control168.mid",
+        "corrupted/PiDamaged.mid",
+    ] {
         match Score::from_file(fixture(name)) {
-            Err(MidiError::Malformed(message)) => assert!(message.contains("track"), "{name}: {message}"),
+            Err(MidiError::Malformed(message)) => {
+                assert!(message.contains("track"), "{name}: {message}")
+            }
             other => panic!("{name}: expected a malformed-file error, got {other:?}"),
         }
     }
-    assert!(matches!(Score::from_bytes(b"not a midi file"), Err(MidiError::Malformed(_))));
-    assert!(matches!(Score::from_bytes(b""), Err(MidiError::Malformed(_))));
-    assert!(matches!(Score::from_bytes(b"RIFF\x04\x00\x00\x00RMID"), Err(MidiError::BadRiff)));
+    assert!(matches!(
+        Score::from_bytes(b"not a midi file"),
+        Err(MidiError::Malformed(_))
+    ));
+    assert!(matches!(
+        Score::from_bytes(b""),
+        Err(MidiError::Malformed(_))
+    ));
+    assert!(matches!(
+        Score::from_bytes(b"RIFF\x04\x00\x00\x00RMID"),
+        Err(MidiError::BadRiff)
+    ));
 }
 
 #[test]
@@ -52,7 +74,10 @@ fn riff_wrapped_files_are_unwrapped() {
 fn zero_length_and_overlapping_notes_follow_symusic() {
     let score = Score::from_file(fixture("zero_overlap.mid")).expect("loads");
     let notes = &score.tracks[0].notes;
-    assert!(notes.iter().any(|n| n.duration == 0), "zero-length notes are kept");
+    assert!(
+        notes.iter().any(|n| n.duration == 0),
+        "zero-length notes are kept"
+    );
 }
 
 #[test]
@@ -71,24 +96,53 @@ fn write_file_is_atomic_and_leaves_no_temporary() {
     let dir = std::env::temp_dir().join(format!("midigpt-midi-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("out.mid");
-    Score::from_file(fixture("Clementi.mid")).expect("loads").write_file(&path).expect("writes");
-    let names: Vec<String> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    Score::from_file(fixture("Clementi.mid"))
+        .expect("loads")
+        .write_file(&path)
+        .expect("writes");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
     assert_eq!(names, vec!["out.mid".to_string()]);
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 fn arb_score() -> impl Strategy<Value = Score> {
-    let note = (0u32..5000, 1u32..500, 0u8..128, 1u8..128).prop_map(|(time, duration, pitch, velocity)| Note { time, duration, pitch, velocity });
-    let track = (0u8..128, any::<bool>(), prop::collection::vec(note, 1..40)).prop_map(|(program, is_drum, mut notes)| {
-        notes.sort_by_key(|n| n.time);
-        Track { name: "t".into(), program: if is_drum { 0 } else { program }, is_drum, notes }
-    });
-    (1u16..2000, prop::collection::vec(track, 0..4), 200_000u32..1_500_000).prop_map(|(tpq, tracks, mspq)| Score {
-        ticks_per_quarter: tpq,
-        tempos: vec![Tempo { time: 0, mspq }],
-        time_signatures: vec![TimeSignature { time: 0, numerator: 3, denominator: 4 }],
-        tracks,
-    })
+    let note = (0u32..5000, 1u32..500, 0u8..128, 1u8..128).prop_map(
+        |(time, duration, pitch, velocity)| Note {
+            time,
+            duration,
+            pitch,
+            velocity,
+        },
+    );
+    let track = (0u8..128, any::<bool>(), prop::collection::vec(note, 1..40)).prop_map(
+        |(program, is_drum, mut notes)| {
+            notes.sort_by_key(|n| n.time);
+            Track {
+                name: "t".into(),
+                program: if is_drum { 0 } else { program },
+                is_drum,
+                notes,
+            }
+        },
+    );
+    (
+        1u16..2000,
+        prop::collection::vec(track, 0..4),
+        200_000u32..1_500_000,
+    )
+        .prop_map(|(tpq, tracks, mspq)| Score {
+            ticks_per_quarter: tpq,
+            tempos: vec![Tempo { time: 0, mspq }],
+            time_signatures: vec![TimeSignature {
+                time: 0,
+                numerator: 3,
+                denominator: 4,
+            }],
+            tracks,
+        })
 }
 
 proptest! {

@@ -14,25 +14,43 @@ use serde_json::Value;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (root, dirs) = args.split_first().ok_or("usage: parity MIDI_ROOT REF_DIR...")?;
+    let (root, dirs) = args
+        .split_first()
+        .ok_or("usage: parity MIDI_ROOT REF_DIR...")?;
     let (mut same, mut differ, mut failed) = (0, 0, 0);
     for dir in dirs {
         let mut tokenizers: HashMap<String, Box<dyn Tokenizer>> = HashMap::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
         files.sort();
         for path in files {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             if let Some(config) = name.strip_suffix(".jsonl") {
-                let tokenizer = load_tokenizer(Path::new(dir).join(format!("tokenizer_{config}.json")))?;
+                let tokenizer =
+                    load_tokenizer(Path::new(dir).join(format!("tokenizer_{config}.json")))?;
                 let counts = sweep(root, &path, tokenizer.as_ref())?;
-                println!("{config}: {} same, {} differ, {} failed, {} both failed", counts.0, counts.1, counts.2, counts.3);
+                println!(
+                    "{config}: {} same, {} differ, {} failed, {} both failed",
+                    counts.0, counts.1, counts.2, counts.3
+                );
                 (same, differ, failed) = (same + counts.0, differ + counts.1, failed + counts.2);
                 continue;
             }
-            let Some((_, config)) = name.strip_suffix(".json").and_then(|n| n.split_once("__")) else { continue };
+            let Some((_, config)) = name.strip_suffix(".json").and_then(|n| n.split_once("__"))
+            else {
+                continue;
+            };
             let reference: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
             if !tokenizers.contains_key(config) {
-                tokenizers.insert(config.to_string(), load_tokenizer(Path::new(dir).join(format!("tokenizer_{config}.json")))?);
+                tokenizers.insert(
+                    config.to_string(),
+                    load_tokenizer(Path::new(dir).join(format!("tokenizer_{config}.json")))?,
+                );
             }
             let tokenizer = &tokenizers[config];
             let source = reference["source"].as_str().unwrap_or_default();
@@ -55,7 +73,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let want: Vec<Vec<String>> = serde_json::from_value(reference["tokens"].clone())?;
             let got: Vec<Vec<String>> = ids
                 .iter()
-                .map(|s| s.iter().map(|&i| tokenizer.vocab().token(i).unwrap_or("?").to_string()).collect())
+                .map(|s| {
+                    s.iter()
+                        .map(|&i| tokenizer.vocab().token(i).unwrap_or("?").to_string())
+                        .collect()
+                })
                 .collect();
             if got == want {
                 same += 1;
@@ -72,20 +94,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn report(name: &str, want: &[Vec<String>], got: &[Vec<String>]) {
     if want.len() != got.len() {
         let lens = |v: &[Vec<String>]| v.iter().map(Vec::len).collect::<Vec<_>>();
-        println!("DIFF {name}: {} sequences {:?} vs reference {} {:?}", got.len(), lens(got), want.len(), lens(want));
+        println!(
+            "DIFF {name}: {} sequences {:?} vs reference {} {:?}",
+            got.len(),
+            lens(got),
+            want.len(),
+            lens(want)
+        );
         return;
     }
     for (si, (w, g)) in want.iter().zip(got).enumerate() {
         if let Some(i) = (0..w.len().max(g.len())).find(|&i| w.get(i) != g.get(i)) {
             let from = i.saturating_sub(6);
-            println!("DIFF {name} seq {si} at {i} (len {} vs ref {})\n  got {:?}\n  ref {:?}", g.len(), w.len(), &g[from..(i + 6).min(g.len())], &w[from..(i + 6).min(w.len())]);
+            println!(
+                "DIFF {name} seq {si} at {i} (len {} vs ref {})\n  got {:?}\n  ref {:?}",
+                g.len(),
+                w.len(),
+                &g[from..(i + 6).min(g.len())],
+                &w[from..(i + 6).min(w.len())]
+            );
             return;
         }
     }
 }
 
 /// Compares every line of a sweep file: (same, differ, failed here only, failed in both).
-fn sweep(root: &str, jsonl: &Path, tokenizer: &dyn Tokenizer) -> Result<(usize, usize, usize, usize), Box<dyn std::error::Error>> {
+fn sweep(
+    root: &str,
+    jsonl: &Path,
+    tokenizer: &dyn Tokenizer,
+) -> Result<(usize, usize, usize, usize), Box<dyn std::error::Error>> {
     let mut counts = (0, 0, 0, 0);
     for line in std::fs::read_to_string(jsonl)?.lines() {
         let row: Value = serde_json::from_str(line)?;
@@ -101,7 +139,13 @@ fn sweep(root: &str, jsonl: &Path, tokenizer: &dyn Tokenizer) -> Result<(usize, 
                 } else {
                     counts.1 += 1;
                     let tokens = |v: &[Vec<u32>]| -> Vec<Vec<String>> {
-                        v.iter().map(|s| s.iter().map(|&i| tokenizer.vocab().token(i).unwrap_or("?").to_string()).collect()).collect()
+                        v.iter()
+                            .map(|s| {
+                                s.iter()
+                                    .map(|&i| tokenizer.vocab().token(i).unwrap_or("?").to_string())
+                                    .collect()
+                            })
+                            .collect()
                     };
                     report(rel, &tokens(&want), &tokens(&ids));
                 }
@@ -112,7 +156,10 @@ fn sweep(root: &str, jsonl: &Path, tokenizer: &dyn Tokenizer) -> Result<(usize, 
             }
             (Ok(_), None) => {
                 counts.0 += 1;
-                println!("NOTE {rel}: MidiTok failed ({}), midigpt tokenized it", row["error"]);
+                println!(
+                    "NOTE {rel}: MidiTok failed ({}), midigpt tokenized it",
+                    row["error"]
+                );
             }
             (Err(e), None) => {
                 counts.3 += 1;

@@ -71,12 +71,27 @@ pub const BUILTIN_NAMES: [&str; 4] = ["remi", "remi-plus", "midi-like", "triplet
 pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     use serde_json::Value::Bool;
     match name {
-        "remi" => return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(&[])?)?)),
-        "remi-plus" => {
-            let on = [("use_programs", Bool(true)), ("one_token_stream_for_programs", Bool(true)), ("use_tempos", Bool(true)), ("use_time_signatures", Bool(true))];
-            return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(&on)?)?));
+        "remi" => {
+            return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(
+                &[],
+            )?)?))
         }
-        "midi-like" => return Ok(Box::new(MidiLike::new(miditok::MidiTokConfig::defaults_with(&[])?)?)),
+        "remi-plus" => {
+            let on = [
+                ("use_programs", Bool(true)),
+                ("one_token_stream_for_programs", Bool(true)),
+                ("use_tempos", Bool(true)),
+                ("use_time_signatures", Bool(true)),
+            ];
+            return Ok(Box::new(Remi::new(miditok::MidiTokConfig::defaults_with(
+                &on,
+            )?)?));
+        }
+        "midi-like" => {
+            return Ok(Box::new(MidiLike::new(
+                miditok::MidiTokConfig::defaults_with(&[])?,
+            )?))
+        }
         _ => {}
     }
     Err(TokenizeError::Unsupported(format!(
@@ -87,7 +102,9 @@ pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
 
 /// Loads a tokenizer from its JSON file: a MidiTok 3.1 `tokenizer.json` (REMI, MIDILike,
 /// with or without BPE) or one saved by midigpt.
-pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+pub fn load_tokenizer(
+    path: impl AsRef<std::path::Path>,
+) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| TokenizeError::Io {
         path: path.to_path_buf(),
@@ -104,7 +121,10 @@ pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Token
 /// Builds a tokenizer from the JSON that [`Tokenizer::to_json`] or MidiTok's
 /// `tokenizer.save()` writes.
 pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
-    let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
+    let kind = json
+        .get("tokenization")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     match kind {
         "REMI" => return Ok(Box::new(Remi::from_json(json)?)),
         "MIDILike" => return Ok(Box::new(MidiLike::from_json(json)?)),

@@ -29,16 +29,37 @@ type Event = (u32, [TokenId; 3], u8);
 impl MidiLike {
     /// A tokenizer for a MidiTok config.
     pub fn new(config: MidiTokConfig) -> Result<Self, TokenizeError> {
-        if config.to_json().get("additional_params").and_then(|p| p.get("max_duration")).is_some_and(|v| !v.is_null()) {
+        if config
+            .to_json()
+            .get("additional_params")
+            .and_then(|p| p.get("max_duration"))
+            .is_some_and(|v| !v.is_null())
+        {
             return Err(TokenizeError::Unsupported("max_duration".into()));
         }
         let mut tables = Tables::new(&config)?;
         let vocab = miditok::vocab_with_specials(&config, base_vocab(&config, &tables));
         tables.index(&vocab)?;
         let ids = Ids::new(&vocab, &tables, ("NoteOn", "DrumOn"));
-        let by = |prefix: &str| (0..128).map(|p| vocab.get(&format!("{prefix}_{p}"))).collect();
-        let time_shift = tables.durations.iter().filter_map(|d| vocab.get(&format!("TimeShift_{}", d.value()))).collect();
-        Ok(MidiLike { note_off: by("NoteOff"), drum_off: by("DrumOff"), time_shift, config, tables, vocab, ids })
+        let by = |prefix: &str| {
+            (0..128)
+                .map(|p| vocab.get(&format!("{prefix}_{p}")))
+                .collect()
+        };
+        let time_shift = tables
+            .durations
+            .iter()
+            .filter_map(|d| vocab.get(&format!("TimeShift_{}", d.value())))
+            .collect();
+        Ok(MidiLike {
+            note_off: by("NoteOff"),
+            drum_off: by("DrumOff"),
+            time_shift,
+            config,
+            tables,
+            vocab,
+            ids,
+        })
     }
 
     /// Reads a MidiTok `tokenizer.json` (already parsed) whose `tokenization` is `MIDILike`.
@@ -56,7 +77,11 @@ impl MidiLike {
         if self.config.use_time_signatures {
             for ts in &p.time_signatures {
                 let key = (ts.numerator as u32, ts.denominator as u32);
-                let id = self.ids.time_sig.get(&key).ok_or_else(|| missing(format!("TimeSig_{}/{}", key.0, key.1)))?;
+                let id = self
+                    .ids
+                    .time_sig
+                    .get(&key)
+                    .ok_or_else(|| missing(format!("TimeSig_{}/{}", key.0, key.1)))?;
                 events.push((ts.time, [*id, 0, 0], 1));
             }
         }
@@ -66,32 +91,51 @@ impl MidiLike {
         Ok(events)
     }
 
-    fn track_events(&self, track: &miditok::PTrack, out: &mut Vec<Event>) -> Result<(), TokenizeError> {
+    fn track_events(
+        &self,
+        track: &miditok::PTrack,
+        out: &mut Vec<Event>,
+    ) -> Result<(), TokenizeError> {
         let drum = track.program == -1 && self.config.use_pitchdrum_tokens;
         let program = if self.config.use_programs {
-            Some(self.ids.program[(track.program + 1) as usize].ok_or_else(|| missing(format!("Program_{}", track.program)))?)
+            Some(
+                self.ids.program[(track.program + 1) as usize]
+                    .ok_or_else(|| missing(format!("Program_{}", track.program)))?,
+            )
         } else {
             None
         };
-        let (on, off) = if drum { (&self.ids.pitch_drum, &self.drum_off) } else { (&self.ids.pitch, &self.note_off) };
+        let (on, off) = if drum {
+            (&self.ids.pitch_drum, &self.drum_off)
+        } else {
+            (&self.ids.pitch, &self.note_off)
+        };
         let uses_off = self.config.uses_duration(track.program);
         for note in &track.notes {
             let mut ids = [0; 3];
             let mut n = 0;
-            for id in [program, Some(on[note.pitch as usize].ok_or_else(|| missing(format!("NoteOn_{}", note.pitch)))?)]
-                .into_iter()
-                .flatten()
+            for id in [
+                program,
+                Some(
+                    on[note.pitch as usize]
+                        .ok_or_else(|| missing(format!("NoteOn_{}", note.pitch)))?,
+                ),
+            ]
+            .into_iter()
+            .flatten()
             {
                 ids[n] = id;
                 n += 1;
             }
             if self.config.use_velocities {
-                ids[n] = self.ids.velocity[note.velocity as usize].ok_or_else(|| missing(format!("Velocity_{}", note.velocity)))?;
+                ids[n] = self.ids.velocity[note.velocity as usize]
+                    .ok_or_else(|| missing(format!("Velocity_{}", note.velocity)))?;
                 n += 1;
             }
             out.push((note.time, ids, n as u8));
             if uses_off {
-                let off = off[note.pitch as usize].ok_or_else(|| missing(format!("NoteOff_{}", note.pitch)))?;
+                let off = off[note.pitch as usize]
+                    .ok_or_else(|| missing(format!("NoteOff_{}", note.pitch)))?;
                 match program {
                     Some(p) => out.push((note.end(), [p, off, 0], 2)),
                     None => out.push((note.end(), [off, 0, 0], 1)),
@@ -142,19 +186,31 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
         v.extend(pitches().map(|p| format!("NoteOff_{p}")));
     }
     v.extend(t.velocities.iter().map(|x| format!("Velocity_{x}")));
-    v.extend(t.durations.iter().map(|d| format!("TimeShift_{}", d.value())));
+    v.extend(
+        t.durations
+            .iter()
+            .map(|d| format!("TimeShift_{}", d.value())),
+    );
     if c.use_pitchdrum_tokens {
         v.extend(drums().map(|p| format!("DrumOn_{p}")));
         v.extend(drums().map(|p| format!("DrumOff_{p}")));
     }
     if c.use_tempos {
-        v.extend(t.tempos.iter().map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))));
+        v.extend(
+            t.tempos
+                .iter()
+                .map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))),
+        );
     }
     if c.use_programs {
         v.extend(c.programs.iter().map(|p| format!("Program_{p}")));
     }
     if c.use_time_signatures {
-        v.extend(t.time_signatures.iter().map(|(n, d)| format!("TimeSig_{n}/{d}")));
+        v.extend(
+            t.time_signatures
+                .iter()
+                .map(|(n, d)| format!("TimeSig_{n}/{d}")),
+        );
     }
     v
 }
@@ -209,9 +265,17 @@ fn decode(m: &MidiLike, sequences: &[Vec<TokenId>]) -> Score {
     let tpq = t.time_division;
     let mut score = Score::new(u16::try_from(tpq).unwrap_or(u16::MAX));
     let mut tracks: Vec<(i16, midigpt_midi::Track)> = Vec::new();
-    let new_track = |program: i16| midigpt_midi::Track { name: program_name(program), program: program.max(0) as u8, is_drum: program == -1, notes: Vec::new() };
+    let new_track = |program: i16| midigpt_midi::Track {
+        name: program_name(program),
+        program: program.max(0) as u8,
+        is_drum: program == -1,
+        notes: Vec::new(),
+    };
     for (si, seq) in sequences.iter().enumerate() {
-        let toks: Vec<Tok> = seq.iter().map(|&id| t.meaning.get(id as usize).copied().unwrap_or(Tok::Special)).collect();
+        let toks: Vec<Tok> = seq
+            .iter()
+            .map(|&id| t.meaning.get(id as usize).copied().unwrap_or(Tok::Special))
+            .collect();
         let (mut tick, mut tpb) = (0u32, tpq);
         let mut program: i16 = 0;
         if !cfg.one_token_stream_for_programs && cfg.use_programs {
@@ -224,20 +288,26 @@ fn decode(m: &MidiLike, sequences: &[Vec<TokenId>]) -> Score {
             program = program.max(0);
         }
         let mut uses_off = cfg.uses_duration(program);
-        let mut active: std::collections::HashMap<(i16, u8), VecDeque<(u32, u8)>> = Default::default();
+        let mut active: std::collections::HashMap<(i16, u8), VecDeque<(u32, u8)>> =
+            Default::default();
         for (ti, tok) in toks.iter().enumerate() {
             let target = |tracks: &mut Vec<(i16, midigpt_midi::Track)>, program: i16| -> usize {
                 if !cfg.one_token_stream_for_programs {
                     return tracks.len() - 1;
                 }
-                tracks.iter().position(|(p, _)| *p == program).unwrap_or_else(|| {
-                    tracks.push((program, new_track(program)));
-                    tracks.len() - 1
-                })
+                tracks
+                    .iter()
+                    .position(|(p, _)| *p == program)
+                    .unwrap_or_else(|| {
+                        tracks.push((program, new_track(program)));
+                        tracks.len() - 1
+                    })
             };
             match *tok {
                 Tok::TimeShift(i) => tick = tick.saturating_add(t.durations[i].ticks(tpb)),
-                Tok::Pitch(pitch) | Tok::PitchDrum(pitch) if (cfg.pitch_range.0..=cfg.pitch_range.1).contains(&pitch) => {
+                Tok::Pitch(pitch) | Tok::PitchDrum(pitch)
+                    if (cfg.pitch_range.0..=cfg.pitch_range.1).contains(&pitch) =>
+                {
                     let velocity = if cfg.use_velocities {
                         match toks.get(ti + 1) {
                             Some(Tok::Velocity(v)) => *v,
@@ -248,34 +318,65 @@ fn decode(m: &MidiLike, sequences: &[Vec<TokenId>]) -> Score {
                         100
                     };
                     if uses_off {
-                        active.entry((program, pitch)).or_default().push_back((tick, velocity));
+                        active
+                            .entry((program, pitch))
+                            .or_default()
+                            .push_back((tick, velocity));
                     } else {
                         let duration = (cfg.default_note_duration * tpb as f64) as u32;
                         let i = target(&mut tracks, program);
-                        tracks[i].1.notes.push(Note { time: tick, duration, pitch, velocity });
+                        tracks[i].1.notes.push(Note {
+                            time: tick,
+                            duration,
+                            pitch,
+                            velocity,
+                        });
                     }
                 }
                 Tok::NoteOff(pitch) => {
-                    if let Some((onset, velocity)) = active.get_mut(&(program, pitch)).and_then(VecDeque::pop_front) {
+                    if let Some((onset, velocity)) = active
+                        .get_mut(&(program, pitch))
+                        .and_then(VecDeque::pop_front)
+                    {
                         let i = target(&mut tracks, program);
-                        tracks[i].1.notes.push(Note { time: onset, duration: tick - onset, pitch, velocity });
+                        tracks[i].1.notes.push(Note {
+                            time: onset,
+                            duration: tick - onset,
+                            pitch,
+                            velocity,
+                        });
                     }
                 }
                 Tok::Program(p) => {
                     program = p;
                     uses_off = cfg.uses_duration(p);
                 }
-                Tok::Tempo(i) if si == 0 => score.tempos.push(Tempo { time: tick, mspq: (60_000_000.0 / t.tempos[i]).round() as u32 }),
+                Tok::Tempo(i) if si == 0 => score.tempos.push(Tempo {
+                    time: tick,
+                    mspq: (60_000_000.0 / t.tempos[i]).round() as u32,
+                }),
                 Tok::TimeSig(n, d) => {
-                    tpb = t.tpb_per_denom.iter().find(|(den, _)| *den == d).map_or(tpb, |(_, v)| *v);
+                    tpb = t
+                        .tpb_per_denom
+                        .iter()
+                        .find(|(den, _)| *den == d)
+                        .map_or(tpb, |(_, v)| *v);
                     if si == 0 && n <= 255 && d <= 128 {
-                        score.time_signatures.push(TimeSignature { time: tick, numerator: n as u8, denominator: d as u8 });
+                        score.time_signatures.push(TimeSignature {
+                            time: tick,
+                            numerator: n as u8,
+                            denominator: d as u8,
+                        });
                     }
                 }
                 _ => {}
             }
         }
     }
-    score.tracks = tracks.into_iter().map(|(_, t)| t).filter(|t| !t.notes.is_empty()).collect();
+    score.tracks = tracks
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| !t.notes.is_empty())
+        .collect();
     score
 }

@@ -36,7 +36,12 @@ impl Remi {
         let vocab = miditok::vocab_with_specials(&config, base_vocab(&config, &tables));
         tables.index(&vocab)?;
         let ids = Ids::new(&vocab, &tables, ("Pitch", "PitchDrum"));
-        Ok(Remi { config, tables, vocab, ids })
+        Ok(Remi {
+            config,
+            tables,
+            vocab,
+            ids,
+        })
     }
 
     /// Reads a MidiTok `tokenizer.json` (already parsed) whose `tokenization` is `REMI`.
@@ -63,7 +68,10 @@ impl Remi {
         let mut events = Vec::new();
         if self.config.use_time_signatures {
             for ts in &p.time_signatures {
-                events.push((ts.time, Event::TimeSig(ts.numerator as u32, ts.denominator as u32)));
+                events.push((
+                    ts.time,
+                    Event::TimeSig(ts.numerator as u32, ts.denominator as u32),
+                ));
             }
         }
         for &(time, bin) in &p.tempos {
@@ -72,25 +80,41 @@ impl Remi {
         events
     }
 
-    fn track_events(&self, p: &Prepared, track: &miditok::PTrack, out: &mut Vec<(u32, Event)>) -> Result<(), TokenizeError> {
+    fn track_events(
+        &self,
+        p: &Prepared,
+        track: &miditok::PTrack,
+        out: &mut Vec<(u32, Event)>,
+    ) -> Result<(), TokenizeError> {
         let drum = track.program == -1;
         let uses_duration = self.config.uses_duration(track.program);
         let mut tables: Vec<(u32, std::collections::HashMap<u32, usize>)> = Vec::new();
         for note in &track.notes {
             let mut ids = [0; 4];
             let mut n = 0;
-            let mut push = |id: Option<TokenId>, what: &dyn Fn() -> String| -> Result<(), TokenizeError> {
-                ids[n] = id.ok_or_else(|| TokenizeError::UnknownToken(what()))?;
-                n += 1;
-                Ok(())
-            };
+            let mut push =
+                |id: Option<TokenId>, what: &dyn Fn() -> String| -> Result<(), TokenizeError> {
+                    ids[n] = id.ok_or_else(|| TokenizeError::UnknownToken(what()))?;
+                    n += 1;
+                    Ok(())
+                };
             if self.config.use_programs {
-                push(self.ids.program[(track.program + 1) as usize], &|| format!("Program_{}", track.program))?;
+                push(self.ids.program[(track.program + 1) as usize], &|| {
+                    format!("Program_{}", track.program)
+                })?;
             }
-            let pitch = if drum && self.config.use_pitchdrum_tokens { &self.ids.pitch_drum } else { &self.ids.pitch };
-            push(pitch[note.pitch as usize], &|| format!("Pitch_{}", note.pitch))?;
+            let pitch = if drum && self.config.use_pitchdrum_tokens {
+                &self.ids.pitch_drum
+            } else {
+                &self.ids.pitch
+            };
+            push(pitch[note.pitch as usize], &|| {
+                format!("Pitch_{}", note.pitch)
+            })?;
             if self.config.use_velocities {
-                push(self.ids.velocity[note.velocity as usize], &|| format!("Velocity_{}", note.velocity))?;
+                push(self.ids.velocity[note.velocity as usize], &|| {
+                    format!("Velocity_{}", note.velocity)
+                })?;
             }
             if uses_duration {
                 let tpb = p.ticks_per_beat_at(note.time);
@@ -102,7 +126,9 @@ impl Remi {
                     }
                 };
                 let index = map.get(&note.duration).copied();
-                push(index.map(|i| self.ids.duration[i]), &|| format!("Duration of {} ticks", note.duration))?;
+                push(index.map(|i| self.ids.duration[i]), &|| {
+                    format!("Duration of {} ticks", note.duration)
+                })?;
             }
             out.push((note.time, Event::Note(ids, n as u8)));
         }
@@ -111,11 +137,17 @@ impl Remi {
 
     /// Adds Bar / TimeSig / Position tokens between time-sorted events (MidiTok's
     /// `REMI._add_time_events`).
-    fn add_time_tokens(&self, events: &[(u32, Event)], tpq: u32) -> Result<Vec<TokenId>, TokenizeError> {
+    fn add_time_tokens(
+        &self,
+        events: &[(u32, Event)],
+        tpq: u32,
+    ) -> Result<Vec<TokenId>, TokenizeError> {
         let mut out = Vec::with_capacity(events.len() * 4);
         let mut ts = (4u32, 4u32);
         if self.config.use_time_signatures {
-            if let Some((_, Event::TimeSig(n, d))) = events.iter().find(|e| matches!(e.1, Event::TimeSig(..))) {
+            if let Some((_, Event::TimeSig(n, d))) =
+                events.iter().find(|e| matches!(e.1, Event::TimeSig(..)))
+            {
                 ts = (*n, *d);
             }
         }
@@ -123,7 +155,10 @@ impl Remi {
             let beat = ticks_per_beat(ts.1, tpq);
             let pos = beat / self.tables.max_pos;
             if pos == 0 {
-                return Err(TokenizeError::Unsupported(format!("time signature {}/{} at {tpq} ticks per quarter", ts.0, ts.1)));
+                return Err(TokenizeError::Unsupported(format!(
+                    "time signature {}/{} at {tpq} ticks per quarter",
+                    ts.0, ts.1
+                )));
             }
             Ok(((beat * ts.0) as i64, pos as i64))
         };
@@ -134,10 +169,12 @@ impl Remi {
             let time = time as i64;
             let is_ts = matches!(event, Event::TimeSig(..));
             if time != previous_tick {
-                let new_bars = bar_at_last_ts + (time - tick_at_last_ts).div_euclid(ticks_per_bar) - current_bar;
+                let new_bars = bar_at_last_ts + (time - tick_at_last_ts).div_euclid(ticks_per_bar)
+                    - current_bar;
                 for i in 0..new_bars.max(0) {
                     current_bar += 1;
-                    tick_at_current_bar = tick_at_last_ts + (current_bar - bar_at_last_ts) * ticks_per_bar;
+                    tick_at_current_bar =
+                        tick_at_last_ts + (current_bar - bar_at_last_ts) * ticks_per_bar;
                     out.push(self.ids.bar);
                     if self.config.use_time_signatures && !(is_ts && i + 1 == new_bars) {
                         out.push(self.time_sig_id(ts)?);
@@ -145,8 +182,12 @@ impl Remi {
                 }
                 if !is_ts {
                     let pos = (time - tick_at_current_bar).div_euclid(ticks_per_pos);
-                    let id = usize::try_from(pos).ok().and_then(|p| self.ids.position.get(p));
-                    out.push(*id.ok_or_else(|| TokenizeError::UnknownToken(format!("Position_{pos}")))?);
+                    let id = usize::try_from(pos)
+                        .ok()
+                        .and_then(|p| self.ids.position.get(p));
+                    out.push(
+                        *id.ok_or_else(|| TokenizeError::UnknownToken(format!("Position_{pos}")))?,
+                    );
                 }
                 previous_tick = time;
             }
@@ -167,7 +208,11 @@ impl Remi {
     }
 
     fn time_sig_id(&self, ts: (u32, u32)) -> Result<TokenId, TokenizeError> {
-        self.ids.time_sig.get(&ts).copied().ok_or_else(|| TokenizeError::UnknownToken(format!("TimeSig_{}/{}", ts.0, ts.1)))
+        self.ids
+            .time_sig
+            .get(&ts)
+            .copied()
+            .ok_or_else(|| TokenizeError::UnknownToken(format!("TimeSig_{}/{}", ts.0, ts.1)))
     }
 }
 
@@ -177,7 +222,11 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
     v.extend((c.pitch_range.0..=c.pitch_range.1).map(|p| format!("Pitch_{p}")));
     v.extend(t.velocities.iter().map(|x| format!("Velocity_{x}")));
     if !c.use_note_duration_programs.is_empty() {
-        v.extend(t.durations.iter().map(|d| format!("Duration_{}", d.value())));
+        v.extend(
+            t.durations
+                .iter()
+                .map(|d| format!("Duration_{}", d.value())),
+        );
     }
     let max_beats = t.time_signatures.iter().map(|x| x.0).max().unwrap_or(4);
     v.extend((0..t.max_pos * max_beats).map(|i| format!("Position_{i}")));
@@ -185,13 +234,21 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
         v.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(|p| format!("PitchDrum_{p}")));
     }
     if c.use_tempos {
-        v.extend(t.tempos.iter().map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))));
+        v.extend(
+            t.tempos
+                .iter()
+                .map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))),
+        );
     }
     if c.use_programs {
         v.extend(c.programs.iter().map(|p| format!("Program_{p}")));
     }
     if c.use_time_signatures {
-        v.extend(t.time_signatures.iter().map(|(n, d)| format!("TimeSig_{n}/{d}")));
+        v.extend(
+            t.time_signatures
+                .iter()
+                .map(|(n, d)| format!("TimeSig_{n}/{d}")),
+        );
     }
     v
 }

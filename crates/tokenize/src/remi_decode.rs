@@ -53,7 +53,16 @@ struct Clock {
 
 impl Clock {
     fn new(tpq: u32, max_pos: u32, ts: TimeSignature) -> Self {
-        let mut clock = Clock { tpq, max_pos, ts, ticks_per_bar: 0, ticks_per_beat: 0, tick: 0, tick_at_bar: 0, bar: -1 };
+        let mut clock = Clock {
+            tpq,
+            max_pos,
+            ts,
+            ticks_per_bar: 0,
+            ticks_per_beat: 0,
+            tick: 0,
+            tick_at_bar: 0,
+            bar: -1,
+        };
         clock.set_time_signature(ts);
         clock
     }
@@ -61,7 +70,8 @@ impl Clock {
     fn set_time_signature(&mut self, ts: TimeSignature) {
         self.ts = ts;
         self.ticks_per_bar = ticks_per_bar(&ts, self.tpq);
-        self.ticks_per_beat = crate::miditok::preprocess::ticks_per_beat(ts.denominator as u32, self.tpq);
+        self.ticks_per_beat =
+            crate::miditok::preprocess::ticks_per_beat(ts.denominator as u32, self.tpq);
     }
 
     fn bar(&mut self) {
@@ -77,7 +87,9 @@ impl Clock {
             self.bar = 0;
         }
         let ticks_per_pos = self.ticks_per_beat / self.max_pos;
-        self.tick = self.tick_at_bar.saturating_add(pos.saturating_mul(ticks_per_pos));
+        self.tick = self
+            .tick_at_bar
+            .saturating_add(pos.saturating_mul(ticks_per_pos));
     }
 }
 
@@ -90,13 +102,27 @@ pub fn decode(remi: &Remi, sequences: &[Vec<TokenId>]) -> Result<Score, Tokenize
     let mut tracks = Tracks::default();
     let meaning = |id: TokenId| t.meaning.get(id as usize).copied();
     for (si, seq) in sequences.iter().enumerate() {
-        let toks: Vec<Tok> = seq.iter().map(|&id| meaning(id).unwrap_or(Tok::Special)).collect();
+        let toks: Vec<Tok> = seq
+            .iter()
+            .map(|&id| meaning(id).unwrap_or(Tok::Special))
+            .collect();
         if si == 0 {
-            let first_ts = cfg.use_time_signatures.then(|| first_time_signature(&toks)).flatten();
+            let first_ts = cfg
+                .use_time_signatures
+                .then(|| first_time_signature(&toks))
+                .flatten();
             let (numerator, denominator) = first_ts.unwrap_or((4, 4));
-            score.time_signatures.push(TimeSignature { time: 0, numerator: numerator as u8, denominator: denominator as u8 });
+            score.time_signatures.push(TimeSignature {
+                time: 0,
+                numerator: numerator as u8,
+                denominator: denominator as u8,
+            });
         }
-        let mut clock = Clock::new(tpq, t.max_pos, *score.time_signatures.last().expect("pushed above"));
+        let mut clock = Clock::new(
+            tpq,
+            t.max_pos,
+            *score.time_signatures.last().expect("pushed above"),
+        );
         let mut program: i16 = 0;
         if !cfg.one_token_stream_for_programs && cfg.use_programs {
             if let Some(Tok::Program(p)) = toks.iter().find(|t| matches!(t, Tok::Program(_))) {
@@ -133,7 +159,12 @@ pub fn decode(remi: &Remi, sequences: &[Vec<TokenId>]) -> Result<Score, Tokenize
                     } else {
                         (cfg.default_note_duration * clock.ticks_per_beat as f64) as u32
                     };
-                    let note = Note { time: clock.tick, duration, pitch, velocity };
+                    let note = Note {
+                        time: clock.tick,
+                        duration,
+                        pitch,
+                        velocity,
+                    };
                     if cfg.one_token_stream_for_programs {
                         tracks.get(program).notes.push(note);
                     } else {
@@ -146,16 +177,25 @@ pub fn decode(remi: &Remi, sequences: &[Vec<TokenId>]) -> Result<Score, Tokenize
                 }
                 Tok::Tempo(i) if si == 0 => {
                     let mspq = (60_000_000.0 / t.tempos[i]).round() as u32;
-                    score.tempos.push(Tempo { time: clock.tick, mspq });
+                    score.tempos.push(Tempo {
+                        time: clock.tick,
+                        mspq,
+                    });
                 }
-                Tok::TimeSig(n, d) => {
-                    if (n, d) != (clock.ts.numerator as u32, clock.ts.denominator as u32) && n <= 255 && d <= 128 {
-                        let ts = TimeSignature { time: clock.tick, numerator: n as u8, denominator: d as u8 };
-                        if si == 0 {
-                            score.time_signatures.push(ts);
-                        }
-                        clock.set_time_signature(ts);
+                Tok::TimeSig(n, d)
+                    if (n, d) != (clock.ts.numerator as u32, clock.ts.denominator as u32)
+                        && n <= 255
+                        && d <= 128 =>
+                {
+                    let ts = TimeSignature {
+                        time: clock.tick,
+                        numerator: n as u8,
+                        denominator: d as u8,
+                    };
+                    if si == 0 {
+                        score.time_signatures.push(ts);
                     }
+                    clock.set_time_signature(ts);
                 }
                 _ => {}
             }

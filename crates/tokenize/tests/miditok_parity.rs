@@ -7,19 +7,29 @@ use midigpt_midi::Score;
 use midigpt_tokenize::{from_json, load_tokenizer, Tokenizer};
 use serde_json::Value;
 
-const CONFIGS: [&str; 5] = ["remi_default", "remi_programs", "remi_plus_tempo", "midilike_default", "midilike_programs"];
+const CONFIGS: [&str; 5] = [
+    "remi_default",
+    "remi_programs",
+    "remi_plus_tempo",
+    "midilike_default",
+    "midilike_programs",
+];
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 fn tokenizer(config: &str) -> Box<dyn Tokenizer> {
-    load_tokenizer(data().join(format!("miditok/tokenizer_{config}.json"))).expect("MidiTok tokenizer.json loads")
+    load_tokenizer(data().join(format!("miditok/tokenizer_{config}.json")))
+        .expect("MidiTok tokenizer.json loads")
 }
 
 fn rows(config: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(data().join(format!("miditok/{config}.jsonl"))).expect("fixture");
-    text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
+    let text =
+        std::fs::read_to_string(data().join(format!("miditok/{config}.jsonl"))).expect("fixture");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
 }
 
 /// Notes per track key (program in one-stream mode, else track index), times scaled, sorted.
@@ -29,8 +39,17 @@ fn notes_from_score(score: &Score, scale: u64, by_program: bool) -> Notes {
     let mut out = Notes::new();
     for (i, t) in score.tracks.iter().enumerate() {
         let program = if t.is_drum { -1 } else { t.program as i64 };
-        let notes = out.entry(if by_program { program } else { i as i64 }).or_default();
-        notes.extend(t.notes.iter().map(|n| [n.time as u64 * scale, n.duration as u64 * scale, n.pitch as u64, n.velocity as u64]));
+        let notes = out
+            .entry(if by_program { program } else { i as i64 })
+            .or_default();
+        notes.extend(t.notes.iter().map(|n| {
+            [
+                n.time as u64 * scale,
+                n.duration as u64 * scale,
+                n.pitch as u64,
+                n.velocity as u64,
+            ]
+        }));
         notes.sort();
     }
     out
@@ -39,7 +58,11 @@ fn notes_from_score(score: &Score, scale: u64, by_program: bool) -> Notes {
 fn notes_from_row(row: &Value, scale: u64, by_program: bool) -> Notes {
     let mut out = Notes::new();
     for (i, t) in row["tracks"].as_array().expect("tracks").iter().enumerate() {
-        let key = if by_program { t["program"].as_i64().expect("program") } else { i as i64 };
+        let key = if by_program {
+            t["program"].as_i64().expect("program")
+        } else {
+            i as i64
+        };
         let notes = out.entry(key).or_default();
         for n in t["notes"].as_array().expect("notes") {
             let v: Vec<u64> = serde_json::from_value(n.clone()).expect("note");
@@ -56,8 +79,12 @@ fn tokens_equal_miditok_for_every_fixture_and_config() {
         let tok = tokenizer(config);
         let mut compared = 0;
         for row in rows(config) {
-            let path = data().join("midi").join(row["path"].as_str().expect("path"));
-            let ours = Score::from_file(&path).map_err(|e| e.to_string()).and_then(|s| tok.encode(&s).map_err(|e| e.to_string()));
+            let path = data()
+                .join("midi")
+                .join(row["path"].as_str().expect("path"));
+            let ours = Score::from_file(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|s| tok.encode(&s).map_err(|e| e.to_string()));
             match (ours, row.get("ids")) {
                 (Ok(ids), Some(want)) => {
                     let want: Vec<Vec<u32>> = serde_json::from_value(want.clone()).expect("ids");
@@ -67,7 +94,11 @@ fn tokens_equal_miditok_for_every_fixture_and_config() {
                 (Err(e), Some(_)) => panic!("{config}: {} failed here only: {e}", path.display()),
                 // MidiTok fails on the corrupted files; so must we, except for the RIFF file
                 // MidiTok cannot open at all.
-                (Ok(_), None) => assert!(path.extension().is_some_and(|e| e == "rmi"), "{config}: {} should fail", path.display()),
+                (Ok(_), None) => assert!(
+                    path.extension().is_some_and(|e| e == "rmi"),
+                    "{config}: {} should fail",
+                    path.display()
+                ),
                 (Err(_), None) => {}
             }
         }
@@ -80,13 +111,25 @@ fn decode_of_encode_gives_miditoks_preprocessed_notes() {
     for config in CONFIGS {
         let tok = tokenizer(config);
         for row in rows(config).iter().filter(|r| r.get("ids").is_some()) {
-            let path = data().join("midi").join(row["path"].as_str().expect("path"));
+            let path = data()
+                .join("midi")
+                .join(row["path"].as_str().expect("path"));
             let score = Score::from_file(&path).expect("loads");
-            let decoded = tok.decode(&tok.encode(&score).expect("encodes")).expect("decodes");
-            let (dec_tpq, prep_tpq) = (decoded.ticks_per_quarter as u64, row["tpq"].as_u64().expect("tpq"));
+            let decoded = tok
+                .decode(&tok.encode(&score).expect("encodes"))
+                .expect("decodes");
+            let (dec_tpq, prep_tpq) = (
+                decoded.ticks_per_quarter as u64,
+                row["tpq"].as_u64().expect("tpq"),
+            );
             let got = notes_from_score(&decoded, prep_tpq, tok.one_stream());
             let want = notes_from_row(row, dec_tpq, tok.one_stream());
-            assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{config}: {}", path.display());
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "{config}: {}",
+                path.display()
+            );
             for (key, notes) in &want {
                 let first = notes.iter().zip(&got[key]).position(|(a, b)| a != b);
                 assert!(first.is_none() && notes.len() == got[key].len(), "{config}: {} track {key}: {} notes vs {} expected, first difference at {first:?}", path.display(), got[key].len(), notes.len());
@@ -98,12 +141,17 @@ fn decode_of_encode_gives_miditoks_preprocessed_notes() {
 #[test]
 fn vocabularies_equal_miditoks() {
     for config in ["remi_default", "remi_programs", "remi_plus_tempo"] {
-        let text = std::fs::read_to_string(data().join(format!("miditok/vocab_{config}.json"))).expect("vocab");
+        let text = std::fs::read_to_string(data().join(format!("miditok/vocab_{config}.json")))
+            .expect("vocab");
         let want: BTreeMap<String, u32> = serde_json::from_str(&text).expect("vocab json");
         let tok = tokenizer(config);
         assert_eq!(tok.vocab_size(), want.len(), "{config}");
         for (token, id) in want {
-            assert_eq!(tok.vocab().id(&token).expect("known token"), id, "{config}: {token}");
+            assert_eq!(
+                tok.vocab().id(&token).expect("known token"),
+                id,
+                "{config}: {token}"
+            );
         }
     }
 }
@@ -120,8 +168,13 @@ fn saved_config_loads_back_identically() {
 
 #[test]
 fn unsupported_settings_are_refused() {
-    let text = std::fs::read_to_string(data().join("miditok/tokenizer_remi_default.json")).expect("fixture");
-    for (key, value) in [("use_chords", Value::Bool(true)), ("use_rests", Value::Bool(true)), ("use_pitch_bends", Value::Bool(true))] {
+    let text = std::fs::read_to_string(data().join("miditok/tokenizer_remi_default.json"))
+        .expect("fixture");
+    for (key, value) in [
+        ("use_chords", Value::Bool(true)),
+        ("use_rests", Value::Bool(true)),
+        ("use_pitch_bends", Value::Bool(true)),
+    ] {
         let mut json: Value = serde_json::from_str(&text).expect("json");
         json["config"][key] = value;
         let err = from_json(&json).err().expect("refused");
@@ -135,10 +188,19 @@ fn unsupported_settings_are_refused() {
 #[test]
 fn builtins_match_the_reference_configs() {
     let remi = midigpt_tokenize::builtin("remi").expect("remi");
-    assert_eq!(remi.vocab().tokens(), tokenizer("remi_default").vocab().tokens());
+    assert_eq!(
+        remi.vocab().tokens(),
+        tokenizer("remi_default").vocab().tokens()
+    );
     let plus = midigpt_tokenize::builtin("remi-plus").expect("remi-plus");
-    assert_eq!(plus.vocab().tokens(), tokenizer("remi_plus_tempo").vocab().tokens());
+    assert_eq!(
+        plus.vocab().tokens(),
+        tokenizer("remi_plus_tempo").vocab().tokens()
+    );
     assert!(plus.one_stream());
     let ml = midigpt_tokenize::builtin("midi-like").expect("midi-like");
-    assert_eq!(ml.vocab().tokens(), tokenizer("midilike_default").vocab().tokens());
+    assert_eq!(
+        ml.vocab().tokens(),
+        tokenizer("midilike_default").vocab().tokens()
+    );
 }

@@ -9,49 +9,123 @@ use midigpt_tokenize::{builtin, MidiLike, Remi, Tokenizer};
 use proptest::prelude::*;
 
 fn arb_score(overlaps: bool) -> impl Strategy<Value = Score> {
-    let note = (0u32..20_000, 0u32..3_000, 0u8..128, 1u8..128).prop_map(|(time, duration, pitch, velocity)| Note { time, duration, pitch, velocity });
-    let track = (0u8..128, prop::bool::weighted(0.2), prop::collection::vec(note, 0..60)).prop_map(move |(program, is_drum, mut notes)| {
-        notes.sort_by_key(|n| n.time);
-        if !overlaps {
-            let mut kept: Vec<Note> = Vec::new();
-            for n in notes {
-                if !kept.iter().any(|k| k.pitch == n.pitch && k.end() >= n.time) {
-                    kept.push(n);
+    let note = (0u32..20_000, 0u32..3_000, 0u8..128, 1u8..128).prop_map(
+        |(time, duration, pitch, velocity)| Note {
+            time,
+            duration,
+            pitch,
+            velocity,
+        },
+    );
+    let track = (
+        0u8..128,
+        prop::bool::weighted(0.2),
+        prop::collection::vec(note, 0..60),
+    )
+        .prop_map(move |(program, is_drum, mut notes)| {
+            notes.sort_by_key(|n| n.time);
+            if !overlaps {
+                let mut kept: Vec<Note> = Vec::new();
+                for n in notes {
+                    if !kept.iter().any(|k| k.pitch == n.pitch && k.end() >= n.time) {
+                        kept.push(n);
+                    }
                 }
+                notes = kept;
             }
-            notes = kept;
-        }
-        Track { name: String::new(), program: if is_drum { 0 } else { program }, is_drum, notes }
-    });
-    let ts = (0u32..10_000, prop::sample::select(vec![(4u8, 4u8), (3, 4), (6, 8), (2, 4), (7, 8), (5, 4)]))
-        .prop_map(|(time, (numerator, denominator))| TimeSignature { time, numerator, denominator });
+            Track {
+                name: String::new(),
+                program: if is_drum { 0 } else { program },
+                is_drum,
+                notes,
+            }
+        });
+    let ts = (
+        0u32..10_000,
+        prop::sample::select(vec![(4u8, 4u8), (3, 4), (6, 8), (2, 4), (7, 8), (5, 4)]),
+    )
+        .prop_map(|(time, (numerator, denominator))| TimeSignature {
+            time,
+            numerator,
+            denominator,
+        });
     let tempo = (0u32..10_000, 150_000u32..2_000_000).prop_map(|(time, mspq)| Tempo { time, mspq });
-    (prop::sample::select(vec![96u16, 120, 192, 384, 480, 960]), prop::collection::vec(track, 0..4), prop::collection::vec(ts, 0..3), prop::collection::vec(tempo, 0..3)).prop_map(
-        |(tpq, tracks, mut time_signatures, mut tempos)| {
+    (
+        prop::sample::select(vec![96u16, 120, 192, 384, 480, 960]),
+        prop::collection::vec(track, 0..4),
+        prop::collection::vec(ts, 0..3),
+        prop::collection::vec(tempo, 0..3),
+    )
+        .prop_map(|(tpq, tracks, mut time_signatures, mut tempos)| {
             time_signatures.sort_by_key(|t| t.time);
             tempos.sort_by_key(|t| t.time);
-            Score { ticks_per_quarter: tpq, tempos, time_signatures, tracks }
-        },
-    )
+            Score {
+                ticks_per_quarter: tpq,
+                tempos,
+                time_signatures,
+                tracks,
+            }
+        })
 }
 
 /// Notes per key, times in units of 1/(tpq_a * tpq_b) quarter so both sides compare exactly.
-fn keyed(tracks: impl Iterator<Item = (i64, Vec<Note>)>, scale: u64) -> BTreeMap<i64, Vec<[u64; 4]>> {
+fn keyed(
+    tracks: impl Iterator<Item = (i64, Vec<Note>)>,
+    scale: u64,
+) -> BTreeMap<i64, Vec<[u64; 4]>> {
     let mut out: BTreeMap<i64, Vec<[u64; 4]>> = BTreeMap::new();
     for (key, notes) in tracks {
         let v = out.entry(key).or_default();
-        v.extend(notes.iter().map(|n| [n.time as u64 * scale, n.duration as u64 * scale, n.pitch as u64, n.velocity as u64]));
+        v.extend(notes.iter().map(|n| {
+            [
+                n.time as u64 * scale,
+                n.duration as u64 * scale,
+                n.pitch as u64,
+                n.velocity as u64,
+            ]
+        }));
         v.sort();
     }
     out.retain(|_, v| !v.is_empty());
     out
 }
 
-fn check(tok: &dyn Tokenizer, prepared_tpq: u32, prepared: &[PTrack], score: &Score) -> Result<(), TestCaseError> {
-    let decoded = tok.decode(&tok.encode(score).expect("encodes")).expect("decodes");
+fn check(
+    tok: &dyn Tokenizer,
+    prepared_tpq: u32,
+    prepared: &[PTrack],
+    score: &Score,
+) -> Result<(), TestCaseError> {
+    let decoded = tok
+        .decode(&tok.encode(score).expect("encodes"))
+        .expect("decodes");
     let by_program = tok.one_stream();
-    let got = keyed(decoded.tracks.iter().enumerate().map(|(i, t)| (if by_program { t.program_or_drums() as i64 } else { i as i64 }, t.notes.clone())), prepared_tpq as u64);
-    let want = keyed(prepared.iter().enumerate().map(|(i, t)| (if by_program { t.program as i64 } else { i as i64 }, t.notes.clone())), decoded.ticks_per_quarter as u64);
+    let got = keyed(
+        decoded.tracks.iter().enumerate().map(|(i, t)| {
+            (
+                if by_program {
+                    t.program_or_drums() as i64
+                } else {
+                    i as i64
+                },
+                t.notes.clone(),
+            )
+        }),
+        prepared_tpq as u64,
+    );
+    let want = keyed(
+        prepared.iter().enumerate().map(|(i, t)| {
+            (
+                if by_program {
+                    t.program as i64
+                } else {
+                    i as i64
+                },
+                t.notes.clone(),
+            )
+        }),
+        decoded.ticks_per_quarter as u64,
+    );
     prop_assert_eq!(got, want);
     Ok(())
 }

@@ -158,7 +158,10 @@ impl MidiTokConfig {
                 false,
             )?,
             drums_pitch_range: pair_u8(get("drums_pitch_range"), (27, 88))?,
-            encode_ids_split: get("encode_ids_split").as_str().unwrap_or("bar").to_string(),
+            encode_ids_split: get("encode_ids_split")
+                .as_str()
+                .unwrap_or("bar")
+                .to_string(),
             raw,
         };
         parsed.validate()?;
@@ -168,7 +171,9 @@ impl MidiTokConfig {
     fn validate(&self) -> Result<(), TokenizeError> {
         if self.beat_res.is_empty() || self.beat_res.iter().any(|b| b.res == 0 || b.end <= b.start)
         {
-            return Err(bad("beat_res needs non-empty ranges with a resolution > 0".into()));
+            return Err(bad(
+                "beat_res needs non-empty ranges with a resolution > 0".into()
+            ));
         }
         if self.pitch_range.0 > self.pitch_range.1 || self.pitch_range.1 > 127 {
             return Err(bad(format!("pitch_range {:?}", self.pitch_range)));
@@ -185,7 +190,9 @@ impl MidiTokConfig {
             return Err(bad("tempos need num_tempos > 0 and a positive range".into()));
         }
         if self.special_tokens.iter().any(|t| !t.contains('_')) {
-            return Err(bad("special tokens are written Type_Value (e.g. PAD_None)".into()));
+            return Err(bad(
+                "special tokens are written Type_Value (e.g. PAD_None)".into()
+            ));
         }
         Ok(())
     }
@@ -261,9 +268,15 @@ fn strings(v: &Value) -> Result<Vec<String>, TokenizeError> {
         Value::Array(a) => a
             .iter()
             .map(|s| {
-                let s = s.as_str().ok_or_else(|| bad(format!("special token {s}")))?;
+                let s = s
+                    .as_str()
+                    .ok_or_else(|| bad(format!("special token {s}")))?;
                 // MidiTok accepts bare names ("PAD") and stores them as "PAD_None".
-                Ok(if s.contains('_') { s.to_string() } else { format!("{s}_None") })
+                Ok(if s.contains('_') {
+                    s.to_string()
+                } else {
+                    format!("{s}_None")
+                })
             })
             .collect(),
         other => Err(bad(format!("special_tokens: {other}"))),
@@ -290,8 +303,16 @@ fn programs(v: &Value) -> Result<Vec<i16>, TokenizeError> {
 fn beat_res(v: &Value) -> Result<Vec<BeatRes>, TokenizeError> {
     let Value::Object(map) = v else {
         return Ok(vec![
-            BeatRes { start: 0, end: 4, res: 8 },
-            BeatRes { start: 4, end: 12, res: 4 },
+            BeatRes {
+                start: 0,
+                end: 4,
+                res: 8,
+            },
+            BeatRes {
+                start: 4,
+                end: 12,
+                res: 4,
+            },
         ]);
     };
     map.iter()
@@ -299,7 +320,10 @@ fn beat_res(v: &Value) -> Result<Vec<BeatRes>, TokenizeError> {
             let (a, b) = range
                 .split_once('_')
                 .ok_or_else(|| bad(format!("beat_res key {range:?}")))?;
-            let parse = |s: &str| s.parse::<u32>().map_err(|_| bad(format!("beat_res {range:?}")));
+            let parse = |s: &str| {
+                s.parse::<u32>()
+                    .map_err(|_| bad(format!("beat_res {range:?}")))
+            };
             Ok(BeatRes {
                 start: parse(a)?,
                 end: parse(b)?,
@@ -321,7 +345,15 @@ fn time_signature_range(v: &Value) -> Result<Vec<(u32, Vec<u32>)>, TokenizeError
             let nums = match nums {
                 Value::Array(a) => a
                     .iter()
-                    .map(|n| uint_or(n, 0).and_then(|n| if n == 0 { Err(bad("numerator 0".into())) } else { Ok(n) }))
+                    .map(|n| {
+                        uint_or(n, 0).and_then(|n| {
+                            if n == 0 {
+                                Err(bad("numerator 0".into()))
+                            } else {
+                                Ok(n)
+                            }
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
                 // MidiTok also accepts a [min, max] range written as a tuple; JSON has no tuples.
                 other => return Err(bad(format!("time signature numerators {other}"))),

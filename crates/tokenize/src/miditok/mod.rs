@@ -12,13 +12,9 @@ use serde_json::{json, Value};
 
 use crate::Vocab;
 
-/// Names of General MIDI programs, for decoded track names.
+/// Track name of a decoded program (-1 = drums), as MidiTok names them.
 pub fn program_name(program: i16) -> String {
-    if program < 0 {
-        "Drums".to_string()
-    } else {
-        format!("Program {program}")
-    }
+    midigpt_midi::program_name(program.max(0) as u8, program < 0).to_string()
 }
 
 /// The JSON MidiTok's `tokenizer.save()` writes, for a tokenization class and its config.

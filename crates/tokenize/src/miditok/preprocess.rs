@@ -77,17 +77,31 @@ pub fn preprocess(score: &Score, cfg: &MidiTokConfig, t: &Tables, note_on_off: b
     let (time_sigs, tpq) = initial_time_signatures(score, cfg, t);
     let scale = tpq as f64 / score.ticks_per_quarter.max(1) as f64;
     let resample = score.ticks_per_quarter as u32 != tpq;
-    let rs = |x: u32| if resample { (x as f64 * scale).round() as u32 } else { x };
+    let rs = |x: u32| {
+        if resample {
+            (x as f64 * scale).round() as u32
+        } else {
+            x
+        }
+    };
     let mut time_sigs: Vec<TimeSignature> = time_sigs
         .into_iter()
         .map(|mut ts| {
             // MidiTok truncates time signature times (astype(int32)), unlike other events.
-            ts.time = if resample { (ts.time as f64 * scale) as u32 } else { ts.time };
+            ts.time = if resample {
+                (ts.time as f64 * scale) as u32
+            } else {
+                ts.time
+            };
             ts
         })
         .collect();
     if cfg.use_time_signatures {
-        quantize_time_signatures(&mut time_sigs, tpq, cfg.delete_equal_successive_time_sig_changes);
+        quantize_time_signatures(
+            &mut time_sigs,
+            tpq,
+            cfg.delete_equal_successive_time_sig_changes,
+        );
     }
     let end = u64::MAX;
     let tpb_sections = if cfg.use_time_signatures {
@@ -113,7 +127,11 @@ pub fn preprocess(score: &Score, cfg: &MidiTokConfig, t: &Tables, note_on_off: b
                 .iter()
                 .map(|n| Note {
                     time: rs(n.time),
-                    duration: if resample { rs(n.duration).max(1) } else { n.duration },
+                    duration: if resample {
+                        rs(n.duration).max(1)
+                    } else {
+                        n.duration
+                    },
                     ..*n
                 })
                 .collect(),
@@ -122,7 +140,13 @@ pub fn preprocess(score: &Score, cfg: &MidiTokConfig, t: &Tables, note_on_off: b
     if cfg.use_programs && cfg.one_token_stream_for_programs {
         merge_same_program_tracks(&mut tracks);
     }
-    let mut prepared = Prepared { tpq, time_signatures: time_sigs, tempos: Vec::new(), tracks: Vec::new(), tpb_sections };
+    let mut prepared = Prepared {
+        tpq,
+        time_signatures: time_sigs,
+        tempos: Vec::new(),
+        tracks: Vec::new(),
+        tpb_sections,
+    };
     for mut track in tracks {
         if track.notes.is_empty() || (cfg.use_programs && !cfg.programs.contains(&track.program)) {
             continue;
@@ -140,15 +164,26 @@ pub fn preprocess(score: &Score, cfg: &MidiTokConfig, t: &Tables, note_on_off: b
 }
 
 /// Supported time signatures (plus 4/4 at tick 0 when needed) and the new resolution.
-fn initial_time_signatures(score: &Score, cfg: &MidiTokConfig, t: &Tables) -> (Vec<TimeSignature>, u32) {
-    let four_four = TimeSignature { time: 0, numerator: 4, denominator: 4 };
+fn initial_time_signatures(
+    score: &Score,
+    cfg: &MidiTokConfig,
+    t: &Tables,
+) -> (Vec<TimeSignature>, u32) {
+    let four_four = TimeSignature {
+        time: 0,
+        numerator: 4,
+        denominator: 4,
+    };
     if !cfg.use_time_signatures {
         return (vec![four_four], t.max_pos);
     }
     let mut ts: Vec<TimeSignature> = score
         .time_signatures
         .iter()
-        .filter(|x| t.time_signatures.contains(&(x.numerator as u32, x.denominator as u32)))
+        .filter(|x| {
+            t.time_signatures
+                .contains(&(x.numerator as u32, x.denominator as u32))
+        })
         .copied()
         .collect();
     if ts.first().is_none_or(|x| x.time != 0) {
@@ -182,7 +217,9 @@ fn sections(ts: &[TimeSignature], end: u64, value: impl Fn(u32) -> u32) -> Vec<(
 /// MidiTok's `_preprocess_time_signatures`: drop repeats, move changes to the next bar line,
 /// keep the last of changes landing on one tick.
 fn quantize_time_signatures(ts: &mut Vec<TimeSignature>, tpq: u32, delete_equal: bool) {
-    let same = |a: &TimeSignature, b: &TimeSignature| (a.numerator, a.denominator) == (b.numerator, b.denominator);
+    let same = |a: &TimeSignature, b: &TimeSignature| {
+        (a.numerator, a.denominator) == (b.numerator, b.denominator)
+    };
     if let Some(first) = ts.first() {
         let mut bar = ticks_per_bar(first, tpq).max(1);
         let mut previous = 0u32;
@@ -196,7 +233,7 @@ fn quantize_time_signatures(ts: &mut Vec<TimeSignature>, tpq: u32, delete_equal:
                 ts[i].time = ts[i - 1].time;
             }
             let offset = ts[i].time - previous;
-            if offset % bar > 0 {
+            if !offset.is_multiple_of(bar) {
                 ts[i].time = previous.saturating_add((offset / bar + 1).saturating_mul(bar));
             }
             bar = ticks_per_bar(&ts[i], tpq).max(1);
@@ -214,7 +251,11 @@ fn quantize_time_signatures(ts: &mut Vec<TimeSignature>, tpq: u32, delete_equal:
             i += 1;
         }
     }
-    let four_four = TimeSignature { time: 0, numerator: 4, denominator: 4 };
+    let four_four = TimeSignature {
+        time: 0,
+        numerator: 4,
+        denominator: 4,
+    };
     match ts.first_mut() {
         Some(first) if delete_equal && same(first, &four_four) => first.time = 0,
         Some(first) if first.time != 0 => ts.insert(0, four_four),
@@ -226,7 +267,9 @@ fn quantize_time_signatures(ts: &mut Vec<TimeSignature>, tpq: u32, delete_equal:
 /// Snaps sorted times to each section's grid (MidiTok's `_adjust_time_to_tpb`), rounding
 /// half to even like NumPy.
 fn snap(time: u32, grid: &[(u64, u32)]) -> u32 {
-    let k = grid.partition_point(|(end, _)| *end <= time as u64).min(grid.len() - 1);
+    let k = grid
+        .partition_point(|(end, _)| *end <= time as u64)
+        .min(grid.len() - 1);
     let step = grid[k].1;
     if step <= 1 {
         return time;
@@ -252,7 +295,9 @@ fn merge_same_program_tracks(tracks: &mut Vec<PTrack>) {
             }
         }
         if merged {
-            tracks[i].notes.sort_by_key(|n| (n.time, n.duration, n.pitch, n.velocity));
+            tracks[i]
+                .notes
+                .sort_by_key(|n| (n.time, n.duration, n.pitch, n.velocity));
         }
         i += 1;
     }
@@ -285,7 +330,9 @@ fn preprocess_notes(
                 note.duration = if end > start {
                     end - start
                 } else {
-                    let k = grid.partition_point(|(e, _)| *e <= start as u64).min(grid.len() - 1);
+                    let k = grid
+                        .partition_point(|(e, _)| *e <= start as u64)
+                        .min(grid.len() - 1);
                     grid[k].1
                 };
                 note.time = start;

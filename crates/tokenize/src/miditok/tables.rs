@@ -111,13 +111,17 @@ impl Tables {
         let max_pos = config.max_num_pos_per_beat();
         let n = config.num_velocities as usize;
         let velocities = if config.use_velocities {
-            linspace(0.0, 127.0, n + 1)[1..].iter().map(|v| *v as u8).collect()
+            linspace(0.0, 127.0, n + 1)[1..]
+                .iter()
+                .map(|v| *v as u8)
+                .collect()
         } else {
             Vec::new()
         };
         let time_signatures: Vec<(u32, u32)> = if config.use_time_signatures {
             let ts = config.time_signature_range.iter();
-            ts.flat_map(|(d, nums)| nums.iter().map(move |n| (*n, *d))).collect()
+            ts.flat_map(|(d, nums)| nums.iter().map(move |n| (*n, *d)))
+                .collect()
         } else {
             vec![(4, 4)]
         };
@@ -148,7 +152,11 @@ impl Tables {
 
     /// Duration bins in ticks for a ticks-per-beat value, with a reverse map.
     pub fn duration_ticks(&self, ticks_per_beat: u32) -> (Vec<u32>, HashMap<u32, usize>) {
-        let ticks: Vec<u32> = self.durations.iter().map(|d| d.ticks(ticks_per_beat)).collect();
+        let ticks: Vec<u32> = self
+            .durations
+            .iter()
+            .map(|d| d.ticks(ticks_per_beat))
+            .collect();
         // Later bins win on equal ticks, as in MidiTok's dict comprehension.
         let index = ticks.iter().enumerate().map(|(i, t)| (*t, i)).collect();
         (ticks, index)
@@ -156,18 +164,30 @@ impl Tables {
 
     /// Tempo bins converted to microseconds per quarter, ascending, with their bin index.
     pub fn tempos_mspq(&self) -> Vec<(f64, usize)> {
-        let mut v: Vec<(f64, usize)> =
-            self.tempos.iter().enumerate().map(|(i, q)| (60_000_000.0 / q, i)).collect();
+        let mut v: Vec<(f64, usize)> = self
+            .tempos
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (60_000_000.0 / q, i))
+            .collect();
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
         v
     }
 
     /// Registers the meaning of every token of `vocab` (called once the vocabulary is built).
     pub fn index(&mut self, vocab: &Vocab) -> Result<(), TokenizeError> {
-        let durations: HashMap<String, usize> =
-            self.durations.iter().enumerate().map(|(i, d)| (d.value(), i)).collect();
-        let tempos: HashMap<String, usize> =
-            self.tempos.iter().enumerate().map(|(i, t)| (py_float(*t), i)).collect();
+        let durations: HashMap<String, usize> = self
+            .durations
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.value(), i))
+            .collect();
+        let tempos: HashMap<String, usize> = self
+            .tempos
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (py_float(*t), i))
+            .collect();
         self.meaning = vocab
             .tokens()
             .iter()
@@ -210,12 +230,22 @@ fn durations(config: &MidiTokConfig) -> Vec<BeatPos> {
         .beat_res
         .iter()
         .flat_map(|b| {
-            (b.start..b.end).flat_map(move |beat| (0..b.res).map(move |pos| BeatPos { beat, pos, res: b.res }))
+            (b.start..b.end).flat_map(move |beat| {
+                (0..b.res).map(move |pos| BeatPos {
+                    beat,
+                    pos,
+                    res: b.res,
+                })
+            })
         })
         .collect();
     // MidiTok appends the end of the range with the largest (start, end) key.
     if let Some(last) = config.beat_res.iter().max_by_key(|b| (b.start, b.end)) {
-        out.push(BeatPos { beat: last.end, pos: 0, res: last.res });
+        out.push(BeatPos {
+            beat: last.end,
+            pos: 0,
+            res: last.res,
+        });
     }
     out.remove(0); // the zero duration
     out
@@ -229,8 +259,10 @@ fn tempos(config: &MidiTokConfig) -> Vec<f64> {
     let n = config.num_tempos as usize;
     let values = if config.log_tempos {
         // np.geomspace: exponentials of an evenly spaced log grid, exact endpoints.
-        let mut v: Vec<f64> =
-            linspace(lo.log10(), hi.log10(), n).into_iter().map(|x| 10f64.powf(x)).collect();
+        let mut v: Vec<f64> = linspace(lo.log10(), hi.log10(), n)
+            .into_iter()
+            .map(|x| 10f64.powf(x))
+            .collect();
         v[0] = lo;
         v[n - 1] = hi;
         v
@@ -280,12 +312,20 @@ impl Ids {
                 .iter()
                 .filter_map(|d| vocab.get(&format!("Duration_{}", d.value())))
                 .collect(),
-            tempo: t.tempos.iter().filter_map(|q| vocab.get(&format!("Tempo_{}", py_float(*q)))).collect(),
+            tempo: t
+                .tempos
+                .iter()
+                .filter_map(|q| vocab.get(&format!("Tempo_{}", py_float(*q))))
+                .collect(),
             program: by(&|p| format!("Program_{}", p as i32 - 1), 129),
             time_sig: t
                 .time_signatures
                 .iter()
-                .filter_map(|&(n, d)| vocab.get(&format!("TimeSig_{n}/{d}")).map(|id| ((n, d), id)))
+                .filter_map(|&(n, d)| {
+                    vocab
+                        .get(&format!("TimeSig_{n}/{d}"))
+                        .map(|id| ((n, d), id))
+                })
                 .collect(),
         }
     }

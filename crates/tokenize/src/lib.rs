@@ -15,9 +15,11 @@
 //! ```
 
 mod error;
+mod triplet;
 mod vocab;
 
 pub use error::TokenizeError;
+pub use triplet::{Triplet, TripletConfig};
 pub use vocab::Vocab;
 
 use midigpt_midi::Score;
@@ -63,6 +65,9 @@ pub const BUILTIN_NAMES: [&str; 4] = ["remi", "remi-plus", "midi-like", "triplet
 /// sequence per track), `remi-plus` (REMI+ with programs, tempos and time signatures, one
 /// stream), `midi-like` (MidiTok's MIDILike defaults) or `triplet`.
 pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+    if name == "triplet" {
+        return Ok(Box::new(Triplet::new(TripletConfig::default())?));
+    }
     Err(TokenizeError::Unsupported(format!(
         "tokenizer {name:?} (known: {})",
         BUILTIN_NAMES.join(", ")
@@ -89,5 +94,8 @@ pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Token
 /// `tokenizer.save()` writes.
 pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
+    if kind == "Triplet" {
+        return Ok(Box::new(Triplet::from_json(json)?));
+    }
     Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

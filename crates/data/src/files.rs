@@ -28,7 +28,7 @@ pub struct MidiFile {
 }
 
 /// Every MIDI file below `dir`, recursively, sorted by relative path. Symbolic links to
-/// folders are not followed (they could loop).
+/// files are followed; links to folders are not (they could loop).
 pub fn find_midi_files(dir: &Path) -> Result<Vec<MidiFile>, DataError> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -40,7 +40,7 @@ pub fn find_midi_files(dir: &Path) -> Result<Vec<MidiFile>, DataError> {
             let kind = entry.file_type().map_err(DataError::io(&path))?;
             if kind.is_dir() {
                 stack.push(path);
-            } else if is_midi(&path) && !path.is_dir() {
+            } else if is_midi(&path) && (kind.is_file() || path.is_file()) {
                 let relative = relative_name(dir, &path);
                 found.push(MidiFile { path, relative });
             }

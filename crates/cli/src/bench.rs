@@ -1,7 +1,8 @@
 //! `midigpt bench-tokenize DIR`: load + tokenize every MIDI file below DIR on one thread and
 //! report notes per second (the figure `bench/tokenize.sh` compares with MidiTok's).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -19,39 +20,14 @@ pub struct BenchArgs {
     pub dir: PathBuf,
 }
 
-/// MIDI files below `dir`, sorted.
-pub fn midi_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["mid", "midi", "rmi"].contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Runs the benchmark and prints one JSON line.
-pub fn bench_tokenize(args: &BenchArgs) -> Result<()> {
+pub fn bench_tokenize(args: &BenchArgs) -> Result<ExitCode> {
     let tokenizer = args.tokenizer.load()?;
-    let files = midi_files(&args.dir);
+    let files = midigpt_data::find_midi_files(&args.dir)?;
     let start = Instant::now();
     let (mut notes, mut tokens, mut failed) = (0usize, 0usize, 0usize);
-    for path in &files {
-        let Ok(bytes) = std::fs::read(path) else {
+    for file in &files {
+        let Ok(bytes) = std::fs::read(&file.path) else {
             failed += 1;
             continue;
         };
@@ -74,5 +50,5 @@ pub fn bench_tokenize(args: &BenchArgs) -> Result<()> {
         json!({"files": files.len(), "failed": failed, "notes": notes, "tokens": tokens,
                "seconds": seconds, "notes_per_s": notes as f64 / seconds})
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,14 @@
 //! `midigpt`: turn a folder of MIDI files into a trained GPT that writes music.
+//!
+//! Each subcommand lives in its own module; this file only parses and dispatches.
 
 mod bench;
+mod prepare;
+mod progress;
 mod tokenize;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 /// Turn a folder of MIDI files into a trained GPT that writes music.
@@ -18,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Turn every MIDI file below DIR into token shards (train.bin, val.bin) and meta.json.
+    Prepare(prepare::PrepareArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -27,13 +32,13 @@ enum Command {
     BenchTokenize(bench::BenchArgs),
 }
 
-fn run() -> Result<ExitCode> {
+fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Tokenize(args) => tokenize::tokenize(&args)?,
-        Command::Detokenize(args) => tokenize::detokenize(&args)?,
-        Command::BenchTokenize(args) => bench::bench_tokenize(&args)?,
+        Command::Prepare(args) => prepare::run(args),
+        Command::Tokenize(args) => tokenize::tokenize(&args),
+        Command::Detokenize(args) => tokenize::detokenize(&args),
+        Command::BenchTokenize(args) => bench::bench_tokenize(&args),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_midi::Score;
@@ -15,7 +16,7 @@ pub struct TokenizerChoice {
     #[arg(long, value_name = "FILE", conflicts_with = "tokenizer")]
     pub tokenizer_config: Option<PathBuf>,
     /// Built-in tokenizer with default settings: remi, remi-plus, midi-like or triplet.
-    #[arg(long, value_name = "NAME", default_value = "remi-plus")]
+    #[arg(long, value_name = "NAME", default_value = "remi-plus", value_parser = clap::builder::PossibleValuesParser::new(midigpt_tokenize::BUILTIN_NAMES))]
     pub tokenizer: String,
 }
 
@@ -53,7 +54,7 @@ pub struct DetokenizeArgs {
 
 /// Prints `{"tokens": [[...]], "ids": [[...]]}` for one file: a list of sequences even when
 /// there is one.
-pub fn tokenize(args: &TokenizeArgs) -> Result<()> {
+pub fn tokenize(args: &TokenizeArgs) -> Result<ExitCode> {
     let tokenizer = args.tokenizer.load()?;
     let score =
         Score::from_file(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
@@ -69,11 +70,11 @@ pub fn tokenize(args: &TokenizeArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     println!("{}", json!({ "tokens": tokens, "ids": ids }));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Decodes token JSON back into a MIDI file.
-pub fn detokenize(args: &DetokenizeArgs) -> Result<()> {
+pub fn detokenize(args: &DetokenizeArgs) -> Result<ExitCode> {
     let tokenizer = args.tokenizer.load()?;
     let text = if args.tokens.as_os_str() == "-" {
         let mut s = String::new();
@@ -99,7 +100,7 @@ pub fn detokenize(args: &DetokenizeArgs) -> Result<()> {
         score.tracks.len(),
         score.note_count()
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads `ids` (or, failing that, `tokens`) as a list of sequences; a flat list is one sequence.

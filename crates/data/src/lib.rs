@@ -1,1 +1,38 @@
-//! Folders of MIDI files → token shards (`prepare`).
+//! Folders of MIDI files → token shards for training (`prepare`).
+//!
+//! [`prepare`] finds every `.mid`, `.midi` and `.rmi` file below a folder (case-insensitive,
+//! sorted by relative path), splits them into training and validation by a hash of the path,
+//! cleans and encodes them in parallel, and writes to the output folder:
+//!
+//! - `train.bin`, `val.bin`: documents back to back, each tokenizer sequence between
+//!   `BOS_None` and `EOS_None`, ids little-endian u16 (u32 when the vocabulary exceeds 65,536);
+//! - `meta.json` ([`Meta`]): tokenizer, vocabulary size, dtype, per-document offsets, counts
+//!   and every skipped file with its reason;
+//! - `tokenizer.json`: the tokenizer, for later stages.
+//!
+//! Everything is written under temporary names and renamed at the end, `meta.json` last: an
+//! interrupted run leaves the previous output (or none), never half-written shards.
+//!
+//! ```no_run
+//! use midigpt_data::{prepare, NoProgress, PrepareOptions};
+//! let tokenizer = midigpt_tokenize::builtin("triplet")?;
+//! let meta = prepare(tokenizer, &PrepareOptions::new("midi/", "data/"), &NoProgress)?;
+//! println!("{} files, {} training ids", meta.counts.files_ok, meta.counts.tokens_train);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod bpe;
+pub mod clean;
+mod error;
+mod files;
+mod meta;
+mod output;
+mod prepare;
+mod shard;
+
+pub use error::{DataError, FileError};
+pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
+pub use meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
+pub use output::{META_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE};
+pub use prepare::{encode_file, prepare, EncodedDoc, NoProgress, PrepareOptions, Progress};
+pub use shard::{read_shard, Dtype};

@@ -19,11 +19,13 @@ mod midi_like;
 pub mod miditok;
 mod remi;
 mod remi_decode;
+mod triplet;
 mod vocab;
 
 pub use error::TokenizeError;
 pub use midi_like::MidiLike;
 pub use remi::Remi;
+pub use triplet::{Triplet, TripletConfig};
 pub use vocab::Vocab;
 
 use midigpt_midi::Score;
@@ -92,6 +94,7 @@ pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
                 miditok::MidiTokConfig::defaults_with(&[])?,
             )?))
         }
+        "triplet" => return Ok(Box::new(Triplet::new(TripletConfig::default())?)),
         _ => {}
     }
     Err(TokenizeError::Unsupported(format!(
@@ -128,6 +131,7 @@ pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, Tokeniz
     match kind {
         "REMI" => return Ok(Box::new(Remi::from_json(json)?)),
         "MIDILike" => return Ok(Box::new(MidiLike::from_json(json)?)),
+        "Triplet" => return Ok(Box::new(Triplet::from_json(json)?)),
         _ => {}
     }
     Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))

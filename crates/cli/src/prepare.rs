@@ -1,0 +1,137 @@
+//! `midigpt prepare DIR --out DATA`: MIDI folder → token shards.
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use midigpt_data::{Meta, PrepareOptions};
+
+use crate::progress::Bar;
+use crate::tokenize::TokenizerChoice;
+
+/// How many skipped files the summary lists (all of them are in meta.json).
+const SKIPPED_SHOWN: usize = 20;
+
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Folder searched recursively for .mid, .midi and .rmi files (any case).
+    dir: PathBuf,
+    /// Output folder: train.bin, val.bin, meta.json, tokenizer.json.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    tokenizer: TokenizerChoice,
+    /// Share of files for validation, chosen by a hash of each file's relative path, so a
+    /// file keeps its split across runs.
+    #[arg(long, default_value_t = 0.05)]
+    val_fraction: f64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Remove drum tracks.
+    #[arg(long)]
+    drop_drums: bool,
+    /// Merge all non-drum tracks into one (program of the first), notes sorted by time, pitch.
+    #[arg(long)]
+    merge_tracks: bool,
+    /// Add each training file once per semitone shift in LOW..HIGH, e.g. -3..3 (validation
+    /// files are never transposed, nor are drums).
+    #[arg(long, value_name = "LOW..HIGH", allow_hyphen_values = true, value_parser = parse_range)]
+    transpose: Option<RangeInclusive<i8>>,
+    /// Train BPE on the training split to this vocabulary size and encode with it.
+    #[arg(long, value_name = "VOCAB_SIZE")]
+    bpe: Option<usize>,
+}
+
+/// Parses `LOW..HIGH` (both inclusive), e.g. `-3..3`.
+fn parse_range(text: &str) -> Result<RangeInclusive<i8>, String> {
+    let (low, high) = text
+        .split_once("..")
+        .ok_or_else(|| format!("expected LOW..HIGH, e.g. -3..3, got {text:?}"))?;
+    let parse = |s: &str| {
+        s.trim_start_matches('=')
+            .parse::<i8>()
+            .map_err(|e| format!("{s:?}: {e}"))
+    };
+    let (low, high) = (parse(low)?, parse(high)?);
+    if low > 0 || high < 0 {
+        return Err(format!("{low}..{high} must include 0"));
+    }
+    Ok(low..=high)
+}
+
+pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
+    let tokenizer = args.tokenizer.load()?;
+    let mut options = PrepareOptions::new(&args.dir, &args.out);
+    options.val_fraction = args.val_fraction;
+    options.threads = args.threads;
+    options.drop_drums = args.drop_drums;
+    options.merge_tracks = args.merge_tracks;
+    options.transpose = args.transpose.clone().unwrap_or(0..=0);
+    options.bpe_vocab_size = args.bpe;
+    let start = Instant::now();
+    let bar = Bar::new();
+    let result = midigpt_data::prepare(tokenizer, &options, &bar);
+    bar.finish();
+    let meta = result.with_context(|| {
+        format!(
+            "preparing {} into {}",
+            args.dir.display(),
+            args.out.display()
+        )
+    })?;
+    print_summary(&meta, &args, start.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(meta: &Meta, args: &PrepareArgs, seconds: f64) {
+    let c = &meta.counts;
+    println!(
+        "files: {} found, {} ok, {} skipped",
+        c.files_found, c.files_ok, c.files_skipped
+    );
+    for skipped in meta.skipped.iter().take(SKIPPED_SHOWN) {
+        println!("  skipped {}: {}", skipped.path, skipped.reason);
+    }
+    if meta.skipped.len() > SKIPPED_SHOWN {
+        println!(
+            "  ... and {} more (all listed in meta.json)",
+            meta.skipped.len() - SKIPPED_SHOWN
+        );
+    }
+    println!(
+        "tokens: {} train ({} documents), {} val ({} documents); vocab {} ({:?})",
+        c.tokens_train,
+        c.documents_train,
+        c.tokens_val,
+        c.documents_val,
+        meta.vocab_size,
+        meta.dtype
+    );
+    println!(
+        "notes: {} ({:.0} notes/s); wall time {:.2} s",
+        c.notes,
+        c.notes as f64 / seconds.max(1e-9),
+        seconds
+    );
+    println!("wrote {}", args.out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("-3..3"), Ok(-3..=3));
+        assert_eq!(parse_range("0..0"), Ok(0..=0));
+        assert_eq!(parse_range("-12..0"), Ok(-12..=0));
+        assert!(parse_range("1..3").is_err());
+        assert!(parse_range("3").is_err());
+        assert!(parse_range("-200..3").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! Score transforms applied before tokenizing: dropping drums, merging tracks, transposing.
+
+use midigpt_midi::{Score, Track};
+
+/// Removes drum tracks.
+pub fn drop_drums(score: &mut Score) {
+    score.tracks.retain(|t| !t.is_drum);
+}
+
+/// Puts every non-drum note on one track (the first non-drum track's program and name),
+/// sorted by (time, pitch); drum tracks are kept as they are, after it.
+pub fn merge_tracks(score: &mut Score) {
+    let (drums, melodic): (Vec<Track>, Vec<Track>) = std::mem::take(&mut score.tracks)
+        .into_iter()
+        .partition(|t| t.is_drum);
+    let mut merged = match melodic.first() {
+        Some(first) => Track {
+            name: first.name.clone(),
+            program: first.program,
+            is_drum: false,
+            notes: Vec::new(),
+        },
+        None => {
+            score.tracks = drums;
+            return;
+        }
+    };
+    merged.notes = melodic.into_iter().flat_map(|t| t.notes).collect();
+    // Stable: notes at the same (time, pitch) keep track order.
+    merged.notes.sort_by_key(|n| (n.time, n.pitch));
+    score.tracks = std::iter::once(merged).chain(drums).collect();
+}
+
+/// Shifts every non-drum note by `semitones`; notes pushed outside 0..=127 are dropped, and
+/// so are tracks left empty. Drums are never transposed: their pitches name instruments.
+pub fn transpose(score: &mut Score, semitones: i8) {
+    if semitones == 0 {
+        return;
+    }
+    for track in score.tracks.iter_mut().filter(|t| !t.is_drum) {
+        track.notes.retain_mut(|n| {
+            let pitch = n.pitch as i16 + semitones as i16;
+            n.pitch = pitch.clamp(0, 127) as u8;
+            (0..=127).contains(&pitch)
+        });
+    }
+    score.tracks.retain(|t| !t.notes.is_empty());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midigpt_midi::Note;
+
+    fn track(program: u8, is_drum: bool, notes: &[(u32, u8)]) -> Track {
+        Track {
+            name: format!("p{program}"),
+            program,
+            is_drum,
+            notes: notes
+                .iter()
+                .map(|&(time, pitch)| Note {
+                    time,
+                    duration: 1,
+                    pitch,
+                    velocity: 64,
+                })
+                .collect(),
+        }
+    }
+
+    fn score(tracks: Vec<Track>) -> Score {
+        let mut s = Score::new(480);
+        s.tracks = tracks;
+        s
+    }
+
+    #[test]
+    fn merge_keeps_drums_apart_and_sorts() {
+        let mut s = score(vec![
+            track(0, true, &[(0, 36)]),
+            track(24, false, &[(10, 60), (0, 70)]),
+            track(40, false, &[(0, 50), (10, 55)]),
+        ]);
+        merge_tracks(&mut s);
+        assert_eq!(s.tracks.len(), 2);
+        assert_eq!(s.tracks[0].program, 24);
+        let notes: Vec<_> = s.tracks[0]
+            .notes
+            .iter()
+            .map(|n| (n.time, n.pitch))
+            .collect();
+        assert_eq!(notes, vec![(0, 50), (0, 70), (10, 55), (10, 60)]);
+        assert!(s.tracks[1].is_drum);
+    }
+
+    #[test]
+    fn transpose_drops_out_of_range_and_spares_drums() {
+        let mut s = score(vec![
+            track(0, false, &[(0, 0), (1, 60), (2, 126)]),
+            track(0, true, &[(0, 36)]),
+            track(1, false, &[(0, 127)]),
+        ]);
+        transpose(&mut s, 2);
+        assert_eq!(s.tracks.len(), 2);
+        let pitches: Vec<_> = s.tracks[0].notes.iter().map(|n| n.pitch).collect();
+        assert_eq!(pitches, vec![2, 62]);
+        assert_eq!(s.tracks[1].notes[0].pitch, 36);
+        transpose(&mut s, -3);
+        let pitches: Vec<_> = s.tracks[0].notes.iter().map(|n| n.pitch).collect();
+        assert_eq!(pitches, vec![59]);
+    }
+
+    #[test]
+    fn drop_drums_removes_only_drums() {
+        let mut s = score(vec![
+            track(0, true, &[(0, 36)]),
+            track(5, false, &[(0, 60)]),
+        ]);
+        drop_drums(&mut s);
+        assert_eq!(s.tracks.len(), 1);
+        assert_eq!(s.tracks[0].program, 5);
+    }
+}

@@ -1,0 +1,185 @@
+//! The output folder: shards streamed to temporary files, then `meta.json` and
+//! `tokenizer.json`, all renamed into place only when everything is written.
+
+use std::path::{Path, PathBuf};
+
+use midigpt_tokenize::{TokenId, Tokenizer};
+
+use crate::meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
+use crate::prepare::EncodedDoc;
+use crate::shard::{tmp_path, ShardWriter};
+use crate::{DataError, Dtype, FileError, MidiFile, Split};
+
+/// Names of the files in the output folder.
+pub const TRAIN_FILE: &str = "train.bin";
+/// Validation shard.
+pub const VAL_FILE: &str = "val.bin";
+/// Dataset description.
+pub const META_FILE: &str = "meta.json";
+/// The tokenizer, as [`midigpt_tokenize::load_tokenizer`] reads it.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// Everything being written to the output folder.
+pub(crate) struct Outputs {
+    dir: PathBuf,
+    train: ShardWriter,
+    val: ShardWriter,
+    dtype: Dtype,
+    bos: TokenId,
+    eos: TokenId,
+    counts: Counts,
+    files: Vec<FileEntry>,
+    skipped: Vec<Skipped>,
+}
+
+impl Outputs {
+    /// Opens `train.bin.tmp` and `val.bin.tmp` in `dir` (created if missing).
+    pub fn create(dir: &Path, tokenizer: &dyn Tokenizer) -> Result<Outputs, DataError> {
+        std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+        let vocab = tokenizer.vocab();
+        let bos = vocab
+            .get("BOS_None")
+            .ok_or(DataError::MissingToken("BOS_None"))?;
+        let eos = vocab
+            .get("EOS_None")
+            .ok_or(DataError::MissingToken("EOS_None"))?;
+        let dtype = Dtype::for_vocab(tokenizer.vocab_size());
+        Ok(Outputs {
+            dir: dir.to_path_buf(),
+            train: ShardWriter::create(&dir.join(TRAIN_FILE), dtype)?,
+            val: ShardWriter::create(&dir.join(VAL_FILE), dtype)?,
+            dtype,
+            bos,
+            eos,
+            counts: Counts::default(),
+            files: Vec::new(),
+            skipped: Vec::new(),
+        })
+    }
+
+    /// Records one file: its documents go to its shard, or its error to the skipped list.
+    pub fn add(
+        &mut self,
+        file: &MidiFile,
+        split: Split,
+        result: Result<Vec<EncodedDoc>, FileError>,
+    ) -> Result<(), DataError> {
+        let docs = match result {
+            Ok(docs) => docs,
+            Err(e) => {
+                self.skipped.push(Skipped {
+                    path: file.relative.clone(),
+                    reason: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        self.counts.files_ok += 1;
+        self.counts.notes += docs.first().map_or(0, |d| d.notes);
+        for doc in docs {
+            self.add_doc(file, split, doc)?;
+        }
+        Ok(())
+    }
+
+    fn add_doc(&mut self, file: &MidiFile, split: Split, doc: EncodedDoc) -> Result<(), DataError> {
+        let (bos, eos) = (self.bos, self.eos);
+        let shard = match split {
+            Split::Train => &mut self.train,
+            Split::Val => &mut self.val,
+        };
+        let offset = shard.tokens();
+        for sequence in &doc.sequences {
+            shard.write(&[bos])?;
+            shard.write(sequence)?;
+            shard.write(&[eos])?;
+        }
+        let length = shard.tokens() - offset;
+        match split {
+            Split::Train => self.counts.documents_train += 1,
+            Split::Val => self.counts.documents_val += 1,
+        }
+        self.files.push(FileEntry {
+            path: file.relative.clone(),
+            split,
+            transpose: doc.transpose,
+            offset,
+            length,
+            sequences: doc.sequences.len(),
+            notes: doc.notes,
+        });
+        Ok(())
+    }
+
+    /// Writes `meta.json` and `tokenizer.json`, then renames every file into place.
+    /// `meta.json` goes last (and the old one first), so a folder with a `meta.json` always
+    /// has the shards it describes.
+    pub fn commit(
+        mut self,
+        tokenizer: &dyn Tokenizer,
+        options: MetaOptions,
+        files_found: usize,
+    ) -> Result<Meta, DataError> {
+        self.counts.files_found = files_found;
+        self.counts.files_skipped = self.skipped.len();
+        self.counts.tokens_train = self.train.tokens();
+        self.counts.tokens_val = self.val.tokens();
+        if self.counts.files_ok == 0 {
+            self.abandon();
+            return Err(DataError::AllSkipped(files_found));
+        }
+        let meta = Meta {
+            version: META_VERSION,
+            tokenizer: tokenizer.to_json(),
+            vocab_size: tokenizer.vocab_size(),
+            dtype: self.dtype,
+            bos_id: self.bos,
+            eos_id: self.eos,
+            options,
+            counts: self.counts,
+            files: self.files,
+            skipped: self.skipped,
+        };
+        let dir = self.dir;
+        let train_tmp = self.train.finish()?;
+        let val_tmp = self.val.finish()?;
+        let tokenizer_tmp = write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
+        let meta_tmp = write_json_tmp(&dir.join(META_FILE), &meta)?;
+        let meta_path = dir.join(META_FILE);
+        match std::fs::remove_file(&meta_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(DataError::io(&meta_path)(e))
+            }
+            _ => {}
+        }
+        for (tmp, name) in [
+            (train_tmp, TRAIN_FILE),
+            (val_tmp, VAL_FILE),
+            (tokenizer_tmp, TOKENIZER_FILE),
+            (meta_tmp, META_FILE),
+        ] {
+            let path = dir.join(name);
+            std::fs::rename(&tmp, &path).map_err(DataError::io(&path))?;
+        }
+        Ok(meta)
+    }
+
+    /// Removes the temporary shards after a failure.
+    pub fn abandon(self) {
+        for name in [TRAIN_FILE, VAL_FILE] {
+            let _ = std::fs::remove_file(tmp_path(&self.dir.join(name)));
+        }
+    }
+}
+
+/// Writes pretty JSON to `path` + `.tmp` and returns the temporary path.
+fn write_json_tmp(path: &Path, value: &impl serde::Serialize) -> Result<PathBuf, DataError> {
+    let tmp = tmp_path(path);
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| DataError::Io {
+        path: tmp.clone(),
+        source: e.into(),
+    })?;
+    text.push(b'\n');
+    std::fs::write(&tmp, text).map_err(DataError::io(&tmp))?;
+    Ok(tmp)
+}

@@ -355,7 +355,8 @@ impl Bpe {
         Ok(encoding.get_ids().to_vec())
     }
 
-    /// Expands BPE ids back into base ids (MidiTok's `decode_token_ids`).
+    /// Expands BPE ids back into base ids (MidiTok's `decode_token_ids`). An id outside
+    /// the vocabulary is an error.
     pub fn decode_ids(&self, ids: &[TokenId]) -> Result<Vec<TokenId>, TokenizeError> {
         let mut out = Vec::with_capacity(ids.len() * 2);
         for &id in ids {

@@ -73,9 +73,7 @@ pub fn builtin(name: &str) -> Result<Box<dyn Tokenizer>, TokenizeError> {
 
 /// Loads a tokenizer from its JSON file: a MidiTok 3.1 `tokenizer.json` (REMI, MIDILike,
 /// with or without BPE) or one saved by midigpt.
-pub fn load_tokenizer(
-    path: impl AsRef<std::path::Path>,
-) -> Result<Box<dyn Tokenizer>, TokenizeError> {
+pub fn load_tokenizer(path: impl AsRef<std::path::Path>) -> Result<Box<dyn Tokenizer>, TokenizeError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| TokenizeError::Io {
         path: path.to_path_buf(),
@@ -92,9 +90,6 @@ pub fn load_tokenizer(
 /// Builds a tokenizer from the JSON that [`Tokenizer::to_json`] or MidiTok's
 /// `tokenizer.save()` writes.
 pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, TokenizeError> {
-    let kind = json
-        .get("tokenization")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
+    let kind = json.get("tokenization").and_then(|v| v.as_str()).unwrap_or("");
     Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

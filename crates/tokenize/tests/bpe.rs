@@ -118,10 +118,11 @@ fn corpus(songs: usize, seed: u64) -> Vec<Vec<TokenId>> {
         .map(|_| {
             let mut song = Vec::new();
             for _ in 0..10 + rng.below(30) {
-                song.push(4);
+                let mut bar = vec![4];
                 for _ in 0..1 + rng.below(3) {
-                    song.extend(&motifs[rng.below(motifs.len() as u64) as usize]);
+                    bar.extend(&motifs[rng.below(motifs.len() as u64) as usize]);
                 }
+                song.extend(bar);
             }
             song
         })

@@ -356,3 +356,39 @@ fn train_on_25m_ids() {
         start.elapsed()
     );
 }
+
+/// Peak memory of training on real base ids: `BPE_IDS_U16` names a file of little-endian
+/// u16 REMI ids (MidiTok's default REMI vocabulary, as in the fixture), sequences separated
+/// by 0xFFFF. Run by hand under `/usr/bin/time -v`, like the test above.
+#[test]
+#[ignore]
+fn train_on_id_dump() {
+    let Ok(path) = std::env::var("BPE_IDS_U16") else {
+        eprintln!("BPE_IDS_U16 not set; nothing to do");
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let vocab_size: usize = std::env::var("BPE_VOCAB_SIZE").map_or(20_000, |v| v.parse().unwrap());
+    // Streamed, as a real corpus would be: only the raw file (2 bytes per id) stays resident.
+    let mut ids = bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let mut total = 0;
+    let songs = std::iter::from_fn(|| {
+        let song: Vec<TokenId> = ids
+            .by_ref()
+            .take_while(|&id| id != u16::MAX)
+            .map(TokenId::from)
+            .collect();
+        total += song.len();
+        (!song.is_empty()).then_some(song)
+    });
+    let saved = fixture("tokenizer.json");
+    let start = std::time::Instant::now();
+    let bpe = Bpe::train(Box::new(Mock::from_saved(&saved)), songs, vocab_size).unwrap();
+    eprintln!(
+        "trained {} tokens on {total} ids in {:?}",
+        bpe.vocab_size(),
+        start.elapsed()
+    );
+}

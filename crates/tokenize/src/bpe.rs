@@ -287,13 +287,10 @@ impl Bpe {
             if !suffix.is_empty() {
                 key = key.strip_suffix(suffix.as_str()).unwrap_or(key);
             }
-            let marked = match &mark {
-                Some(m) => key
-                    .strip_prefix(m.as_str())
-                    .inspect(|rest| key = rest)
-                    .is_some(),
-                None => false,
-            };
+            // A word-start token: MidiTok drops the mark when expanding it.
+            let rest = mark.as_deref().and_then(|m| key.strip_prefix(m));
+            let marked = rest.is_some();
+            key = rest.unwrap_or(key);
             let ids = key
                 .chars()
                 .map(|c| {

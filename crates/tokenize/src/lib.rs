@@ -14,6 +14,7 @@
 //! # Ok::<(), midigpt_tokenize::TokenizeError>(())
 //! ```
 
+mod bpe;
 mod error;
 mod midi_like;
 pub mod miditok;
@@ -22,6 +23,7 @@ mod remi_decode;
 mod triplet;
 mod vocab;
 
+pub use bpe::Bpe;
 pub use error::TokenizeError;
 pub use midi_like::MidiLike;
 pub use remi::Remi;

@@ -1,6 +1,6 @@
 //! Reading: bytes → [`Score`], by symusic's rules (see the crate docs).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
 use midly::{EventIter, MetaMessage, MidiMessage, Timing, TrackEventKind};
@@ -39,9 +39,13 @@ impl Score {
         let declared = bytes
             .get(10..12)
             .map_or(usize::MAX, |n| u16::from_be_bytes([n[0], n[1]]) as usize);
+        // One table of open notes for the whole file, emptied between tracks.
+        let mut open: Vec<VecDeque<OpenNote>> = std::iter::repeat_with(VecDeque::new)
+            .take(16 * 128)
+            .collect();
         for (index, events) in tracks.take(declared).enumerate() {
             let events = events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
-            read_track(index, events, &mut score)?;
+            read_track(index, events, &mut open, &mut score)?;
         }
         // Stable sorts: simultaneous changes keep file order, so "the last one wins" holds.
         score.tempos.sort_by_key(|t| t.time);
@@ -76,21 +80,25 @@ fn unwrap_riff(bytes: &[u8]) -> Result<&[u8], MidiError> {
     Err(MidiError::BadRiff)
 }
 
+fn slot(channel: u8, pitch: u8) -> usize {
+    (channel as usize & 15) * 128 + (pitch as usize & 127)
+}
+
 /// Where an open note lives: (channel, program, index in that track's notes).
 type OpenNote = (u8, u8, usize);
 
 /// The symusic tracks being built from one MIDI track.
-#[derive(Default)]
-struct TrackBuilder {
+struct TrackBuilder<'a> {
     /// (channel, program) → notes; ordered like symusic's `std::map`.
     tracks: BTreeMap<(u8, u8), Vec<Note>>,
     /// Open notes per (channel, pitch), oldest first: (channel, program, index into notes).
-    open: HashMap<(u8, u8), VecDeque<OpenNote>>,
+    /// Indexed by `channel * 128 + pitch` (a table, not a hash map: this is the hot path).
+    open: &'a mut [VecDeque<OpenNote>],
     /// Current program of each channel.
     programs: [u8; 16],
 }
 
-impl TrackBuilder {
+impl TrackBuilder<'_> {
     fn note_on(&mut self, channel: u8, pitch: u8, velocity: u8, time: u32) {
         let program = self.programs[channel as usize];
         let notes = self.tracks.entry((channel, program)).or_default();
@@ -101,17 +109,11 @@ impl TrackBuilder {
             velocity,
         });
         let index = notes.len() - 1;
-        self.open
-            .entry((channel, pitch))
-            .or_default()
-            .push_back((channel, program, index));
+        self.open[slot(channel, pitch)].push_back((channel, program, index));
     }
 
     fn note_off(&mut self, channel: u8, pitch: u8, time: u32) {
-        let Some(queue) = self.open.get_mut(&(channel, pitch)) else {
-            return;
-        };
-        if let Some((ch, program, index)) = queue.pop_front() {
+        if let Some((ch, program, index)) = self.open[slot(channel, pitch)].pop_front() {
             if let Some(note) = self
                 .tracks
                 .get_mut(&(ch, program))
@@ -138,8 +140,18 @@ impl TrackBuilder {
     }
 }
 
-fn read_track(index: usize, mut events: EventIter<'_>, score: &mut Score) -> Result<(), MidiError> {
-    let mut builder = TrackBuilder::default();
+fn read_track(
+    index: usize,
+    mut events: EventIter<'_>,
+    open: &mut [VecDeque<OpenNote>],
+    score: &mut Score,
+) -> Result<(), MidiError> {
+    open.iter_mut().for_each(VecDeque::clear);
+    let mut builder = TrackBuilder {
+        open,
+        tracks: BTreeMap::new(),
+        programs: [0; 16],
+    };
     let mut name = String::new();
     let mut tick: u32 = 0;
     let mut channel_status = None;

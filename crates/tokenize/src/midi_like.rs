@@ -151,7 +151,7 @@ impl MidiLike {
         let mut out = Vec::with_capacity(events.len() * 3);
         let mut previous = 0u32;
         let mut tpb = ticks_per_beat(4, tpq);
-        let mut bins = self.tables.duration_ticks(tpb).0;
+        let mut bins = self.tables.duration_ticks(tpb);
         for (time, ids, n) in events {
             if *time > previous {
                 let mut shift = time - previous;
@@ -164,7 +164,7 @@ impl MidiLike {
             }
             if let Some(Tok::TimeSig(_, d)) = self.tables.meaning.get(ids[0] as usize) {
                 tpb = ticks_per_beat(*d, tpq);
-                bins = self.tables.duration_ticks(tpb).0;
+                bins = self.tables.duration_ticks(tpb);
             }
             out.extend_from_slice(&ids[..*n as usize]);
         }

@@ -88,7 +88,7 @@ impl Remi {
     ) -> Result<(), TokenizeError> {
         let drum = track.program == -1;
         let uses_duration = self.config.uses_duration(track.program);
-        let mut tables: Vec<(u32, std::collections::HashMap<u32, usize>)> = Vec::new();
+        let mut tables: Vec<(u32, Vec<Option<usize>>)> = Vec::new();
         for note in &track.notes {
             let mut ids = [0; 4];
             let mut n = 0;
@@ -121,11 +121,11 @@ impl Remi {
                 let map = match tables.iter().position(|(k, _)| *k == tpb) {
                     Some(i) => &tables[i].1,
                     None => {
-                        tables.push((tpb, self.tables.duration_ticks(tpb).1));
+                        tables.push((tpb, self.tables.duration_index(tpb)));
                         &tables.last().expect("just pushed").1
                     }
                 };
-                let index = map.get(&note.duration).copied();
+                let index = map.get(note.duration as usize).copied().flatten();
                 push(index.map(|i| self.ids.duration[i]), &|| {
                     format!("Duration of {} ticks", note.duration)
                 })?;

@@ -319,9 +319,10 @@ fn preprocess_notes(
     track.notes.retain(|n| (lo..=hi).contains(&n.pitch));
     let uses_duration = cfg.uses_duration(track.program);
     let mut dur_cache: Vec<(u32, Vec<u32>)> = Vec::new();
+    let velocity_bins = t.velocity_bins();
     for note in &mut track.notes {
         if cfg.use_velocities {
-            note.velocity = t.velocities[closest(&t.velocities, note.velocity as f64)];
+            note.velocity = velocity_bins[note.velocity as usize & 127];
         }
         if let Some(grid) = grid {
             if note_on_off && uses_duration {
@@ -345,7 +346,7 @@ fn preprocess_notes(
             let bins = match dur_cache.iter().position(|(k, _)| *k == tpb) {
                 Some(i) => &dur_cache[i].1,
                 None => {
-                    dur_cache.push((tpb, t.duration_ticks(tpb).0));
+                    dur_cache.push((tpb, t.duration_ticks(tpb)));
                     &dur_cache.last().expect("just pushed").1
                 }
             };

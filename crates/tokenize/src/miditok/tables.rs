@@ -150,16 +150,36 @@ impl Tables {
         })
     }
 
-    /// Duration bins in ticks for a ticks-per-beat value, with a reverse map.
-    pub fn duration_ticks(&self, ticks_per_beat: u32) -> (Vec<u32>, HashMap<u32, usize>) {
-        let ticks: Vec<u32> = self
-            .durations
+    /// Duration bins in ticks for a ticks-per-beat value, ascending.
+    pub fn duration_ticks(&self, ticks_per_beat: u32) -> Vec<u32> {
+        self.durations
             .iter()
             .map(|d| d.ticks(ticks_per_beat))
-            .collect();
+            .collect()
+    }
+
+    /// Duration bin of each length in ticks (a table indexed by ticks) for a ticks-per-beat
+    /// value; lengths that are not a bin are `None`.
+    pub fn duration_index(&self, ticks_per_beat: u32) -> Vec<Option<usize>> {
+        let ticks = self.duration_ticks(ticks_per_beat);
+        let mut index = vec![None; ticks.iter().max().map_or(0, |m| *m as usize + 1)];
         // Later bins win on equal ticks, as in MidiTok's dict comprehension.
-        let index = ticks.iter().enumerate().map(|(i, t)| (*t, i)).collect();
-        (ticks, index)
+        for (i, t) in ticks.iter().enumerate() {
+            index[*t as usize] = Some(i);
+        }
+        index
+    }
+
+    /// The velocity bin of each MIDI velocity (nearest, ties up), or the velocity itself
+    /// when the tokenizer has no velocity bins.
+    pub fn velocity_bins(&self) -> [u8; 128] {
+        std::array::from_fn(|v| {
+            if self.velocities.is_empty() {
+                v as u8
+            } else {
+                self.velocities[super::preprocess::closest(&self.velocities, v as f64)]
+            }
+        })
     }
 
     /// Tempo bins converted to microseconds per quarter, ascending, with their bin index.

@@ -21,7 +21,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod bpe;
 pub mod clean;
 mod error;
 mod files;

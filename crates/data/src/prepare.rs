@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use midigpt_midi::Score;
-use midigpt_tokenize::{TokenId, Tokenizer};
+use midigpt_tokenize::{Bpe, TokenId, Tokenizer};
 
 use crate::meta::{Meta, MetaOptions};
 use crate::output::Outputs;
-use crate::{bpe, clean, find_midi_files, split_of, DataError, FileError, MidiFile, Split};
+use crate::{clean, find_midi_files, split_of, DataError, FileError, MidiFile, Split};
 
 /// Files encoded per parallel batch. Batches are written in order, so the output does not
 /// depend on the thread count, and only one batch of ids is held in memory at a time.
@@ -66,9 +66,6 @@ impl PrepareOptions {
                 self.transpose.start(),
                 self.transpose.end()
             )));
-        }
-        if self.bpe_vocab_size.is_some() && !bpe::AVAILABLE {
-            return Err(DataError::Option(bpe::UNAVAILABLE.into()));
         }
         Ok(())
     }
@@ -239,5 +236,9 @@ fn train_bpe(
         })
         .collect();
     progress.stage("BPE training", 0);
-    bpe::train(base, sequences, vocab_size)
+    Ok(Box::new(Bpe::train(
+        base,
+        sequences.into_iter(),
+        vocab_size,
+    )?))
 }

@@ -300,3 +300,47 @@ fn bad_options_are_rejected() {
     opts.transpose = 1..=3;
     assert!(matches!(run(&opts), Err(DataError::Option(_))));
 }
+
+#[test]
+fn bpe_shrinks_the_shards_and_its_tokenizer_decodes_them() {
+    let input = corpus();
+    let (plain, merged) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let base = prepare(
+        builtin("remi").unwrap(),
+        &options(input.path(), plain.path()),
+        &NoProgress,
+    )
+    .unwrap();
+    let mut opts = options(input.path(), merged.path());
+    let target = base.vocab_size + 40;
+    opts.bpe_vocab_size = Some(target);
+    let meta = prepare(builtin("remi").unwrap(), &opts, &NoProgress).unwrap();
+    assert_eq!(meta.vocab_size, target);
+    assert!(
+        meta.counts.tokens_train < base.counts.tokens_train,
+        "BPE must shorten the shards"
+    );
+    // The saved tokenizer is the BPE one: it decodes a document to the same score as the
+    // base tokenizer decodes the same file's document in the plain shards.
+    let decode = |dir: &Path, meta: &Meta, path: &str| {
+        let tokenizer = midigpt_tokenize::load_tokenizer(dir.join("tokenizer.json")).unwrap();
+        let ids = shard(dir, Split::Train);
+        let entry = meta.files.iter().find(|f| f.path == path).unwrap();
+        let doc = &ids[entry.offset as usize + 1..(entry.offset + entry.length) as usize - 1];
+        (
+            tokenizer.vocab_size(),
+            tokenizer.decode(&[doc.to_vec()]).unwrap(),
+        )
+    };
+    let path = &meta
+        .files
+        .iter()
+        .find(|f| f.split == Split::Train && f.sequences == 1)
+        .unwrap()
+        .path;
+    let (size, with_bpe) = decode(merged.path(), &meta, path);
+    let (_, without) = decode(plain.path(), &base, path);
+    assert_eq!(size, target);
+    assert!(with_bpe.note_count() > 0);
+    assert_eq!(with_bpe, without);
+}

@@ -130,11 +130,16 @@ pub fn from_json(json: &serde_json::Value) -> Result<Box<dyn Tokenizer>, Tokeniz
         .get("tokenization")
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    match kind {
-        "REMI" => return Ok(Box::new(Remi::from_json(json)?)),
-        "MIDILike" => return Ok(Box::new(MidiLike::from_json(json)?)),
-        "Triplet" => return Ok(Box::new(Triplet::from_json(json)?)),
-        _ => {}
+    let base: Box<dyn Tokenizer> = match kind {
+        "REMI" => Box::new(Remi::from_json(json)?),
+        "MIDILike" => Box::new(MidiLike::from_json(json)?),
+        "Triplet" => Box::new(Triplet::from_json(json)?),
+        _ => return Err(TokenizeError::Unsupported(format!("tokenization {kind:?}"))),
+    };
+    // A trained tokenizer (MidiTok's `tokenizer.train()`) carries its BPE model beside the
+    // base config.
+    match json.get("_model") {
+        Some(model) if !model.is_null() => Ok(Box::new(Bpe::from_json(json, base)?)),
+        _ => Ok(base),
     }
-    Err(TokenizeError::Unsupported(format!("tokenization {kind:?}")))
 }

@@ -179,7 +179,6 @@ fn missing(token: String) -> TokenizeError {
 /// MidiTok's MIDILike vocabulary order after the special tokens.
 fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
     let pitches = || c.pitch_range.0..=c.pitch_range.1;
-    let drums = || c.drums_pitch_range.0..=c.drums_pitch_range.1;
     let with_off = !c.use_note_duration_programs.is_empty();
     let mut v: Vec<String> = pitches().map(|p| format!("NoteOn_{p}")).collect();
     if with_off {
@@ -191,54 +190,21 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
             .iter()
             .map(|d| format!("TimeShift_{}", d.value())),
     );
-    if c.use_pitchdrum_tokens {
-        v.extend(drums().map(|p| format!("DrumOn_{p}")));
-        v.extend(drums().map(|p| format!("DrumOff_{p}")));
-    }
-    if c.use_tempos {
-        v.extend(
-            t.tempos
-                .iter()
-                .map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))),
-        );
-    }
-    if c.use_programs {
-        v.extend(c.programs.iter().map(|p| format!("Program_{p}")));
-    }
-    if c.use_time_signatures {
-        v.extend(
-            t.time_signatures
-                .iter()
-                .map(|(n, d)| format!("TimeSig_{n}/{d}")),
-        );
-    }
+    v.extend(miditok::additional_tokens(c, t, &["DrumOn", "DrumOff"]));
     v
 }
 
 impl Tokenizer for MidiLike {
     fn encode(&self, score: &Score) -> Result<Vec<Vec<TokenId>>, TokenizeError> {
         let p = self.preprocess(score);
-        let global = self.global_events(&p)?;
-        if self.config.one_token_stream_for_programs {
-            let mut events = global;
-            for track in &p.tracks {
-                self.track_events(track, &mut events)?;
-            }
-            events.sort_by_key(|e| e.0);
-            return Ok(vec![self.add_time_shifts(&events, p.tpq)]);
-        }
-        if p.tracks.is_empty() {
-            return Ok(vec![self.add_time_shifts(&global, p.tpq)]);
-        }
-        p.tracks
-            .iter()
-            .map(|track| {
-                let mut events = global.clone();
-                self.track_events(track, &mut events)?;
-                events.sort_by_key(|e| e.0);
-                Ok(self.add_time_shifts(&events, p.tpq))
-            })
-            .collect()
+        miditok::score_to_tokens(
+            self.config.one_token_stream_for_programs,
+            self.global_events(&p)?,
+            &p.tracks,
+            |e| e.0,
+            |track, events| self.track_events(track, events),
+            |events| Ok(self.add_time_shifts(events, p.tpq)),
+        )
     }
 
     fn decode(&self, sequences: &[Vec<TokenId>]) -> Result<Score, TokenizeError> {

@@ -230,53 +230,21 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
     }
     let max_beats = t.time_signatures.iter().map(|x| x.0).max().unwrap_or(4);
     v.extend((0..t.max_pos * max_beats).map(|i| format!("Position_{i}")));
-    if c.use_pitchdrum_tokens {
-        v.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(|p| format!("PitchDrum_{p}")));
-    }
-    if c.use_tempos {
-        v.extend(
-            t.tempos
-                .iter()
-                .map(|q| format!("Tempo_{}", miditok::tables::py_float(*q))),
-        );
-    }
-    if c.use_programs {
-        v.extend(c.programs.iter().map(|p| format!("Program_{p}")));
-    }
-    if c.use_time_signatures {
-        v.extend(
-            t.time_signatures
-                .iter()
-                .map(|(n, d)| format!("TimeSig_{n}/{d}")),
-        );
-    }
+    v.extend(miditok::additional_tokens(c, t, &["PitchDrum"]));
     v
 }
 
 impl Tokenizer for Remi {
     fn encode(&self, score: &Score) -> Result<Vec<Vec<TokenId>>, TokenizeError> {
         let p = self.preprocess(score);
-        let global = self.global_events(&p);
-        if self.config.one_token_stream_for_programs {
-            let mut events = global;
-            for track in &p.tracks {
-                self.track_events(&p, track, &mut events)?;
-            }
-            events.sort_by_key(|e| e.0); // stable: global events, then tracks in order
-            return Ok(vec![self.add_time_tokens(&events, p.tpq)?]);
-        }
-        if p.tracks.is_empty() {
-            return Ok(vec![self.add_time_tokens(&global, p.tpq)?]);
-        }
-        p.tracks
-            .iter()
-            .map(|track| {
-                let mut events = global.clone();
-                self.track_events(&p, track, &mut events)?;
-                events.sort_by_key(|e| e.0);
-                self.add_time_tokens(&events, p.tpq)
-            })
-            .collect()
+        miditok::score_to_tokens(
+            self.config.one_token_stream_for_programs,
+            self.global_events(&p),
+            &p.tracks,
+            |e| e.0,
+            |track, events| self.track_events(&p, track, events),
+            |events| self.add_time_tokens(events, p.tpq),
+        )
     }
 
     fn decode(&self, sequences: &[Vec<TokenId>]) -> Result<Score, TokenizeError> {

@@ -16,6 +16,7 @@
 
 mod bpe;
 mod error;
+mod grammar;
 mod midi_like;
 pub mod miditok;
 mod remi;
@@ -25,6 +26,7 @@ mod vocab;
 
 pub use bpe::Bpe;
 pub use error::TokenizeError;
+pub use grammar::Grammar;
 pub use midi_like::MidiLike;
 pub use remi::Remi;
 pub use triplet::{Triplet, TripletConfig};
@@ -63,6 +65,12 @@ pub trait Tokenizer: Send + Sync {
     /// (MidiTok's `encode_ids_split`, by default at each bar). The default: never.
     fn starts_word(&self, _id: TokenId) -> bool {
         false
+    }
+
+    /// Which token may follow which, for generation; `None` when the scheme has no simple
+    /// grammar (BPE tokens), in which case decoding skips what does not fit.
+    fn grammar(&self) -> Option<Grammar> {
+        None
     }
 }
 

@@ -222,6 +222,10 @@ impl Tokenizer for MidiLike {
     fn one_stream(&self) -> bool {
         self.config.one_token_stream_for_programs
     }
+
+    fn grammar(&self) -> Option<crate::Grammar> {
+        Some(miditok::graph::midi_like(&self.config, &self.vocab))
+    }
 }
 
 /// MidiTok's `MIDILike._tokens_to_score`: note-ons wait (first in, first out per program and

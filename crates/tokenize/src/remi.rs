@@ -266,4 +266,8 @@ impl Tokenizer for Remi {
     fn starts_word(&self, id: TokenId) -> bool {
         id == self.ids.bar
     }
+
+    fn grammar(&self) -> Option<crate::Grammar> {
+        Some(miditok::graph::remi(&self.config, &self.vocab))
+    }
 }

@@ -243,6 +243,15 @@ impl Tokenizer for Triplet {
     fn one_stream(&self) -> bool {
         true
     }
+
+    fn grammar(&self) -> Option<crate::Grammar> {
+        let rules = [
+            ("Delta", vec!["Duration"]),
+            ("Duration", vec!["Pitch"]),
+            ("Pitch", vec!["Delta"]),
+        ];
+        Some(crate::Grammar::new(self.vocab(), &rules, &["Delta"]))
+    }
 }
 
 /// Decodes one stream. A note needs `Delta`, `Duration`, `Pitch` in that order; a token out

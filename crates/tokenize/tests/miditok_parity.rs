@@ -204,3 +204,74 @@ fn builtins_match_the_reference_configs() {
         tokenizer("midilike_default").vocab().tokens()
     );
 }
+
+#[test]
+fn every_encoded_sequence_follows_the_grammar() {
+    let mut tokenizers: Vec<(String, Box<dyn Tokenizer>)> = CONFIGS
+        .iter()
+        .map(|c| (c.to_string(), tokenizer(c)))
+        .collect();
+    tokenizers.push((
+        "triplet".into(),
+        midigpt_tokenize::builtin("triplet").expect("triplet"),
+    ));
+    for (name, tok) in &tokenizers {
+        let grammar = tok.grammar().expect("a grammar");
+        let mut checked = 0;
+        for row in rows("remi_default")
+            .iter()
+            .filter(|r| r.get("ids").is_some())
+        {
+            let score = Score::from_file(
+                data()
+                    .join("midi")
+                    .join(row["path"].as_str().expect("path")),
+            )
+            .expect("loads");
+            for seq in tok.encode(&score).expect("encodes") {
+                let mut prev = None;
+                for (i, &id) in seq.iter().enumerate() {
+                    assert!(
+                        grammar.allows(prev, id),
+                        "{name}: {:?} then {:?} at {i}",
+                        prev.map(|p| tok.vocab().token(p).unwrap_or("?").to_string()),
+                        tok.vocab().token(id)
+                    );
+                    prev = Some(id);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{name}: {checked}");
+        // Special tokens other than EOS are never allowed; EOS ends a sequence, not starts it.
+        let pad = tok.vocab().id("PAD_None").expect("pad");
+        let eos = tok.vocab().id("EOS_None").expect("eos");
+        assert!(
+            !grammar.allows(None, pad)
+                && !grammar.allows(None, eos)
+                && grammar.allows(Some(0), eos)
+        );
+    }
+}
+
+#[test]
+fn the_grammar_forbids_what_cannot_decode() {
+    let tok = tokenizer("remi_plus_tempo");
+    let g = tok.grammar().expect("grammar");
+    let id = |t: &str| tok.vocab().id(t).expect("token");
+    assert!(
+        !g.allows(Some(id("Pitch_60")), id("Pitch_62")),
+        "a pitch needs its velocity"
+    );
+    assert!(!g.allows(Some(id("Program_0")), id("Velocity_63")));
+    assert!(
+        !g.allows(Some(id("Bar_None")), id("Position_0")),
+        "REMI+ bars carry a time signature"
+    );
+    assert!(g.allows(Some(id("Duration_1.0.8")), id("Program_-1")));
+    assert!(g.allows(Some(id("Program_-1")), id("PitchDrum_36")));
+    assert!(
+        !g.allows(None, id("Position_0")),
+        "sequences start with a bar"
+    );
+}

@@ -1,6 +1,7 @@
 //! The pieces shared by the MidiTok-compatible tokenizers: config, grids, preprocessing.
 
 mod config;
+pub mod graph;
 pub mod preprocess;
 pub mod tables;
 

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::{DataError, Dtype, Split};
+use crate::{DataError, Dtype, Meta, Split, META_FILE, TRAIN_FILE, VAL_FILE};
 
 /// The ids of one shard, held in memory at their stored width.
 ///
@@ -68,6 +68,15 @@ impl Shard {
         })
     }
 
+    /// Reads `DATA/train.bin` or `DATA/val.bin` at the width `meta` gives.
+    pub fn open_split(data_dir: &Path, meta: &Meta, split: Split) -> Result<Shard, DataError> {
+        let name = match split {
+            Split::Train => TRAIN_FILE,
+            Split::Val => VAL_FILE,
+        };
+        Shard::open(&data_dir.join(name), meta.dtype)
+    }
+
     /// A shard held in memory only (tests, small experiments); `name` stands for its path in
     /// error messages.
     pub fn from_ids(name: impl Into<PathBuf>, ids: Vec<u32>) -> Shard {
@@ -102,6 +111,16 @@ impl Shard {
             Ids::U32(v) => out.extend_from_slice(&v[start..start + len]),
         }
     }
+}
+
+/// Reads `DATA/meta.json`: the vocabulary size and dtype a training run needs.
+pub fn load_meta(data_dir: &Path) -> Result<Meta, DataError> {
+    let path = data_dir.join(META_FILE);
+    let text = std::fs::read_to_string(&path).map_err(DataError::io(&path))?;
+    serde_json::from_str(&text).map_err(|e| DataError::BadMeta {
+        path,
+        message: e.to_string(),
+    })
 }
 
 /// One batch: `batch_size` rows of `block_size` ids, row-major, flat.
@@ -276,6 +295,17 @@ mod tests {
         }
         let shard = counting_shard(17);
         assert!(batcher.next_batch(&shard).is_ok());
+    }
+
+    #[test]
+    fn missing_or_bad_meta_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(load_meta(dir.path()), Err(DataError::Io { .. })));
+        std::fs::write(dir.path().join(META_FILE), "{}").unwrap();
+        assert!(matches!(
+            load_meta(dir.path()),
+            Err(DataError::BadMeta { .. })
+        ));
     }
 
     #[test]

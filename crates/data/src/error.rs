@@ -41,6 +41,14 @@ pub enum DataError {
         /// The width `meta.json` gives.
         dtype: crate::Dtype,
     },
+    /// `meta.json` does not parse.
+    #[error("{}: {message}", path.display())]
+    BadMeta {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
     /// BPE could not be trained.
     #[error(transparent)]
     Tokenize(#[from] TokenizeError),

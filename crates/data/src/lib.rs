@@ -33,7 +33,7 @@ mod output;
 mod prepare;
 mod shard;
 
-pub use batches::{Batch, Batcher, BatcherState, Shard};
+pub use batches::{load_meta, Batch, Batcher, BatcherState, Shard};
 pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
 pub use meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};

@@ -173,7 +173,10 @@ impl TrainConfig {
     /// Sets one key from text, parsed as the key's type: an integer, a number (integers
     /// accepted), `true`/`false`, or a string (quotes optional).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let mut table = toml::Table::try_from(&*self).expect("a TrainConfig is a TOML table");
+        let mut table = toml::Table::try_from(&*self).map_err(|e| ConfigError::BadValue {
+            key: key.to_owned(),
+            message: format!("the config before this override does not fit TOML: {e}"),
+        })?;
         let current = table.get(key).ok_or_else(|| ConfigError::UnknownKey {
             key: key.to_owned(),
             known: table.keys().cloned().collect::<Vec<_>>().join(", "),
@@ -248,6 +251,21 @@ impl TrainConfig {
                 return invalid(key, "must be positive, got 0".into());
             }
         }
+        // TOML integers are signed 64-bit: larger values could not be saved as config.toml.
+        for (key, value) in [
+            ("max_iters", self.max_iters),
+            ("warmup_iters", self.warmup_iters),
+            ("lr_decay_iters", self.lr_decay_iters),
+            ("eval_interval", self.eval_interval),
+            ("log_interval", self.log_interval),
+            ("sample_interval", self.sample_interval),
+            ("checkpoint_interval", self.checkpoint_interval),
+            ("seed", self.seed),
+        ] {
+            if value > i64::MAX as u64 {
+                return invalid(key, format!("must be at most {}, got {value}", i64::MAX));
+            }
+        }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return invalid(
                 "learning_rate",
@@ -317,6 +335,8 @@ impl TrainConfig {
     }
 
     /// The config as TOML text, loadable by [`TrainConfig::from_toml_str`].
+    ///
+    /// Panics if an integer exceeds TOML's range, which [`TrainConfig::validate`] rejects.
     pub fn to_toml_string(&self) -> String {
         toml::to_string(self).expect("a TrainConfig serializes to TOML")
     }
@@ -427,6 +447,15 @@ mod tests {
             }
         };
         check(&["batch_size=0"], "batch_size");
+        let huge: TrainConfig = serde_json::from_str(r#"{"seed": 18446744073709551615}"#).unwrap();
+        assert!(matches!(
+            huge.validate(),
+            Err(ConfigError::Invalid { key: "seed", .. })
+        ));
+        assert!(matches!(
+            huge.clone().set("n_layer", "2"),
+            Err(ConfigError::BadValue { .. })
+        ));
         check(&["min_lr=0.1"], "min_lr");
         check(&["warmup_iters=6000"], "warmup_iters");
         check(&["n_embd=250"], "n_embd");

@@ -39,14 +39,16 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates the folder (and `checkpoints/`, `samples/`), saves `config` as `config.json`
-    /// and `config.toml`, and copies `DATA/tokenizer.json`. An existing folder is reused:
-    /// starting a fresh run in it is the caller's decision (resume reads it instead).
+    /// Validates `config`, creates the folder (and `checkpoints/`, `samples/`), saves the
+    /// config as `config.json` and `config.toml`, and copies `DATA/tokenizer.json`. An
+    /// existing folder is reused: starting a fresh run in it is the caller's decision (resume
+    /// reads it instead).
     pub fn create(
         root: &Path,
         config: &TrainConfig,
         data_dir: &Path,
     ) -> Result<RunDir, TrainError> {
+        config.validate()?;
         let run = RunDir {
             root: root.to_owned(),
         };
@@ -76,8 +78,9 @@ impl RunDir {
         Ok(run)
     }
 
-    /// Writes `config.json` and `config.toml`.
+    /// Validates `config` and writes `config.json` and `config.toml`.
     pub fn save_config(&self, config: &TrainConfig) -> Result<(), TrainError> {
+        config.validate()?;
         write_atomic(&self.config_path(), config.to_json_string().as_bytes())?;
         write_atomic(
             &self.root.join(CONFIG_TOML_FILE),

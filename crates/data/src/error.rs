@@ -21,6 +21,34 @@ pub enum DataError {
     /// An option is out of range.
     #[error("invalid option: {0}")]
     Option(String),
+    /// A shard is too short to cut one training window from.
+    #[error("{}: {len} ids, but one window of block_size + 1 needs {needed}", path.display())]
+    ShardTooShort {
+        /// The shard.
+        path: PathBuf,
+        /// Ids it holds.
+        len: u64,
+        /// `block_size + 1`.
+        needed: u64,
+    },
+    /// A shard's size is not a whole number of ids.
+    #[error("{}: {bytes} bytes is not a whole number of {dtype:?} ids", path.display())]
+    ShardSize {
+        /// The shard.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The width `meta.json` gives.
+        dtype: crate::Dtype,
+    },
+    /// `meta.json` does not parse.
+    #[error("{}: {message}", path.display())]
+    BadMeta {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
     /// BPE could not be trained.
     #[error(transparent)]
     Tokenize(#[from] TokenizeError),

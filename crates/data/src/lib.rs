@@ -10,6 +10,9 @@
 //!   and every skipped file with its reason;
 //! - `tokenizer.json`: the tokenizer, for later stages.
 //!
+//! For training, [`Shard`] reads a shard back and [`Batcher`] draws random windows from it
+//! with a generator whose state is saved with checkpoints.
+//!
 //! Everything is written under temporary names and renamed at the end, `meta.json` last: an
 //! interrupted run leaves the previous output (or none), never half-written shards.
 //!
@@ -21,6 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod batches;
 pub mod clean;
 mod error;
 mod files;
@@ -29,6 +33,7 @@ mod output;
 mod prepare;
 mod shard;
 
+pub use batches::{load_meta, Batch, Batcher, BatcherState, Shard};
 pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
 pub use meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};

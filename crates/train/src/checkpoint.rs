@@ -1,0 +1,265 @@
+//! `RUN/checkpoints/`: one folder per saved step, written whole or not at all.
+//!
+//! ```text
+//! checkpoints/step-000500/    whatever the trainer writes (model.safetensors, ...)
+//!                             plus checkpoint.json: {"step", "val_loss", "saved_at"}
+//! checkpoints/latest          "step-000500\n": the newest checkpoint
+//! checkpoints/best            "step-000250\n": the lowest validation loss
+//! ```
+//!
+//! A checkpoint is written into `.tmp-step-000500/`, synced, then renamed to its final name,
+//! and only then do the pointers move (each itself written to a temporary file and renamed).
+//! A crash at any moment leaves every visible checkpoint complete and both pointers valid.
+//! After each save only the `keep_last` newest checkpoints and the best one are kept.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::run::{utc_now, write_atomic};
+
+/// The file this module adds to every checkpoint folder.
+pub const CHECKPOINT_META_FILE: &str = "checkpoint.json";
+/// Pointer to the newest checkpoint.
+pub const LATEST_POINTER: &str = "latest";
+/// Pointer to the checkpoint with the lowest validation loss.
+pub const BEST_POINTER: &str = "best";
+const TMP_PREFIX: &str = ".tmp-";
+const OLD_PREFIX: &str = ".old-";
+
+/// A saved checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// Optimizer steps done when it was saved.
+    pub step: u64,
+    /// Validation loss at that step, if one was measured.
+    pub val_loss: Option<f64>,
+    /// Its folder.
+    pub path: PathBuf,
+}
+
+/// Contents of `checkpoint.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CheckpointMeta {
+    step: u64,
+    val_loss: Option<f64>,
+    saved_at: String,
+}
+
+/// The checkpoints folder of a run.
+#[derive(Debug, Clone)]
+pub struct Checkpoints {
+    dir: PathBuf,
+    keep_last: usize,
+}
+
+impl Checkpoints {
+    /// Opens (creating) `dir`, keeping the `keep_last` newest checkpoints (at least 1) plus
+    /// the best. Leftovers of a save interrupted by a crash are removed.
+    pub fn open(dir: &Path, keep_last: usize) -> Result<Checkpoints, TrainError> {
+        std::fs::create_dir_all(dir).map_err(TrainError::io(dir))?;
+        for entry in std::fs::read_dir(dir).map_err(TrainError::io(dir))? {
+            let entry = entry.map_err(TrainError::io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TMP_PREFIX) || name.starts_with(OLD_PREFIX) {
+                remove_dir(&entry.path())?;
+            }
+        }
+        Ok(Checkpoints {
+            dir: dir.to_owned(),
+            keep_last: keep_last.max(1),
+        })
+    }
+
+    /// Saves the checkpoint of `step`: `write` fills a fresh folder, then the folder appears
+    /// as `step-NNNNNN`, `latest` points to it, `best` moves if `val_loss` is the lowest yet,
+    /// and old checkpoints are removed. If `write` fails, its folder is removed and the
+    /// checkpoints already saved are untouched. Saving a step that exists replaces it.
+    pub fn save<F, E>(
+        &self,
+        step: u64,
+        val_loss: Option<f64>,
+        write: F,
+    ) -> Result<Checkpoint, TrainError>
+    where
+        F: FnOnce(&Path) -> Result<(), E>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let name = step_name(step);
+        let tmp = self.dir.join(format!("{TMP_PREFIX}{name}"));
+        if tmp.exists() {
+            remove_dir(&tmp)?;
+        }
+        std::fs::create_dir(&tmp).map_err(TrainError::io(&tmp))?;
+        if let Err(e) = write(&tmp) {
+            remove_dir(&tmp)?;
+            return Err(TrainError::CheckpointWrite {
+                step,
+                source: e.into(),
+            });
+        }
+        let meta = CheckpointMeta {
+            step,
+            val_loss,
+            saved_at: utc_now(),
+        };
+        let meta_json = serde_json::to_string_pretty(&meta).expect("CheckpointMeta serializes");
+        write_atomic(&tmp.join(CHECKPOINT_META_FILE), meta_json.as_bytes())?;
+        sync_folder(&tmp)?;
+
+        let path = self.dir.join(&name);
+        if path.exists() {
+            // rename() cannot replace a non-empty folder: move the old one aside first.
+            let old = self.dir.join(format!("{OLD_PREFIX}{name}"));
+            std::fs::rename(&path, &old).map_err(TrainError::io(&path))?;
+            std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+            remove_dir(&old)?;
+        } else {
+            std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+        }
+        sync_dir_entry(&self.dir);
+        write_atomic(
+            &self.dir.join(LATEST_POINTER),
+            format!("{name}\n").as_bytes(),
+        )?;
+        self.update_best_and_rotate()?;
+        Ok(Checkpoint {
+            step,
+            val_loss,
+            path,
+        })
+    }
+
+    /// Every complete checkpoint, oldest step first.
+    pub fn list(&self) -> Result<Vec<Checkpoint>, TrainError> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(TrainError::io(&self.dir))? {
+            let entry = entry.map_err(TrainError::io(&self.dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if parse_step_name(&name).is_some() && entry.path().is_dir() {
+                all.push(read_checkpoint(&entry.path())?);
+            }
+        }
+        all.sort_by_key(|c| c.step);
+        Ok(all)
+    }
+
+    /// The checkpoint `latest` points to; `None` before the first save.
+    pub fn latest(&self) -> Result<Option<Checkpoint>, TrainError> {
+        self.pointer(LATEST_POINTER)
+    }
+
+    /// The checkpoint `best` points to; `None` until a checkpoint with a validation loss.
+    pub fn best(&self) -> Result<Option<Checkpoint>, TrainError> {
+        self.pointer(BEST_POINTER)
+    }
+
+    fn pointer(&self, pointer: &str) -> Result<Option<Checkpoint>, TrainError> {
+        let path = self.dir.join(pointer);
+        let name = match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrainError::io(path)(e)),
+        };
+        if parse_step_name(&name).is_none() {
+            return Err(TrainError::Json {
+                path,
+                message: format!("{name:?} is not a checkpoint name"),
+            });
+        }
+        read_checkpoint(&self.dir.join(name)).map(Some)
+    }
+
+    /// Points `best` at the lowest validation loss (the earliest on ties), then removes every
+    /// checkpoint that is neither among the `keep_last` newest nor the best. The best is
+    /// never removed, so the minimum over the folders left is the minimum over the run.
+    fn update_best_and_rotate(&self) -> Result<(), TrainError> {
+        let all = self.list()?;
+        let best = all
+            .iter()
+            .filter_map(|c| c.val_loss.filter(|l| l.is_finite()).map(|l| (l, c.step)))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, step)| step);
+        if let Some(step) = best {
+            let text = format!("{}\n", step_name(step));
+            write_atomic(&self.dir.join(BEST_POINTER), text.as_bytes())?;
+        }
+        let first_kept = all.len().saturating_sub(self.keep_last);
+        for c in &all[..first_kept] {
+            if Some(c.step) != best {
+                remove_dir(&c.path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The newest checkpoint of the run folder `run` (for `--resume`), or `None`.
+pub fn latest_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
+    let dir = run.join("checkpoints");
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    Checkpoints { dir, keep_last: 1 }.latest()
+}
+
+/// `step-000123`: zero-padded so listings sort by step up to a million steps (larger steps
+/// get more digits and are still parsed as numbers).
+pub fn step_name(step: u64) -> String {
+    format!("step-{step:06}")
+}
+
+fn parse_step_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("step-")?;
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse().ok())?
+}
+
+fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
+    let meta_path = path.join(CHECKPOINT_META_FILE);
+    let text = std::fs::read_to_string(&meta_path).map_err(TrainError::io(&meta_path))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| TrainError::Json {
+        path: meta_path,
+        message: e.to_string(),
+    })?;
+    Ok(Checkpoint {
+        step: meta.step,
+        val_loss: meta.val_loss,
+        path: path.to_owned(),
+    })
+}
+
+fn remove_dir(path: &Path) -> Result<(), TrainError> {
+    std::fs::remove_dir_all(path).map_err(TrainError::io(path))
+}
+
+/// Syncs every file the writer left in `dir` (one level deep, and nested folders' files) so
+/// the rename cannot become visible before the data is on disk.
+fn sync_folder(dir: &Path) -> Result<(), TrainError> {
+    for entry in std::fs::read_dir(dir).map_err(TrainError::io(dir))? {
+        let path = entry.map_err(TrainError::io(dir))?.path();
+        if path.is_dir() {
+            sync_folder(&path)?;
+        } else {
+            let file = std::fs::File::open(&path).map_err(TrainError::io(&path))?;
+            file.sync_all().map_err(TrainError::io(&path))?;
+        }
+    }
+    sync_dir_entry(dir);
+    Ok(())
+}
+
+/// Syncs a folder's entries (the renames in it). Best effort: not every platform can open a
+/// folder for syncing, and a lost rename only loses the newest checkpoint, never corrupts one.
+fn sync_dir_entry(dir: &Path) {
+    if let Ok(file) = std::fs::File::open(dir) {
+        let _ = file.sync_all();
+    }
+}
+
+#[cfg(test)]
+#[path = "checkpoint_tests.rs"]
+mod tests;

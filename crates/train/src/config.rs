@@ -1,0 +1,471 @@
+//! `TrainConfig`: every hyper-parameter of a run, flat and named as nanoGPT names them.
+//!
+//! Loaded from a TOML file (missing keys take the defaults below, unknown keys are an error),
+//! then `--set key=value` overrides are applied, each value parsed as the type of the key it
+//! replaces (nanoGPT's `configurator.py` does the same with `literal_eval`). The result is
+//! validated once and saved next to the checkpoints as `config.json` and `config.toml`.
+//!
+//! The defaults train a small model that a laptop CPU can fit in minutes: 4 layers, 4 heads,
+//! 256-wide embeddings (about 3.2M parameters plus the embedding table), 8 windows of 256
+//! tokens per step.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// Which GPT variant to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// GPT-2: learned positions, LayerNorm, GELU MLP, multi-head attention.
+    Gpt2,
+    /// Llama: rotary positions, RMSNorm, SwiGLU MLP, grouped-query attention (`n_kv_head`).
+    Llama,
+}
+
+/// Every setting of a training run. Field names follow nanoGPT's `train.py`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    // --- data and batches ---
+    /// Windows per micro-batch (B).
+    pub batch_size: usize,
+    /// Tokens per window (T), also the model's context length.
+    pub block_size: usize,
+    /// Micro-batches whose gradients are summed before each optimizer step; the tokens per
+    /// step are `batch_size * block_size * gradient_accumulation_steps`.
+    pub gradient_accumulation_steps: usize,
+
+    // --- optimizer and schedule (AdamW, warmup + cosine decay) ---
+    /// Optimizer steps in the whole run.
+    pub max_iters: u64,
+    /// Peak learning rate, reached at the end of warmup. Small models tolerate 1e-3.
+    pub learning_rate: f64,
+    /// Steps of linear warmup from near zero to `learning_rate`.
+    pub warmup_iters: u64,
+    /// Step at which the cosine decay reaches `min_lr`; usually `max_iters`.
+    pub lr_decay_iters: u64,
+    /// Floor of the learning rate, about `learning_rate / 10` per Chinchilla.
+    pub min_lr: f64,
+    /// AdamW weight decay (applied to matrices, not to biases and norms).
+    pub weight_decay: f64,
+    /// AdamW β1.
+    pub beta1: f64,
+    /// AdamW β2; 0.99 rather than GPT-2's 0.95 because our steps see few tokens.
+    pub beta2: f64,
+    /// Clip the global gradient norm to this value; 0 disables clipping.
+    pub grad_clip: f64,
+
+    // --- evaluation, logging, sampling, checkpoints ---
+    /// Evaluate train and val loss every this many steps.
+    pub eval_interval: u64,
+    /// Batches averaged per split at each evaluation.
+    pub eval_iters: usize,
+    /// Log the training loss every this many steps.
+    pub log_interval: u64,
+    /// Generate a sample every this many steps; 0 disables sampling during training.
+    pub sample_interval: u64,
+    /// Tokens per sample.
+    pub sample_tokens: usize,
+    /// Save a checkpoint every this many steps (and at the end); 0 saves only at the end.
+    pub checkpoint_interval: u64,
+    /// Checkpoints kept besides the best one by validation loss.
+    pub keep_last: usize,
+    /// Seed of parameter initialisation, dropout and batch sampling.
+    pub seed: u64,
+    /// Where to train: "cpu", or a device name the model backend understands.
+    pub device: String,
+
+    // --- model ---
+    /// GPT variant.
+    pub arch: Arch,
+    /// Transformer blocks.
+    pub n_layer: usize,
+    /// Attention (query) heads.
+    pub n_head: usize,
+    /// Key/value heads for grouped-query attention (llama); 0 means `n_head` (plain
+    /// multi-head attention, the only choice for gpt2).
+    pub n_kv_head: usize,
+    /// Embedding width; a multiple of `n_head`.
+    pub n_embd: usize,
+    /// Dropout probability. 0 suits short runs; raise to 0.1-0.2 when validation loss
+    /// turns up while training loss keeps falling (small MIDI corpora overfit quickly).
+    pub dropout: f64,
+    /// Biases in linear layers and norms; without them is a bit better and faster.
+    pub bias: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            batch_size: 8,
+            block_size: 256,
+            gradient_accumulation_steps: 1,
+            max_iters: 5000,
+            learning_rate: 1e-3,
+            warmup_iters: 100,
+            lr_decay_iters: 5000,
+            min_lr: 1e-4,
+            weight_decay: 0.1,
+            beta1: 0.9,
+            beta2: 0.99,
+            grad_clip: 1.0,
+            eval_interval: 250,
+            eval_iters: 20,
+            log_interval: 10,
+            sample_interval: 0,
+            sample_tokens: 256,
+            checkpoint_interval: 500,
+            keep_last: 3,
+            seed: 1337,
+            device: "cpu".to_owned(),
+            arch: Arch::Gpt2,
+            n_layer: 4,
+            n_head: 4,
+            n_kv_head: 0,
+            n_embd: 256,
+            dropout: 0.0,
+            bias: false,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Parses TOML text; `origin` names it in errors. Missing keys take their defaults.
+    pub fn from_toml_str(text: &str, origin: &Path) -> Result<TrainConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a config file: JSON when its name ends in `.json` (a run's `config.json`), TOML
+    /// otherwise. Not validated: apply overrides first, then call [`TrainConfig::validate`].
+    pub fn load(path: &Path) -> Result<TrainConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })
+        } else {
+            TrainConfig::from_toml_str(&text, path)
+        }
+    }
+
+    /// Applies `key=value` overrides in order (see [`TrainConfig::set`]).
+    pub fn apply_overrides<S: AsRef<str>>(&mut self, overrides: &[S]) -> Result<(), ConfigError> {
+        for text in overrides {
+            let text = text.as_ref();
+            let (key, value) = text
+                .split_once('=')
+                .ok_or_else(|| ConfigError::OverrideSyntax(text.to_owned()))?;
+            self.set(key.trim(), value.trim())?;
+        }
+        Ok(())
+    }
+
+    /// Sets one key from text, parsed as the key's type: an integer, a number (integers
+    /// accepted), `true`/`false`, or a string (quotes optional).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let mut table = toml::Table::try_from(&*self).map_err(|e| ConfigError::BadValue {
+            key: key.to_owned(),
+            message: format!("the config before this override does not fit TOML: {e}"),
+        })?;
+        let current = table.get(key).ok_or_else(|| ConfigError::UnknownKey {
+            key: key.to_owned(),
+            known: table.keys().cloned().collect::<Vec<_>>().join(", "),
+        })?;
+        let mismatch = |expected| ConfigError::TypeMismatch {
+            key: key.to_owned(),
+            expected,
+            value: value.to_owned(),
+        };
+        let new = match current {
+            toml::Value::Integer(_) => toml::Value::Integer(
+                value
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| mismatch("an integer"))?,
+            ),
+            toml::Value::Float(_) => {
+                toml::Value::Float(value.parse().map_err(|_| mismatch("a number"))?)
+            }
+            toml::Value::Boolean(_) => match value {
+                "true" => toml::Value::Boolean(true),
+                "false" => toml::Value::Boolean(false),
+                _ => return Err(mismatch("true or false")),
+            },
+            _ => toml::Value::String(value.trim_matches(|c| c == '"' || c == '\'').to_owned()),
+        };
+        table.insert(key.to_owned(), new);
+        // Deserializing checks what the text parse cannot: negative sizes, unknown `arch`.
+        *self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::BadValue {
+                key: key.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+        Ok(())
+    }
+
+    /// `n_kv_head` with 0 resolved to `n_head`.
+    pub fn kv_heads(&self) -> usize {
+        if self.n_kv_head == 0 {
+            self.n_head
+        } else {
+            self.n_kv_head
+        }
+    }
+
+    /// Tokens consumed by one optimizer step.
+    pub fn tokens_per_step(&self) -> usize {
+        self.batch_size * self.block_size * self.gradient_accumulation_steps
+    }
+
+    /// Checks ranges and relations between keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: String| Err(ConfigError::Invalid { key, reason });
+        for (key, value) in [
+            ("batch_size", self.batch_size as u64),
+            ("block_size", self.block_size as u64),
+            (
+                "gradient_accumulation_steps",
+                self.gradient_accumulation_steps as u64,
+            ),
+            ("max_iters", self.max_iters),
+            ("eval_interval", self.eval_interval),
+            ("eval_iters", self.eval_iters as u64),
+            ("log_interval", self.log_interval),
+            ("keep_last", self.keep_last as u64),
+            ("n_layer", self.n_layer as u64),
+            ("n_head", self.n_head as u64),
+            ("n_embd", self.n_embd as u64),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be positive, got 0".into());
+            }
+        }
+        // TOML integers are signed 64-bit: larger values could not be saved as config.toml.
+        for (key, value) in [
+            ("max_iters", self.max_iters),
+            ("warmup_iters", self.warmup_iters),
+            ("lr_decay_iters", self.lr_decay_iters),
+            ("eval_interval", self.eval_interval),
+            ("log_interval", self.log_interval),
+            ("sample_interval", self.sample_interval),
+            ("checkpoint_interval", self.checkpoint_interval),
+            ("seed", self.seed),
+        ] {
+            if value > i64::MAX as u64 {
+                return invalid(key, format!("must be at most {}, got {value}", i64::MAX));
+            }
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return invalid(
+                "learning_rate",
+                format!("must be > 0, got {}", self.learning_rate),
+            );
+        }
+        if !(self.min_lr >= 0.0 && self.min_lr <= self.learning_rate) {
+            let (lr, min) = (self.learning_rate, self.min_lr);
+            return invalid(
+                "min_lr",
+                format!("must be in 0..=learning_rate ({lr}), got {min}"),
+            );
+        }
+        if self.warmup_iters > self.lr_decay_iters {
+            let (w, d) = (self.warmup_iters, self.lr_decay_iters);
+            return invalid(
+                "warmup_iters",
+                format!("({w}) must be <= lr_decay_iters ({d})"),
+            );
+        }
+        for (key, value) in [
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("dropout", self.dropout),
+        ] {
+            if !(0.0..1.0).contains(&value) {
+                return invalid(key, format!("must be in [0, 1), got {value}"));
+            }
+        }
+        for (key, value) in [
+            ("weight_decay", self.weight_decay),
+            ("grad_clip", self.grad_clip),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return invalid(key, format!("must be >= 0, got {value}"));
+            }
+        }
+        if !self.n_embd.is_multiple_of(self.n_head) {
+            let (e, h) = (self.n_embd, self.n_head);
+            return invalid(
+                "n_embd",
+                format!("({e}) must be a multiple of n_head ({h})"),
+            );
+        }
+        let kv = self.kv_heads();
+        match self.arch {
+            Arch::Gpt2 if kv != self.n_head => {
+                return invalid(
+                    "n_kv_head",
+                    format!("must be 0 or n_head for gpt2, got {kv}"),
+                );
+            }
+            Arch::Llama if !self.n_head.is_multiple_of(kv) => {
+                let h = self.n_head;
+                return invalid("n_kv_head", format!("({kv}) must divide n_head ({h})"));
+            }
+            // Rotary embeddings rotate pairs of dimensions.
+            Arch::Llama if !(self.n_embd / self.n_head).is_multiple_of(2) => {
+                return invalid("n_embd", "/ n_head must be even for llama (rotary)".into());
+            }
+            _ => {}
+        }
+        if self.device.trim().is_empty() {
+            return invalid("device", "must not be empty".into());
+        }
+        Ok(())
+    }
+
+    /// The config as TOML text, loadable by [`TrainConfig::from_toml_str`].
+    ///
+    /// Panics if an integer exceeds TOML's range, which [`TrainConfig::validate`] rejects.
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a TrainConfig serializes to TOML")
+    }
+
+    /// The config as pretty JSON.
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a TrainConfig serializes to JSON")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<TrainConfig, ConfigError> {
+        TrainConfig::from_toml_str(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let config = TrainConfig::default();
+        config.validate().unwrap();
+        assert_eq!(parse(&config.to_toml_string()).unwrap(), config);
+        let json: TrainConfig = serde_json::from_str(&config.to_json_string()).unwrap();
+        assert_eq!(json, config);
+        assert_eq!(parse("").unwrap(), config);
+    }
+
+    #[test]
+    fn file_keys_override_defaults_and_unknown_keys_fail() {
+        let config = parse("n_layer = 6\narch = \"llama\"\nlearning_rate = 3e-4\n").unwrap();
+        assert_eq!((config.n_layer, config.arch), (6, Arch::Llama));
+        assert_eq!(config.learning_rate, 3e-4);
+        let err = parse("n_layers = 6\n").unwrap_err().to_string();
+        assert!(
+            err.contains("n_layers") && err.contains("test.toml"),
+            "{err}"
+        );
+        let err = parse("n_layer = \"six\"\n").unwrap_err().to_string();
+        assert!(err.contains("n_layer"), "{err}");
+    }
+
+    #[test]
+    fn overrides_parse_by_type() {
+        let mut config = TrainConfig::default();
+        config
+            .apply_overrides(&[
+                "batch_size=32",
+                "learning_rate=6e-4",
+                "min_lr = 1",
+                "bias=true",
+                "device=cuda:1",
+                "arch=\"llama\"",
+                "max_iters=10_000",
+            ])
+            .unwrap();
+        assert_eq!(config.batch_size, 32);
+        assert_eq!(config.learning_rate, 6e-4);
+        assert_eq!(config.min_lr, 1.0);
+        assert!(config.bias);
+        assert_eq!(config.device, "cuda:1");
+        assert_eq!(config.arch, Arch::Llama);
+        assert_eq!(config.max_iters, 10_000);
+    }
+
+    #[test]
+    fn override_errors_name_the_key() {
+        let mut config = TrainConfig::default();
+        let err = |c: &mut TrainConfig, s: &str| c.apply_overrides(&[s]).unwrap_err();
+        assert!(
+            matches!(err(&mut config, "n_layr=3"), ConfigError::UnknownKey { key, .. } if key == "n_layr")
+        );
+        assert!(matches!(
+            err(&mut config, "n_layer"),
+            ConfigError::OverrideSyntax(_)
+        ));
+        assert!(matches!(
+            err(&mut config, "n_layer=2.5"),
+            ConfigError::TypeMismatch { key, expected: "an integer", .. } if key == "n_layer"
+        ));
+        assert!(matches!(
+            err(&mut config, "bias=yes"),
+            ConfigError::TypeMismatch { .. }
+        ));
+        assert!(matches!(
+            err(&mut config, "learning_rate=fast"),
+            ConfigError::TypeMismatch { .. }
+        ));
+        let bad = err(&mut config, "batch_size=-1");
+        assert!(
+            matches!(&bad, ConfigError::BadValue { key, .. } if key == "batch_size"),
+            "{bad}"
+        );
+        let bad = err(&mut config, "arch=mamba");
+        assert!(bad.to_string().contains("arch"), "{bad}");
+        // A failed override leaves the config as it was.
+        assert_eq!(config, TrainConfig::default());
+    }
+
+    #[test]
+    fn validation_catches_contradictions() {
+        let check = |overrides: &[&str], key: &str| {
+            let mut config = TrainConfig::default();
+            config.apply_overrides(overrides).unwrap();
+            match config.validate() {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{overrides:?}"),
+                other => panic!("{overrides:?}: expected Invalid {key}, got {other:?}"),
+            }
+        };
+        check(&["batch_size=0"], "batch_size");
+        let huge: TrainConfig = serde_json::from_str(r#"{"seed": 18446744073709551615}"#).unwrap();
+        assert!(matches!(
+            huge.validate(),
+            Err(ConfigError::Invalid { key: "seed", .. })
+        ));
+        assert!(matches!(
+            huge.clone().set("n_layer", "2"),
+            Err(ConfigError::BadValue { .. })
+        ));
+        check(&["min_lr=0.1"], "min_lr");
+        check(&["warmup_iters=6000"], "warmup_iters");
+        check(&["n_embd=250"], "n_embd");
+        check(&["beta2=1.0"], "beta2");
+        check(&["n_kv_head=2"], "n_kv_head");
+        check(&["arch=llama", "n_kv_head=3"], "n_kv_head");
+        check(&["arch=llama", "n_head=8", "n_embd=200"], "n_embd");
+        let mut gqa = TrainConfig::default();
+        gqa.apply_overrides(&["arch=llama", "n_kv_head=2"]).unwrap();
+        gqa.validate().unwrap();
+        assert_eq!(gqa.kv_heads(), 2);
+    }
+}

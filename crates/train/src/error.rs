@@ -1,0 +1,115 @@
+//! Errors of the training crate.
+
+use std::path::PathBuf;
+
+/// Why a configuration could not be loaded, overridden or accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML/JSON, has an unknown key or a value of the wrong type.
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message, which names the key.
+        message: String,
+    },
+    /// An override is not of the form `key=value`.
+    #[error("override {0:?} is not of the form key=value")]
+    OverrideSyntax(String),
+    /// An override names a key the config does not have.
+    #[error("unknown config key {key:?} (known keys: {known})")]
+    UnknownKey {
+        /// The key given.
+        key: String,
+        /// Every key, comma-separated.
+        known: String,
+    },
+    /// An override's value does not parse as the key's type.
+    #[error("config key {key:?} takes {expected}, got {value:?}")]
+    TypeMismatch {
+        /// The key.
+        key: String,
+        /// The type the key takes ("an integer", "a number", "true or false", "a string").
+        expected: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// An override's value parses but the key does not accept it (a negative size, an
+    /// unknown `arch`).
+    #[error("config key {key:?}: {message}")]
+    BadValue {
+        /// The key.
+        key: String,
+        /// What the key accepts.
+        message: String,
+    },
+    /// A value is out of range, or values contradict each other.
+    #[error("invalid config: {key} {reason}")]
+    Invalid {
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong, with the values concerned.
+        reason: String,
+    },
+}
+
+/// Why writing or reading a run folder, its metrics, plot or checkpoints failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Reading the data folder failed.
+    #[error(transparent)]
+    Data(#[from] midigpt_data::DataError),
+    /// A file or folder could not be read or written (the OS error is the source).
+    #[error("{}", path.display())]
+    Io {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A JSON file (metrics line, pointer, info) is malformed.
+    #[error("{}: {message}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with the line for `metrics.jsonl`).
+        message: String,
+    },
+    /// The writer a checkpoint was saved with failed; the previous checkpoints are untouched.
+    #[error("writing checkpoint of step {step} failed")]
+    CheckpointWrite {
+        /// The step being saved.
+        step: u64,
+        /// The writer's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The loss plot could not be drawn.
+    #[error("drawing {}: {message}", path.display())]
+    Plot {
+        /// The picture being drawn.
+        path: PathBuf,
+        /// The plotting library's message.
+        message: String,
+    },
+}
+
+impl TrainError {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> TrainError {
+        let path = path.into();
+        move |source| TrainError::Io { path, source }
+    }
+}

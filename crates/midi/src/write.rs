@@ -76,7 +76,11 @@ impl Score {
     /// Writes the score to `path` through a temporary file renamed into place, so an
     /// interrupted write never leaves a half-written file.
     pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), MidiError> {
-        write_atomic(path.as_ref(), &self.to_bytes()?)
+        let path = path.as_ref();
+        write_atomic(path, &self.to_bytes()?).map_err(|source| MidiError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -123,12 +127,9 @@ fn to_delta_events(
     Ok(events)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MidiError> {
-    let io_err = |source| MidiError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
+/// renamed over `path`, so readers see the old file or the new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -139,9 +140,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MidiError> {
         f.write_all(bytes)?;
         f.sync_all()
     });
-    if let Err(e) = result.and_then(|_| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    Ok(())
+    result
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }

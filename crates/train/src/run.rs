@@ -207,20 +207,9 @@ pub fn utc_timestamp(unix_secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
-/// Writes `bytes` to `path` through `path.tmp`, synced then renamed, so readers see the old
-/// file or the new one, never a part.
+/// Writes `bytes` to `path` so readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    };
-    write().map_err(TrainError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(TrainError::io(path))
+    midigpt_midi::write_atomic(path, bytes).map_err(TrainError::io(path))
 }
 
 #[cfg(test)]

@@ -133,13 +133,13 @@ impl GptConfig {
         if sizes.contains(&0) || self.n_embd == 0 || self.mlp_hidden_size() == 0 {
             return bad(format!("sizes must be positive: {self:?}"));
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return bad(format!(
                 "n_embd {} is not divisible by n_head {}",
                 self.n_embd, self.n_head
             ));
         }
-        if self.n_head % self.n_kv_head != 0 {
+        if !self.n_head.is_multiple_of(self.n_kv_head) {
             return bad(format!(
                 "n_head {} is not divisible by n_kv_head {}",
                 self.n_head, self.n_kv_head
@@ -151,7 +151,7 @@ impl GptConfig {
                 self.n_kv_head, self.n_head
             ));
         }
-        if self.arch == Arch::Llama && self.head_size() % 2 != 0 {
+        if self.arch == Arch::Llama && !self.head_size().is_multiple_of(2) {
             return bad(format!(
                 "RoPE needs an even head size, got {}",
                 self.head_size()

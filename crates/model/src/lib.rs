@@ -1,0 +1,36 @@
+//! The GPT that writes music: a decoder-only transformer over token ids, generic over the
+//! [burn](https://burn.dev) backend, in the GPT-2 or the Llama recipe.
+//!
+//! - [`GptConfig`]: hyper-parameters with presets; [`GptConfig::init`] builds a [`Gpt`].
+//! - [`Gpt::forward`]: logits for every position; [`loss`]: mean cross-entropy.
+//! - [`Gpt::forward_cached`] with a [`KvCache`]: generation one token at a time.
+//! - [`save_safetensors`] / [`load_safetensors`]: weights under Hugging Face's names.
+//! - [`backend`]: the concrete CPU (and, with feature `cuda`, GPU) backends.
+//!
+//! ```
+//! use burn::tensor::{Int, Tensor};
+//! use midigpt_model::{loss, Cpu, GptConfig};
+//!
+//! let device = Default::default();
+//! let config = GptConfig { n_layer: 2, n_embd: 64, n_head: 4, n_kv_head: 4, block_size: 32, ..GptConfig::small(100) };
+//! let model = config.init::<Cpu>(&device)?;
+//! let idx = Tensor::<Cpu, 2, Int>::from_ints([[1, 2, 3], [4, 5, 6]], &device);
+//! let logits = model.forward(idx.clone()); // (2, 3, 100)
+//! assert_eq!(logits.dims(), [2, 3, 100]);
+//! let _loss = loss(logits, idx);
+//! # Ok::<(), midigpt_model::ModelError>(())
+//! ```
+
+pub mod backend;
+mod cache;
+mod config;
+mod error;
+mod model;
+mod weights;
+
+pub use backend::{Cpu, CpuTrain};
+pub use cache::KvCache;
+pub use config::{Arch, GptConfig};
+pub use error::ModelError;
+pub use model::{loss, Gpt};
+pub use weights::{load_safetensors, save_safetensors, tensor_names};

@@ -1,0 +1,363 @@
+//! Weights in safetensors files, under Hugging Face's tensor names.
+//!
+//! | model                  | GPT-2 (`transformers` `GPT2LMHeadModel`) | Llama (`LlamaForCausalLM`)                      |
+//! |------------------------|------------------------------------------|-------------------------------------------------|
+//! | token embedding        | `transformer.wte.weight` (also the head) | `model.embed_tokens.weight`                     |
+//! | position embedding     | `transformer.wpe.weight`                 | (RoPE, no weights)                              |
+//! | block `i` norm 1       | `transformer.h.{i}.ln_1.{weight,bias}`   | `model.layers.{i}.input_layernorm.weight`       |
+//! | block `i` q, k, v      | `transformer.h.{i}.attn.c_attn.{weight,bias}` | `model.layers.{i}.self_attn.{q,k,v}_proj.weight` |
+//! | block `i` attn out     | `transformer.h.{i}.attn.c_proj.{weight,bias}` | `model.layers.{i}.self_attn.o_proj.weight`  |
+//! | block `i` norm 2       | `transformer.h.{i}.ln_2.{weight,bias}`   | `model.layers.{i}.post_attention_layernorm.weight` |
+//! | block `i` MLP up       | `transformer.h.{i}.mlp.c_fc.{weight,bias}` | `model.layers.{i}.mlp.{gate,up}_proj.weight`  |
+//! | block `i` MLP down     | `transformer.h.{i}.mlp.c_proj.{weight,bias}` | `model.layers.{i}.mlp.down_proj.weight`     |
+//! | final norm             | `transformer.ln_f.{weight,bias}`         | `model.norm.weight`                             |
+//! | LM head                | (tied to `wte`, not stored)              | `lm_head.weight`                                |
+//!
+//! Matrix layouts follow the Hugging Face checkpoints, so their files load as they are:
+//! GPT-2's `Conv1D` weights are `(in, out)`, which is burn's `Linear` layout, and are stored
+//! unchanged; Llama's `nn.Linear` weights are `(out, in)` and are transposed on the way in and
+//! out. The model fuses q/k/v (and SwiGLU's gate/up) into one matrix; the file keeps them
+//! apart. Tensors are written as little-endian F32; F16 and BF16 files load too.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::Param;
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+
+use crate::config::{Arch, GptConfig};
+use crate::model::{Gpt, Norm};
+use crate::ModelError;
+
+/// A model parameter, of either rank.
+enum Slot<'a, B: Backend> {
+    Vector(&'a mut Param<Tensor<B, 1>>),
+    Matrix(&'a mut Param<Tensor<B, 2>>),
+}
+
+/// One parameter and the file tensors it is made of.
+struct Entry<'a, B: Backend> {
+    slot: Slot<'a, B>,
+    /// File names of the parameter's blocks of output columns, with their widths, 0 for all
+    /// (several blocks when the model fuses matrices the file keeps apart).
+    parts: Vec<(String, usize)>,
+    /// The file stores the matrix as `(out, in)` (`nn.Linear`), burn as `(in, out)`.
+    transposed: bool,
+}
+
+fn vector<B: Backend>(name: String, param: &mut Param<Tensor<B, 1>>) -> Entry<'_, B> {
+    Entry {
+        slot: Slot::Vector(param),
+        parts: vec![(name, 0)],
+        transposed: false,
+    }
+}
+
+/// A matrix stored whole (`width` 0: all columns).
+fn matrix<B: Backend>(
+    name: String,
+    param: &mut Param<Tensor<B, 2>>,
+    transposed: bool,
+) -> Entry<'_, B> {
+    Entry {
+        slot: Slot::Matrix(param),
+        parts: vec![(name, 0)],
+        transposed,
+    }
+}
+
+fn push_norm<'a, B: Backend>(out: &mut Vec<Entry<'a, B>>, name: &str, norm: &'a mut Norm<B>) {
+    match norm {
+        Norm::Layer(ln) => {
+            out.push(vector(format!("{name}.weight"), &mut ln.gamma));
+            out.extend(ln.beta.as_mut().map(|b| vector(format!("{name}.bias"), b)));
+        }
+        Norm::Rms(rms) => out.push(vector(format!("{name}.weight"), &mut rms.gamma)),
+    }
+}
+
+/// Names and widths of an entry's file tensors, for a parameter `d_out` columns wide.
+fn widths(parts: &[(String, usize)], d_out: usize) -> impl Iterator<Item = (&str, usize)> {
+    let width = move |w: usize| if w == 0 { d_out } else { w };
+    parts
+        .iter()
+        .map(move |(name, w)| (name.as_str(), width(*w)))
+}
+
+/// Every parameter of `model` with its place in the file, in a fixed order.
+fn entries<B: Backend>(model: &mut Gpt<B>) -> Vec<Entry<'_, B>> {
+    let cfg = model.config().clone();
+    if cfg.arch == Arch::Llama {
+        return llama_entries(model, &cfg);
+    }
+    let mut out = vec![matrix(
+        "transformer.wte.weight".into(),
+        &mut model.wte.weight,
+        false,
+    )];
+    if let Some(wpe) = model.wpe.as_mut() {
+        out.push(matrix(
+            "transformer.wpe.weight".into(),
+            &mut wpe.weight,
+            false,
+        ));
+    }
+    for (i, block) in model.h.iter_mut().enumerate() {
+        let p = format!("transformer.h.{i}");
+        push_norm(&mut out, &format!("{p}.ln_1"), &mut block.ln_1);
+        let (attn, mlp) = (&mut block.attn, &mut block.mlp);
+        let linears = [
+            ("attn.c_attn", &mut attn.c_attn),
+            ("attn.c_proj", &mut attn.c_proj),
+        ];
+        let linears = linears
+            .into_iter()
+            .chain([("mlp.c_fc", &mut mlp.c_fc), ("mlp.c_proj", &mut mlp.c_proj)]);
+        for (name, linear) in linears {
+            out.push(matrix(
+                format!("{p}.{name}.weight"),
+                &mut linear.weight,
+                false,
+            ));
+            out.extend(
+                linear
+                    .bias
+                    .as_mut()
+                    .map(|b| vector(format!("{p}.{name}.bias"), b)),
+            );
+        }
+        push_norm(&mut out, &format!("{p}.ln_2"), &mut block.ln_2);
+    }
+    push_norm(&mut out, "transformer.ln_f", &mut model.ln_f);
+    out
+}
+
+fn llama_entries<'a, B: Backend>(model: &'a mut Gpt<B>, cfg: &GptConfig) -> Vec<Entry<'a, B>> {
+    let (q, kv, hidden) = (
+        cfg.n_head * cfg.head_size(),
+        cfg.n_kv_head * cfg.head_size(),
+        cfg.mlp_hidden_size(),
+    );
+    let mut out = vec![matrix(
+        "model.embed_tokens.weight".into(),
+        &mut model.wte.weight,
+        false,
+    )];
+    for (i, block) in model.h.iter_mut().enumerate() {
+        let p = format!("model.layers.{i}");
+        push_norm(&mut out, &format!("{p}.input_layernorm"), &mut block.ln_1);
+        let parts = [("q", q), ("k", kv), ("v", kv)]
+            .map(|(n, w)| (format!("{p}.self_attn.{n}_proj.weight"), w));
+        let slot = Slot::Matrix(&mut block.attn.c_attn.weight);
+        out.push(Entry {
+            slot,
+            parts: parts.to_vec(),
+            transposed: true,
+        });
+        out.push(matrix(
+            format!("{p}.self_attn.o_proj.weight"),
+            &mut block.attn.c_proj.weight,
+            true,
+        ));
+        push_norm(
+            &mut out,
+            &format!("{p}.post_attention_layernorm"),
+            &mut block.ln_2,
+        );
+        let parts = ["gate", "up"].map(|n| (format!("{p}.mlp.{n}_proj.weight"), hidden));
+        let slot = Slot::Matrix(&mut block.mlp.c_fc.weight);
+        out.push(Entry {
+            slot,
+            parts: parts.to_vec(),
+            transposed: true,
+        });
+        out.push(matrix(
+            format!("{p}.mlp.down_proj.weight"),
+            &mut block.mlp.c_proj.weight,
+            true,
+        ));
+    }
+    push_norm(&mut out, "model.norm", &mut model.ln_f);
+    if let Some(head) = model.lm_head.as_mut() {
+        out.push(matrix("lm_head.weight".into(), &mut head.weight, true));
+    }
+    out
+}
+
+/// The tensor names [`save_safetensors`] writes for a model with this config, in order.
+pub fn tensor_names(config: &GptConfig) -> Result<Vec<String>, ModelError> {
+    config.validate()?;
+    // Names depend only on the config; a model on the CPU backend is the simplest way to walk
+    // them, and its weights are never materialised (burn initialises lazily).
+    let mut model: Gpt<crate::Cpu> = Gpt::new(config.clone(), &Default::default());
+    Ok(entries(&mut model)
+        .into_iter()
+        .flat_map(|e| e.parts.into_iter().map(|(name, _)| name))
+        .collect())
+}
+
+/// Writes the model's weights to `path` as F32 safetensors with Hugging Face names (see the
+/// module docs), atomically: a temporary file in the same folder is renamed over `path`.
+pub fn save_safetensors<B: Backend>(
+    model: &Gpt<B>,
+    path: impl AsRef<Path>,
+) -> Result<(), ModelError> {
+    let path = path.as_ref();
+    // Cheap: tensors are shared, not copied. (Safe because models from `GptConfig::init` and
+    // `load_safetensors` hold no lazily initialised parameters, which a clone would redraw.)
+    let mut model = model.clone();
+    let mut tensors = Vec::new();
+    for entry in entries(&mut model) {
+        match &entry.slot {
+            Slot::Vector(p) => tensors.push(file_tensor(&entry.parts[0].0, p.val())),
+            Slot::Matrix(p) => {
+                let matrix = p.val(); // (in, out)
+                let mut col = 0;
+                for (name, width) in widths(&entry.parts, matrix.dims()[1]) {
+                    let part = matrix.clone().narrow(1, col, width); // (in, width)
+                    let part = if entry.transposed {
+                        part.transpose()
+                    } else {
+                        part
+                    };
+                    tensors.push(file_tensor(name, part));
+                    col += width;
+                }
+            }
+        }
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes);
+            view.map(|view| (name.clone(), view))
+                .map_err(|source| safetensors_error(path, source))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let tmp = tmp_path(path);
+    let written = safetensors::serialize_to_file(views, Some(metadata), &tmp)
+        .map_err(|source| safetensors_error(path, source))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|source| ModelError::Io {
+                path: path.into(),
+                source,
+            })
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp); // best effort: the error that matters is returned
+    }
+    written
+}
+
+/// Builds a model with `config` and the weights in the safetensors file `path` (names as in
+/// the module docs; F32, F16 or BF16), on `device`. Extra tensors in the file are ignored.
+pub fn load_safetensors<B: Backend>(
+    config: &GptConfig,
+    path: impl AsRef<Path>,
+    device: &B::Device,
+) -> Result<Gpt<B>, ModelError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let file =
+        SafeTensors::deserialize(&bytes).map_err(|source| safetensors_error(path, source))?;
+    config.validate()?;
+    let mut model = Gpt::new(config.clone(), device);
+    for entry in entries(&mut model) {
+        match entry.slot {
+            Slot::Vector(p) => {
+                let data = read(&file, path, &entry.parts[0].0, &p.lazy_shape().dims::<1>())?;
+                *p = Param::from_tensor(Tensor::from_data(data, device));
+            }
+            Slot::Matrix(p) => {
+                let [d_in, d_out] = p.lazy_shape().dims::<2>();
+                let mut parts = Vec::new();
+                for (name, width) in widths(&entry.parts, d_out) {
+                    let shape = if entry.transposed {
+                        [width, d_in]
+                    } else {
+                        [d_in, width]
+                    };
+                    let part = Tensor::<B, 2>::from_data(read(&file, path, name, &shape)?, device);
+                    parts.push(if entry.transposed {
+                        part.transpose()
+                    } else {
+                        part
+                    });
+                }
+                *p = Param::from_tensor(Tensor::cat(parts, 1)); // (in, out)
+            }
+        }
+    }
+    Ok(model)
+}
+
+/// The tensor `name` of `file` as F32 data, checked to have `shape`.
+fn read(
+    file: &SafeTensors<'_>,
+    path: &Path,
+    name: &str,
+    shape: &[usize],
+) -> Result<TensorData, ModelError> {
+    let view = file.tensor(name).map_err(|_| ModelError::MissingTensor {
+        path: path.into(),
+        name: name.into(),
+    })?;
+    if view.shape() != shape {
+        return Err(ModelError::ShapeMismatch {
+            path: path.into(),
+            name: name.into(),
+            found: view.shape().to_vec(),
+            expected: shape.to_vec(),
+        });
+    }
+    let dtype = match view.dtype() {
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        other => {
+            return Err(ModelError::UnsupportedDtype {
+                path: path.into(),
+                name: name.into(),
+                dtype: format!("{other:?}"),
+            })
+        }
+    };
+    // safetensors is little-endian, as are the targets this crate builds for.
+    Ok(
+        TensorData::from_bytes_vec(view.data().to_vec(), shape.to_vec(), dtype)
+            .convert_dtype(DType::F32),
+    )
+}
+
+/// A tensor as the file stores it: name, shape and little-endian F32 bytes.
+fn file_tensor<B: Backend, const D: usize>(
+    name: &str,
+    t: Tensor<B, D>,
+) -> (String, Vec<usize>, Vec<u8>) {
+    let shape = t.dims().to_vec();
+    let bytes = t
+        .into_data()
+        .convert_dtype(DType::F32)
+        .into_bytes()
+        .to_vec();
+    (name.to_string(), shape, bytes)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn safetensors_error(path: &Path, source: safetensors::SafeTensorError) -> ModelError {
+    ModelError::Safetensors {
+        path: path.into(),
+        source,
+    }
+}

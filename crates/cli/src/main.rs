@@ -3,9 +3,11 @@
 //! Each subcommand lives in its own module; this file only parses and dispatches.
 
 mod bench;
+mod generate;
 mod prepare;
 mod progress;
 mod tokenize;
+mod train;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,10 @@ struct Cli {
 enum Command {
     /// Turn every MIDI file below DIR into token shards (train.bin, val.bin) and meta.json.
     Prepare(prepare::PrepareArgs),
+    /// Train a GPT on prepared shards (nanoGPT's settings; --config TOML, --set key=value).
+    Train(train::TrainArgs),
+    /// Write new MIDI files with a trained model, from scratch or continuing a prompt.
+    Generate(generate::GenerateArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -35,6 +41,8 @@ enum Command {
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Prepare(args) => prepare::run(args),
+        Command::Train(args) => train::run(&args),
+        Command::Generate(args) => generate::run(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

@@ -4,7 +4,9 @@
 //! filtering, after masking the tokens the tokenizer's [`Grammar`] forbids, so that every
 //! generated sequence decodes into the events it spells.
 
+mod generate;
 mod sample;
 
+pub use generate::{generate, Generated};
 pub use midigpt_tokenize::Grammar;
 pub use sample::{sample, SamplingConfig};

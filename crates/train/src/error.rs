@@ -66,6 +66,9 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainError {
+    /// Building, running, saving or loading the model failed.
+    #[error("model: {0}")]
+    Model(String),
     /// The configuration is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),

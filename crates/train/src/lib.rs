@@ -32,10 +32,12 @@ mod checkpoint;
 mod config;
 mod error;
 mod metrics;
+mod optim;
 mod plot;
 mod progress;
 mod run;
 mod schedule;
+mod trainer;
 
 pub use checkpoint::{
     latest_checkpoint, step_name, Checkpoint, Checkpoints, BEST_POINTER, CHECKPOINT_META_FILE,
@@ -47,7 +49,8 @@ pub use metrics::{read_metrics, MetricRecord, MetricsWriter};
 pub use plot::{plot_loss, LOSS_PLOT_SIZE};
 pub use progress::TrainProgress;
 pub use run::{
-    utc_now, utc_timestamp, write_atomic, RunDir, TrainInfo, CONFIG_FILE, CONFIG_TOML_FILE,
-    LOSS_PLOT_FILE, METRICS_FILE, TOKENIZER_FILE, TRAIN_INFO_FILE,
+    utc_now, utc_now_secs, utc_timestamp, write_atomic, RunDir, TrainInfo, CONFIG_FILE,
+    CONFIG_TOML_FILE, LOSS_PLOT_FILE, METRICS_FILE, TOKENIZER_FILE, TRAIN_INFO_FILE,
 };
 pub use schedule::LrSchedule;
+pub use trainer::{evaluate, model_config, train, Sampler, TrainJob, MODEL_FILE};

@@ -183,10 +183,14 @@ pub struct TrainInfo {
 
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ` (for [`TrainInfo`]).
 pub fn utc_now() -> String {
-    let secs = SystemTime::now()
+    utc_timestamp(utc_now_secs())
+}
+
+/// Seconds since the Unix epoch.
+pub fn utc_now_secs() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    utc_timestamp(secs)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.

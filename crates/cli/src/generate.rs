@@ -1,0 +1,213 @@
+//! `midigpt generate --model RUN`: new MIDI files from a trained run, from scratch or
+//! continuing a prompt.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use midigpt_generate::{generate, SamplingConfig};
+use midigpt_midi::Score;
+use midigpt_model::{load_safetensors, Cpu, Gpt};
+use midigpt_tokenize::{load_tokenizer, TokenId, Tokenizer};
+use midigpt_train::{latest_checkpoint, model_config, Checkpoints, RunDir, MODEL_FILE};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Arguments of `midigpt generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Run folder of `midigpt train` (its best checkpoint is used, else its latest).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A MIDI file to continue.
+    #[arg(long)]
+    pub prompt: Option<PathBuf>,
+    /// Keep only the first N bars of the prompt.
+    #[arg(long, requires = "prompt")]
+    pub prompt_bars: Option<u32>,
+    /// New tokens per sample.
+    #[arg(long, default_value_t = 512)]
+    pub max_tokens: usize,
+    /// Sampling temperature (0: always the most likely token).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Sample among the K most likely tokens only.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Sample among the most likely tokens whose probability adds up to P.
+    #[arg(long)]
+    pub top_p: Option<f32>,
+    /// Random seed: the same seed gives the same music.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How many samples to write.
+    #[arg(long, default_value_t = 1)]
+    pub num_samples: usize,
+    /// Output folder for the .mid files.
+    #[arg(long, default_value = "samples")]
+    pub out: PathBuf,
+}
+
+/// A trained model with its tokenizer.
+pub struct Loaded {
+    pub model: Gpt<Cpu>,
+    pub tokenizer: Box<dyn Tokenizer>,
+}
+
+/// Loads the best (else latest) checkpoint of a run.
+pub fn load_run(root: &Path) -> Result<Loaded> {
+    let run = RunDir::open(root).with_context(|| format!("opening run {}", root.display()))?;
+    let config = run.load_config()?;
+    let tokenizer = load_tokenizer(run.tokenizer_path())?;
+    let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
+    let ckpt = match checkpoints.best()? {
+        Some(c) => c,
+        None => latest_checkpoint(root)?
+            .with_context(|| format!("{} has no checkpoint yet", root.display()))?,
+    };
+    let mconfig = model_config(&config, tokenizer.vocab_size());
+    let model = load_safetensors::<Cpu>(&mconfig, ckpt.path.join(MODEL_FILE), &Default::default())?;
+    Ok(Loaded { model, tokenizer })
+}
+
+/// Runs `midigpt generate`.
+pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
+    if args.temperature < 0.0
+        || args.top_p.is_some_and(|p| !(0.0..=1.0).contains(&p))
+        || args.num_samples == 0
+    {
+        bail!("--temperature must be ≥ 0, --top-p within 0..=1 and --num-samples ≥ 1");
+    }
+    let loaded = load_run(&args.model)?;
+    let prompt = match &args.prompt {
+        Some(path) => prompt_ids(&loaded, path, args.prompt_bars)?,
+        None => Vec::new(),
+    };
+    let sampling = SamplingConfig {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for i in 0..args.num_samples {
+        let seed = args.seed.wrapping_add(i as u64);
+        let path = unique_path(&args.out, &format!("sample-{seed}"));
+        let report = write_sample(
+            &loaded.model,
+            loaded.tokenizer.as_ref(),
+            &prompt,
+            args.max_tokens,
+            &sampling,
+            seed,
+            &path,
+        )?;
+        println!("{} {report}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tokens of a prompt file (its first `bars` bars), as one sequence.
+fn prompt_ids(loaded: &Loaded, path: &Path, bars: Option<u32>) -> Result<Vec<TokenId>> {
+    let mut score =
+        Score::from_file(path).with_context(|| format!("reading prompt {}", path.display()))?;
+    if let Some(bars) = bars {
+        let ts = score.time_signatures.first().map_or((4, 4), |t| {
+            (t.numerator as u64, t.denominator.max(1) as u64)
+        });
+        let end = bars as u64 * score.ticks_per_quarter as u64 * 4 * ts.0 / ts.1;
+        for track in &mut score.tracks {
+            track.notes.retain(|n| (n.time as u64) < end);
+        }
+    }
+    if score.note_count() == 0 {
+        bail!("the prompt {} has no notes to continue", path.display());
+    }
+    let seqs = loaded.tokenizer.encode(&score)?;
+    // One stream, or (tokenizers with a sequence per track) the first track.
+    Ok(seqs.into_iter().next().unwrap_or_default())
+}
+
+/// Generates one sample, writes it as MIDI, and describes it.
+pub fn write_sample(
+    model: &Gpt<Cpu>,
+    tokenizer: &dyn Tokenizer,
+    prompt: &[TokenId],
+    max_tokens: usize,
+    sampling: &SamplingConfig,
+    seed: u64,
+    path: &Path,
+) -> Result<String> {
+    let vocab = tokenizer.vocab();
+    let mut start: Vec<TokenId> = vocab.get("BOS_None").into_iter().collect();
+    start.extend_from_slice(prompt);
+    if start.is_empty() {
+        bail!("the tokenizer has no BOS token to start from");
+    }
+    let grammar = tokenizer.grammar();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let out = generate(
+        model,
+        &start,
+        max_tokens,
+        grammar.as_ref(),
+        vocab.get("EOS_None"),
+        sampling,
+        &mut rng,
+    )?;
+    let mut ids = prompt.to_vec();
+    ids.extend_from_slice(&out.ids);
+    let score = tokenizer.decode(&[ids])?;
+    score
+        .write_file(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let rate = (out.ids.len().saturating_sub(1)) as f64 / out.seconds.max(1e-9);
+    Ok(format!(
+        "{} new tokens ({rate:.0} tokens/s), {} notes, {} repaired by the grammar{}",
+        out.ids.len(),
+        score.note_count(),
+        out.repaired,
+        if out.ended {
+            ", ended by the model"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// `dir/stem.mid`, or `dir/stem-2.mid`, ... : never overwrites a file.
+fn unique_path(dir: &Path, stem: &str) -> PathBuf {
+    let mut path = dir.join(format!("{stem}.mid"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}-{n}.mid"));
+        n += 1;
+    }
+    path
+}
+
+/// The sampler `train` calls every `sample_interval` steps: a sample from scratch, written to
+/// `RUN/samples/step-NNNNNN.mid`.
+pub fn training_sampler(data: &Path, tokens: usize) -> impl Fn(&Gpt<Cpu>, u64, &Path) {
+    let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
+    move |model: &Gpt<Cpu>, step: u64, dir: &Path| {
+        let Some(tokenizer) = &tokenizer else { return };
+        let path = dir.join(format!("step-{step:06}.mid"));
+        let result = std::fs::create_dir_all(dir)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| {
+                write_sample(
+                    model,
+                    tokenizer.as_ref(),
+                    &[],
+                    tokens,
+                    &SamplingConfig::default(),
+                    step,
+                    &path,
+                )
+            });
+        if let Err(e) = result {
+            eprintln!("sample at step {step} failed: {e:#}");
+        }
+    }
+}

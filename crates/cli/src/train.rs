@@ -1,0 +1,70 @@
+//! `midigpt train --data DATA --out RUN`: train a GPT on prepared shards.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use midigpt_model::CpuTrain;
+use midigpt_train::{train, TrainConfig, TrainJob};
+
+/// Arguments of `midigpt train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Prepared data folder (from `midigpt prepare`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder: checkpoints, metrics.jsonl, loss.png, samples.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// TOML config with nanoGPT's key names (n_layer, learning_rate, max_iters, ...).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override one config key, e.g. `--set max_iters=2000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Continue the run in --out from its latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Runs `midigpt train`.
+pub fn run(args: &TrainArgs) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => {
+            TrainConfig::load(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    config.apply_overrides(&args.set)?;
+    config.validate()?;
+    if config.device != "cpu" {
+        bail!(
+            "device {:?} is not available in this build (use \"cpu\")",
+            config.device
+        );
+    }
+    if args.resume && (args.config.is_some() || !args.set.is_empty()) {
+        eprintln!(
+            "note: --resume continues with the run's saved config; --config/--set are ignored"
+        );
+    }
+    let sampler = crate::generate::training_sampler(&args.data, config.sample_tokens);
+    let info = train::<CpuTrain>(TrainJob {
+        data: args.data.clone(),
+        out: args.out.clone(),
+        config,
+        resume: args.resume,
+        device: Default::default(),
+        progress: true,
+        sampler: Some(&sampler),
+    })?;
+    println!(
+        "trained {} steps in {:.0} s ({:.0} tokens/s); best validation loss {}",
+        info.steps,
+        info.elapsed_s,
+        info.tokens_per_s,
+        info.best_val_loss
+            .map_or("-".to_string(), |v| format!("{v:.4}"))
+    );
+    Ok(ExitCode::SUCCESS)
+}

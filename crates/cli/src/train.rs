@@ -57,6 +57,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         device: Default::default(),
         progress: true,
         sampler: Some(&sampler),
+        stop_at: None,
     })?;
     println!(
         "trained {} steps in {:.0} s ({:.0} tokens/s); best validation loss {}",

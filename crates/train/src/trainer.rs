@@ -53,6 +53,8 @@ pub struct TrainJob<'a, B: AutodiffBackend> {
     pub progress: bool,
     /// Writes samples during training (see [`Sampler`]).
     pub sampler: Option<Sampler<'a, B>>,
+    /// Stop before this step, as if interrupted (for tests of resuming); `None`: run to the end.
+    pub stop_at: Option<u64>,
 }
 
 /// The model settings a training config describes, for a vocabulary.
@@ -187,7 +189,7 @@ pub fn train<B: AutodiffBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         }) {
             sampler(&model.valid(), step, &run.samples_dir());
         }
-        if last {
+        if last || job.stop_at == Some(step) {
             break;
         }
         let t0 = Instant::now();

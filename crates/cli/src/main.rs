@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module; this file only parses and dispatches.
 
 mod bench;
+mod eval;
 mod generate;
 mod prepare;
 mod progress;
@@ -29,6 +30,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Write new MIDI files with a trained model, from scratch or continuing a prompt.
     Generate(generate::GenerateArgs),
+    /// Validation loss, perplexity and bits per note of a trained run on prepared data.
+    Eval(eval::EvalArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -43,6 +46,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Prepare(args) => prepare::run(args),
         Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

@@ -5,8 +5,15 @@ use std::path::Path;
 use std::process::Command;
 
 fn midigpt(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_midigpt")).args(args).output().expect("runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_midigpt"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "midigpt {args:?} failed:\n{text}");
     text
 }
@@ -24,17 +31,41 @@ fn val_losses(run: &Path) -> Vec<f64> {
 #[test]
 fn prepare_train_resume_generate() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (data, run, samples) = (tmp.path().join("data"), tmp.path().join("run"), tmp.path().join("samples"));
+    let (data, run, samples) = (
+        tmp.path().join("data"),
+        tmp.path().join("run"),
+        tmp.path().join("samples"),
+    );
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi");
     let s = |p: &Path| p.to_str().expect("utf-8 path").to_string();
-    midigpt(&["prepare", &s(&fixtures), "--out", &s(&data), "--val-fraction", "0.2"]);
+    midigpt(&[
+        "prepare",
+        &s(&fixtures),
+        "--out",
+        &s(&data),
+        "--val-fraction",
+        "0.2",
+    ]);
 
     let sets = [
-        "n_layer=2", "n_head=2", "n_embd=48", "block_size=64", "batch_size=4", "max_iters=30",
-        "warmup_iters=3", "lr_decay_iters=30", "eval_interval=10", "eval_iters=2", "learning_rate=0.003",
-        "checkpoint_interval=10", "sample_interval=0",
+        "n_layer=2",
+        "n_head=2",
+        "n_embd=48",
+        "block_size=64",
+        "batch_size=4",
+        "max_iters=30",
+        "warmup_iters=3",
+        "lr_decay_iters=30",
+        "eval_interval=10",
+        "eval_iters=2",
+        "learning_rate=0.003",
+        "checkpoint_interval=10",
+        "sample_interval=0",
     ];
-    let mut args = vec!["train", "--data", &s(&data), "--out", &s(&run)].into_iter().map(String::from).collect::<Vec<_>>();
+    let mut args = vec!["train", "--data", &s(&data), "--out", &s(&run)]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
     for set in sets {
         args.extend(["--set".to_string(), set.to_string()]);
     }
@@ -42,7 +73,13 @@ fn prepare_train_resume_generate() {
     let losses = val_losses(&run);
     assert_eq!(losses.len(), 4);
     assert!(losses[3] < losses[0] - 0.3, "loss falls: {losses:?}");
-    for file in ["config.json", "tokenizer.json", "loss.png", "train_info.json", "checkpoints/step-000030/model.safetensors"] {
+    for file in [
+        "config.json",
+        "tokenizer.json",
+        "loss.png",
+        "train_info.json",
+        "checkpoints/step-000030/model.safetensors",
+    ] {
         assert!(run.join(file).exists(), "{file}");
     }
 
@@ -50,16 +87,67 @@ fn prepare_train_resume_generate() {
     midigpt(&["train", "--data", &s(&data), "--out", &s(&run), "--resume"]);
     assert_eq!(val_losses(&run), losses);
 
-    let report = midigpt(&["generate", "--model", &s(&run), "--num-samples", "2", "--max-tokens", "120", "--seed", "7", "--out", &s(&samples)]);
+    let eval: serde_json::Value = serde_json::from_str(&midigpt(&[
+        "eval",
+        "--model",
+        &s(&run),
+        "--data",
+        &s(&data),
+    ]))
+    .expect("eval prints JSON");
+    assert!(
+        eval["bits_per_note"].as_f64().is_some_and(|b| b > 0.0),
+        "{eval}"
+    );
+    assert!(
+        (eval["perplexity"].as_f64().expect("ppl")
+            - eval["val_loss"].as_f64().expect("loss").exp())
+        .abs()
+            < 1e-6
+    );
+
+    let report = midigpt(&[
+        "generate",
+        "--model",
+        &s(&run),
+        "--num-samples",
+        "2",
+        "--max-tokens",
+        "120",
+        "--seed",
+        "7",
+        "--out",
+        &s(&samples),
+    ]);
     assert!(report.contains("tokens/s"), "{report}");
     let prompt = fixtures.join("POP909_008.mid");
-    midigpt(&["generate", "--model", &s(&run), "--prompt", &s(&prompt), "--prompt-bars", "2", "--max-tokens", "60", "--out", &s(&samples)]);
-    let files: Vec<_> = std::fs::read_dir(&samples).expect("samples").map(|e| e.expect("entry").path()).collect();
+    midigpt(&[
+        "generate",
+        "--model",
+        &s(&run),
+        "--prompt",
+        &s(&prompt),
+        "--prompt-bars",
+        "2",
+        "--max-tokens",
+        "60",
+        "--out",
+        &s(&samples),
+    ]);
+    let files: Vec<_> = std::fs::read_dir(&samples)
+        .expect("samples")
+        .map(|e| e.expect("entry").path())
+        .collect();
     assert_eq!(files.len(), 3);
     for file in files {
         let score = midigpt_midi::Score::from_file(&file).expect("a valid MIDI file");
         assert!(score.note_count() > 0, "{}", file.display());
-        let json = midigpt(&["tokenize", "--tokenizer-config", &s(&run.join("tokenizer.json")), &s(&file)]);
+        let json = midigpt(&[
+            "tokenize",
+            "--tokenizer-config",
+            &s(&run.join("tokenizer.json")),
+            &s(&file),
+        ]);
         assert!(json.starts_with("{\"tokens\""));
     }
 }

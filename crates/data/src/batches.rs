@@ -104,6 +104,13 @@ impl Shard {
         self.len() == 0
     }
 
+    /// `ids[start..start + len]`, widened to u32 (panics past the end: callers check `len()`).
+    pub fn window(&self, start: usize, len: usize) -> Vec<u32> {
+        let mut out = Vec::with_capacity(len);
+        self.extend_window(&mut out, start, len);
+        out
+    }
+
     /// Appends `ids[start..start + len]` to `out`, widened to u32.
     fn extend_window(&self, out: &mut Vec<u32>, start: usize, len: usize) {
         match &self.ids {

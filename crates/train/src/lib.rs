@@ -53,4 +53,4 @@ pub use run::{
     CONFIG_TOML_FILE, LOSS_PLOT_FILE, METRICS_FILE, TOKENIZER_FILE, TRAIN_INFO_FILE,
 };
 pub use schedule::LrSchedule;
-pub use trainer::{evaluate, model_config, train, Sampler, TrainJob, MODEL_FILE};
+pub use trainer::{evaluate, evaluate_shard, model_config, train, Sampler, TrainJob, MODEL_FILE};

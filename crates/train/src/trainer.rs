@@ -273,6 +273,47 @@ pub fn evaluate<B: Backend>(
     Ok(total / config.eval_iters as f64)
 }
 
+/// Loss over a whole shard, in consecutive windows of `block_size` tokens predicted from the
+/// ones before, `batch_size` windows at a time: (mean nats per token, tokens scored).
+pub fn evaluate_shard<B: Backend>(
+    model: &Gpt<B>,
+    shard: &Shard,
+    block_size: usize,
+    batch_size: usize,
+) -> Result<(f64, usize), TrainError> {
+    let device = model.devices().into_iter().next().unwrap_or_default();
+    let starts: Vec<usize> = (0..)
+        .map(|i| i * block_size)
+        .take_while(|s| s + block_size < shard.len())
+        .collect();
+    let (mut total, mut scored) = (0.0, 0);
+    for chunk in starts.chunks(batch_size.max(1)) {
+        let mut batch = Batch {
+            x: Vec::new(),
+            y: Vec::new(),
+            batch_size: chunk.len(),
+            block_size,
+        };
+        for &start in chunk {
+            let w = shard.window(start, block_size + 1);
+            batch.x.extend_from_slice(&w[..block_size]);
+            batch.y.extend_from_slice(&w[1..]);
+        }
+        let (x, y) = tensors::<B>(&batch, &device);
+        let n = chunk.len() * block_size;
+        total += loss(model.forward(x), y).into_scalar().elem::<f64>() * n as f64;
+        scored += n;
+    }
+    if scored == 0 {
+        return Err(TrainError::Model(format!(
+            "{} is shorter than one window of {} tokens",
+            shard.path().display(),
+            block_size + 1
+        )));
+    }
+    Ok((total / scored as f64, scored))
+}
+
 fn tensors<B: Backend>(
     batch: &Batch,
     device: &B::Device,

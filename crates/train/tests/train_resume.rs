@@ -11,15 +11,31 @@ fn data(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi");
     let mut options = PrepareOptions::new(&fixtures, dir);
     options.val_fraction = 0.2;
-    prepare(midigpt_tokenize::builtin("remi-plus").unwrap(), &options, &NoProgress).unwrap();
+    prepare(
+        midigpt_tokenize::builtin("remi-plus").unwrap(),
+        &options,
+        &NoProgress,
+    )
+    .unwrap();
 }
 
 fn config() -> TrainConfig {
     let mut c = TrainConfig::default();
     c.apply_overrides(&[
-        "n_layer=2", "n_head=2", "n_embd=32", "block_size=32", "batch_size=4", "max_iters=20",
-        "warmup_iters=2", "lr_decay_iters=20", "eval_interval=5", "eval_iters=2",
-        "checkpoint_interval=5", "learning_rate=0.003", "min_lr=0.0003", "gradient_accumulation_steps=2",
+        "n_layer=2",
+        "n_head=2",
+        "n_embd=32",
+        "block_size=32",
+        "batch_size=4",
+        "max_iters=20",
+        "warmup_iters=2",
+        "lr_decay_iters=20",
+        "eval_interval=5",
+        "eval_iters=2",
+        "checkpoint_interval=5",
+        "learning_rate=0.003",
+        "min_lr=0.0003",
+        "gradient_accumulation_steps=2",
     ])
     .unwrap();
     c
@@ -42,7 +58,10 @@ fn run(data: &Path, out: &Path, resume: bool, stop_at: Option<u64>) {
 /// (step, split, loss) of every metrics line.
 fn losses(out: &Path) -> Vec<(u64, bool, f64)> {
     let records = read_metrics(&out.join("metrics.jsonl")).unwrap();
-    records.iter().map(|r| (r.step, r.split == Split::Val, r.loss)).collect()
+    records
+        .iter()
+        .map(|r| (r.step, r.split == Split::Val, r.loss))
+        .collect()
 }
 
 #[test]
@@ -60,6 +79,12 @@ fn loss_falls_and_resume_is_exact() {
     let cut = tmp.path().join("cut");
     run(&d, &cut, false, Some(13)); // interrupted after step 12; last checkpoint at 10
     run(&d, &cut, true, None);
-    assert_eq!(losses(&cut), full, "a resumed run repeats the uninterrupted run's losses");
-    assert!(cut.join("checkpoints/step-000020/model.safetensors").exists());
+    assert_eq!(
+        losses(&cut),
+        full,
+        "a resumed run repeats the uninterrupted run's losses"
+    );
+    assert!(cut
+        .join("checkpoints/step-000020/model.safetensors")
+        .exists());
 }

@@ -1,0 +1,54 @@
+//! `midigpt eval --model RUN --data DATA`: validation loss, perplexity and bits per note.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use midigpt_data::{load_meta, Shard, Split};
+use midigpt_train::{evaluate_shard, RunDir};
+use serde_json::json;
+
+/// Arguments of `midigpt eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Run folder of `midigpt train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Prepared data folder whose validation split is scored (same tokenizer as the run).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Windows per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+/// Runs `midigpt eval` and prints one JSON line.
+pub fn run(args: &EvalArgs) -> Result<ExitCode> {
+    let loaded = crate::generate::load_run(&args.model)?;
+    let meta = load_meta(&args.data)?;
+    if meta.vocab_size != loaded.tokenizer.vocab_size() {
+        anyhow::bail!(
+            "{} was prepared with a vocabulary of {} tokens, the model has {}: prepare the data with the run's tokenizer.json",
+            args.data.display(), meta.vocab_size, loaded.tokenizer.vocab_size()
+        );
+    }
+    let shard = Shard::open_split(&args.data, &meta, Split::Val)?;
+    let block = RunDir::open(&args.model)?.load_config()?.block_size;
+    let (loss, scored) = evaluate_shard(&loaded.model, &shard, block, args.batch_size)
+        .context("scoring the validation split")?;
+    // Notes of the validation files as they were encoded (validation is never transposed).
+    let notes: u64 = meta
+        .files
+        .iter()
+        .filter(|f| f.split == Split::Val)
+        .map(|f| f.notes)
+        .sum();
+    let bits_per_token = loss / std::f64::consts::LN_2;
+    let bits_per_note = bits_per_token * shard.len() as f64 / notes.max(1) as f64;
+    println!(
+        "{}",
+        json!({"val_loss": loss, "perplexity": loss.exp(), "bits_per_token": bits_per_token,
+               "bits_per_note": bits_per_note, "tokens_scored": scored, "val_notes": notes})
+    );
+    Ok(ExitCode::SUCCESS)
+}

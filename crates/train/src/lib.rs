@@ -32,7 +32,7 @@ mod checkpoint;
 mod config;
 mod error;
 mod metrics;
-mod optim;
+pub mod optim;
 mod plot;
 mod progress;
 mod run;

@@ -14,16 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-
-/// Which GPT variant to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Arch {
-    /// GPT-2: learned positions, LayerNorm, GELU MLP, multi-head attention.
-    Gpt2,
-    /// Llama: rotary positions, RMSNorm, SwiGLU MLP, grouped-query attention (`n_kv_head`).
-    Llama,
-}
+pub use midigpt_model::Arch;
 
 /// Every setting of a training run. Field names follow nanoGPT's `train.py`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use midigpt_model::{loss, save_safetensors, Gpt, GptConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    latest_checkpoint, optim, plot_loss, read_metrics, Arch, Checkpoints, LrSchedule, MetricRecord,
+    latest_checkpoint, optim, plot_loss, read_metrics, Checkpoints, LrSchedule, MetricRecord,
     MetricsWriter, RunDir, TrainConfig, TrainError, TrainInfo, TrainProgress,
 };
 
@@ -60,10 +60,7 @@ pub struct TrainJob<'a, B: AutodiffBackend> {
 /// The model settings a training config describes, for a vocabulary.
 pub fn model_config(config: &TrainConfig, vocab_size: usize) -> GptConfig {
     GptConfig {
-        arch: match config.arch {
-            Arch::Gpt2 => midigpt_model::Arch::Gpt2,
-            Arch::Llama => midigpt_model::Arch::Llama,
-        },
+        arch: config.arch,
         vocab_size,
         block_size: config.block_size,
         n_layer: config.n_layer,

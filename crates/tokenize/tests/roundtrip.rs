@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use midigpt_midi::{Note, Score, Tempo, TimeSignature, Track};
-use midigpt_tokenize::miditok::PTrack;
+use midigpt_tokenize::miditok::{PTrack, Prepared};
 use midigpt_tokenize::{builtin, MidiLike, Remi, Tokenizer};
 use proptest::prelude::*;
 
@@ -90,6 +90,20 @@ fn keyed(
     out
 }
 
+/// MidiTok picks the resolution from the time signatures before it moves them to bar lines;
+/// when one that set it (say 6/8 → 16 ticks a quarter) is then dropped (another change on the
+/// same tick wins), notes stay on the finer grid without the positions to spell them, and
+/// MidiTok loses them on decoding too. Such scores are outside the property.
+fn grid_matches(p: &Prepared) -> bool {
+    let max_denom = p
+        .time_signatures
+        .iter()
+        .map(|t| t.denominator as u32)
+        .max()
+        .unwrap_or(4);
+    p.tpq == 8 * max_denom / 4
+}
+
 fn check(
     tok: &dyn Tokenizer,
     prepared_tpq: u32,
@@ -139,6 +153,7 @@ proptest! {
             let json = builtin(name).expect("builtin").to_json();
             let remi = Remi::from_json(&json).expect("loads");
             let p = remi.preprocess(&score);
+            prop_assume!(grid_matches(&p));
             check(&remi, p.tpq, &p.tracks, &score)?;
         }
     }
@@ -148,6 +163,7 @@ proptest! {
         let json = builtin("midi-like").expect("builtin").to_json();
         let ml = MidiLike::from_json(&json).expect("loads");
         let p = ml.preprocess(&score);
+        prop_assume!(grid_matches(&p));
         check(&ml, p.tpq, &p.tracks, &score)?;
     }
 

@@ -54,10 +54,12 @@ impl Grammar {
     }
 
     /// Whether `next` may follow `prev` (`None`: at the start of a sequence). Special tokens
-    /// are never generated, except EOS, which may end a sequence anywhere.
+    /// are never generated, except EOS, which may end a sequence after any non-special token.
     pub fn allows(&self, prev: Option<TokenId>, next: TokenId) -> bool {
         if Some(next) == self.eos {
-            return prev.is_some();
+            // Not right after BOS: an empty piece is no piece.
+            let kind = prev.and_then(|p| self.kind_of.get(p as usize));
+            return kind.is_some_and(|k| *k != SPECIAL);
         }
         let Some(&kind) = self.kind_of.get(next as usize) else {
             return false;

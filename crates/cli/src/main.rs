@@ -14,6 +14,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Training frees and reallocates tensors of several MB every step; glibc's malloc hands them
+// back to the OS and faults them in again each time (~10% of a CPU training step), mimalloc
+// reuses them once told never to purge (see `main`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc.h's `mi_option_e`: milliseconds before freed memory goes
+/// back to the OS, -1 for never.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// Turn a folder of MIDI files into a trained GPT that writes music.
 #[derive(Debug, Parser)]
 #[command(name = "midigpt", version, about)]
@@ -54,6 +64,8 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: sets a plain integer option; mimalloc reads it on its next purge.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     match run() {
         Ok(code) => code,
         Err(err) => {

@@ -3,9 +3,8 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use midigpt_model::{Gpt, KvCache, ModelError};
+use midigpt_model::{Gpt, GptBackend, KvCache, ModelError};
 use midigpt_tokenize::{Grammar, TokenId};
 use rand::Rng;
 
@@ -27,7 +26,7 @@ pub struct Generated {
 /// Samples up to `max_tokens` ids after `prompt` (which must not be empty: start with BOS).
 /// With a grammar, only tokens it allows are drawn. Past the model's context, the cache is
 /// rebuilt from the last half context, so generation can run longer than `block_size`.
-pub fn generate<B: Backend>(
+pub fn generate<B: GptBackend>(
     model: &Gpt<B>,
     prompt: &[TokenId],
     max_tokens: usize,
@@ -92,7 +91,7 @@ pub fn generate<B: Backend>(
 }
 
 /// Feeds `ids` through the cache and returns the logits of the last position.
-fn step<B: Backend>(
+fn step<B: GptBackend>(
     model: &Gpt<B>,
     ids: &[TokenId],
     cache: &mut KvCache<B>,

@@ -15,7 +15,7 @@ use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use midigpt_model::{loss, CpuTrain, Gpt, GptConfig, KvCache, ModelError};
+use midigpt_model::{loss, CpuTrain, Gpt, GptBackend, GptConfig, KvCache, ModelError};
 
 const VOCAB: usize = 518;
 const BATCH: usize = 8;
@@ -83,7 +83,7 @@ fn train(mut model: Gpt<CpuTrain>, config: &GptConfig, steps: usize) -> (Gpt<Cpu
 }
 
 /// Tokens per second of greedy decoding with the KV cache, after the first token.
-fn generate<B: Backend>(model: &Gpt<B>, new_tokens: usize) -> Result<f64, ModelError> {
+fn generate<B: GptBackend>(model: &Gpt<B>, new_tokens: usize) -> Result<f64, ModelError> {
     let device = Default::default();
     let mut cache = KvCache::new(model.config().n_layer);
     let mut token = 0_i64;

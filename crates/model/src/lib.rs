@@ -25,6 +25,7 @@ pub mod backend;
 mod cache;
 mod config;
 mod error;
+mod fused;
 mod model;
 mod weights;
 
@@ -32,5 +33,6 @@ pub use backend::{Cpu, CpuTrain};
 pub use cache::KvCache;
 pub use config::{Arch, GptConfig};
 pub use error::ModelError;
+pub use fused::{burn_attention, burn_cross_entropy, burn_layernorm, GptBackend, GptTrainBackend};
 pub use model::{loss, Gpt};
 pub use weights::{load_safetensors, save_safetensors, tensor_names};

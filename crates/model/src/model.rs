@@ -16,19 +16,18 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     RmsNorm, RmsNormConfig,
 };
-use burn::tensor::activation::{gelu, log_softmax, silu};
-use burn::tensor::backend::Backend;
-use burn::tensor::module::{attention, linear as linear_op};
-use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::activation::{gelu, silu};
+use burn::tensor::module::linear as linear_op;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::cache::{KvCache, LayerCache};
 use crate::config::{Arch, GptConfig};
+use crate::fused::GptBackend;
 use crate::ModelError;
 
 impl GptConfig {
     /// Validates the config and builds a freshly initialised model on `device`.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Gpt<B>, ModelError> {
+    pub fn init<B: GptBackend>(&self, device: &B::Device) -> Result<Gpt<B>, ModelError> {
         self.validate()?;
         let model = Gpt::new(self.clone(), device);
         model.visit(&mut Materialize);
@@ -41,7 +40,7 @@ impl GptConfig {
 /// construction makes clones, saved files and the model agree.
 struct Materialize;
 
-impl<B: Backend> ModuleVisitor<B> for Materialize {
+impl<B: burn::tensor::backend::Backend> ModuleVisitor<B> for Materialize {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let _ = param.val();
     }
@@ -49,7 +48,7 @@ impl<B: Backend> ModuleVisitor<B> for Materialize {
 
 /// A linear layer `(.., d_in) -> (.., d_out)` initialised as in GPT-2: weights N(0, std²),
 /// biases zero. burn stores the weight as `(d_in, d_out)`.
-fn linear<B: Backend>(
+fn linear<B: GptBackend>(
     d_in: usize,
     d_out: usize,
     bias: bool,
@@ -62,22 +61,49 @@ fn linear<B: Backend>(
     }
 }
 
+/// Applies `layer` to every position of `x` `(B, T, d_in) -> (B, T, d_out)` as one
+/// `(B·T, d_in) @ (d_in, d_out)` product. burn would otherwise run a batched product and, in
+/// the backward pass, materialise one weight gradient per batch row before summing them.
+fn project<B: GptBackend>(
+    x: Tensor<B, 3>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 3> {
+    let [b, t, c] = x.dims();
+    let y = linear_op(x.reshape([b * t, c]), weight, bias); // (B·T, d_out)
+    let d_out = y.dims()[1];
+    y.reshape([b, t, d_out])
+}
+
+/// [`project`] through a [`Linear`] layer.
+fn apply<B: GptBackend>(layer: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    project(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+}
+
+/// LayerNorm with its epsilon at hand for [`GptBackend::layernorm`] (burn keeps it private).
+#[derive(Module, Debug)]
+pub(crate) struct Ln<B: GptBackend> {
+    pub(crate) norm: LayerNorm<B>,
+    epsilon: f64,
+}
+
 /// LayerNorm (GPT-2) or RMSNorm (Llama).
 #[derive(Module, Debug)]
-pub(crate) enum Norm<B: Backend> {
-    Layer(LayerNorm<B>),
+pub(crate) enum Norm<B: GptBackend> {
+    Layer(Ln<B>),
     Rms(RmsNorm<B>),
 }
 
-impl<B: Backend> Norm<B> {
+impl<B: GptBackend> Norm<B> {
     fn new(cfg: &GptConfig, device: &B::Device) -> Self {
         match cfg.arch {
-            Arch::Gpt2 => Norm::Layer(
-                LayerNormConfig::new(cfg.n_embd)
+            Arch::Gpt2 => Norm::Layer(Ln {
+                norm: LayerNormConfig::new(cfg.n_embd)
                     .with_epsilon(cfg.norm_eps)
                     .with_bias(cfg.bias)
                     .init(device),
-            ),
+                epsilon: cfg.norm_eps,
+            }),
             Arch::Llama => Norm::Rms(
                 RmsNormConfig::new(cfg.n_embd)
                     .with_epsilon(cfg.norm_eps)
@@ -88,7 +114,12 @@ impl<B: Backend> Norm<B> {
 
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match self {
-            Norm::Layer(norm) => norm.forward(x),
+            Norm::Layer(Ln { norm, epsilon }) => B::layernorm(
+                x,
+                norm.gamma.val(),
+                norm.beta.as_ref().map(|b| b.val()),
+                *epsilon,
+            ),
             Norm::Rms(norm) => norm.forward(x),
         }
     }
@@ -96,12 +127,12 @@ impl<B: Backend> Norm<B> {
 
 /// Rotary position embedding tables, precomputed for every position of the context.
 #[derive(Module, Debug)]
-pub(crate) struct Rope<B: Backend> {
+pub(crate) struct Rope<B: GptBackend> {
     cos: Tensor<B, 2>, // (block_size, hs)
     sin: Tensor<B, 2>, // (block_size, hs)
 }
 
-impl<B: Backend> Rope<B> {
+impl<B: GptBackend> Rope<B> {
     fn new(cfg: &GptConfig, device: &B::Device) -> Self {
         let hs = cfg.head_size();
         // Hugging Face's "rotate half" layout: dimension i pairs with i + hs/2, both turned by
@@ -135,7 +166,7 @@ impl<B: Backend> Rope<B> {
 /// Causal self-attention with grouped key/value heads (`n_kv_head == n_head` is plain
 /// multi-head attention).
 #[derive(Module, Debug)]
-pub(crate) struct Attention<B: Backend> {
+pub(crate) struct Attention<B: GptBackend> {
     /// Query, key and value projections in one matrix: `(C, (nh + 2·nkv)·hs)`.
     pub(crate) c_attn: Linear<B>,
     /// Output projection `(C, C)`.
@@ -145,7 +176,7 @@ pub(crate) struct Attention<B: Backend> {
     n_kv_head: usize,
 }
 
-impl<B: Backend> Attention<B> {
+impl<B: GptBackend> Attention<B> {
     fn new(cfg: &GptConfig, device: &B::Device) -> Self {
         let qkv = (cfg.n_head + 2 * cfg.n_kv_head) * cfg.head_size();
         Self {
@@ -168,10 +199,7 @@ impl<B: Backend> Attention<B> {
         let (nh, nkv, hs) = (self.n_head, self.n_kv_head, c / self.n_head);
         let start = cache.as_ref().map_or(0, |cache| cache.len());
         let heads = |x: Tensor<B, 3>, n| x.reshape([b, t, n, hs]).swap_dims(1, 2); // (B, n, T, hs)
-        let qkv = self
-            .c_attn
-            .forward(x)
-            .split_with_sizes(vec![nh * hs, nkv * hs, nkv * hs], 2);
+        let qkv = apply(&self.c_attn, x).split_with_sizes(vec![nh * hs, nkv * hs, nkv * hs], 2);
         let [q, k, v] = [0, 1, 2].map(|i| qkv[i].clone());
         let (q, k, v) = (heads(q, nh), heads(k, nkv), heads(v, nkv));
         let (q, k) = match rope {
@@ -184,21 +212,16 @@ impl<B: Backend> Attention<B> {
         };
         let (k, v) = (repeat_kv(k, nh / nkv), repeat_kv(v, nh / nkv)); // (B, nh, S, hs)
 
-        // burn's fused attention: flex runs a tiled (flash-style) kernel, CUDA its own; under
-        // autodiff it decomposes into differentiable ops. The causal mask is aligned to the
-        // bottom right, so T new queries see all S - T cached keys.
-        let causal = AttentionModuleOptions {
-            is_causal: true,
-            ..Default::default()
-        };
-        let y = attention(q, k, v, None, None, causal); // (B, nh, T, hs)
+        // Fused where the backend fuses it (see `GptBackend`). The causal mask is aligned to
+        // the bottom right, so T new queries see all S - T cached keys.
+        let y = B::causal_attention(q, k, v); // (B, nh, T, hs)
         let y = y.swap_dims(1, 2).reshape([b, t, c]); // (B, T, C): heads side by side again
-        self.resid_dropout.forward(self.c_proj.forward(y))
+        self.resid_dropout.forward(apply(&self.c_proj, y))
     }
 }
 
 /// Shares each key/value head among `n_rep` query heads: `(B, nkv, S, hs) -> (B, nkv·n_rep, S, hs)`.
-fn repeat_kv<B: Backend>(x: Tensor<B, 4>, n_rep: usize) -> Tensor<B, 4> {
+fn repeat_kv<B: GptBackend>(x: Tensor<B, 4>, n_rep: usize) -> Tensor<B, 4> {
     if n_rep == 1 {
         return x;
     }
@@ -216,7 +239,7 @@ fn residual_std(cfg: &GptConfig) -> f64 {
 
 /// The feed-forward network: GELU (GPT-2) or SwiGLU (Llama).
 #[derive(Module, Debug)]
-pub(crate) struct Mlp<B: Backend> {
+pub(crate) struct Mlp<B: GptBackend> {
     /// Up projection `(C, H)`; for SwiGLU gate and up side by side, `(C, 2H)`.
     pub(crate) c_fc: Linear<B>,
     /// Down projection `(H, C)`.
@@ -225,7 +248,7 @@ pub(crate) struct Mlp<B: Backend> {
     swiglu: bool,
 }
 
-impl<B: Backend> Mlp<B> {
+impl<B: GptBackend> Mlp<B> {
     fn new(cfg: &GptConfig, device: &B::Device) -> Self {
         let (hidden, swiglu) = (cfg.mlp_hidden_size(), cfg.arch == Arch::Llama);
         let up = if swiglu { 2 * hidden } else { hidden };
@@ -238,7 +261,7 @@ impl<B: Backend> Mlp<B> {
     }
 
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let h = self.c_fc.forward(x); // (B, T, H), or (B, T, 2H) for SwiGLU
+        let h = apply(&self.c_fc, x); // (B, T, H), or (B, T, 2H) for SwiGLU
         let [_, _, width] = h.dims();
         let h = if self.swiglu {
             let (gate, up) = (
@@ -249,20 +272,20 @@ impl<B: Backend> Mlp<B> {
         } else {
             gelu(h) // exact (erf) GELU, as nanoGPT; GPT-2 used the tanh approximation
         };
-        self.dropout.forward(self.c_proj.forward(h)) // (B, T, C)
+        self.dropout.forward(apply(&self.c_proj, h)) // (B, T, C)
     }
 }
 
 /// A transformer block: pre-norm attention and MLP, each added to the residual stream.
 #[derive(Module, Debug)]
-pub(crate) struct Block<B: Backend> {
+pub(crate) struct Block<B: GptBackend> {
     pub(crate) ln_1: Norm<B>,
     pub(crate) attn: Attention<B>,
     pub(crate) ln_2: Norm<B>,
     pub(crate) mlp: Mlp<B>,
 }
 
-impl<B: Backend> Block<B> {
+impl<B: GptBackend> Block<B> {
     fn new(cfg: &GptConfig, device: &B::Device) -> Self {
         Self {
             ln_1: Norm::new(cfg, device),
@@ -285,7 +308,7 @@ impl<B: Backend> Block<B> {
 
 /// The language model: token ids `(B, T)` in, next-token logits `(B, T, V)` out.
 #[derive(Module, Debug)]
-pub struct Gpt<B: Backend> {
+pub struct Gpt<B: GptBackend> {
     /// Token embedding `(V, C)`; for GPT-2 also the LM head.
     pub(crate) wte: Embedding<B>,
     /// Learned position embedding `(block_size, C)`, GPT-2 only.
@@ -301,7 +324,7 @@ pub struct Gpt<B: Backend> {
     config: GptConfig,
 }
 
-impl<B: Backend> Gpt<B> {
+impl<B: GptBackend> Gpt<B> {
     /// Builds the model without validating `cfg`; parameters are initialised lazily, so a
     /// caller that does not overwrite them all must materialise them (see [`Materialize`]).
     pub(crate) fn new(cfg: GptConfig, device: &B::Device) -> Self {
@@ -393,8 +416,8 @@ impl<B: Backend> Gpt<B> {
         }
         let x = self.ln_f.forward(x);
         match &self.lm_head {
-            Some(head) => head.forward(x), // (B, T, V)
-            None => linear_op(x, self.wte.weight.val().transpose(), None), // tied: (B, T, C) @ (C, V)
+            Some(head) => apply(head, x), // (B, T, V)
+            None => project(x, self.wte.weight.val().transpose(), None), // tied: (B, T, C) @ (C, V)
         }
     }
 
@@ -432,9 +455,7 @@ impl<B: Backend> Gpt<B> {
 }
 
 /// Mean cross-entropy of `logits` `(B, T, V)` against `targets` `(B, T)`.
-pub fn loss<B: Backend>(logits: Tensor<B, 3>, targets: Tensor<B, 2, Int>) -> Tensor<B, 1> {
+pub fn loss<B: GptBackend>(logits: Tensor<B, 3>, targets: Tensor<B, 2, Int>) -> Tensor<B, 1> {
     let [b, t, v] = logits.dims();
-    let log_probs = log_softmax(logits.reshape([b * t, v]), 1); // (B·T, V)
-    let picked = log_probs.gather(1, targets.reshape([b * t, 1])); // (B·T, 1): log p(target)
-    picked.mean().neg()
+    B::cross_entropy(logits.reshape([b * t, v]), targets.reshape([b * t])) // (B·T, V), (B·T)
 }

@@ -22,8 +22,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::GptBackend;
 use burn::module::Param;
-use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
@@ -32,13 +32,13 @@ use crate::model::{Gpt, Norm};
 use crate::ModelError;
 
 /// A model parameter, of either rank.
-enum Slot<'a, B: Backend> {
+enum Slot<'a, B: GptBackend> {
     Vector(&'a mut Param<Tensor<B, 1>>),
     Matrix(&'a mut Param<Tensor<B, 2>>),
 }
 
 /// One parameter and the file tensors it is made of.
-struct Entry<'a, B: Backend> {
+struct Entry<'a, B: GptBackend> {
     slot: Slot<'a, B>,
     /// File names of the parameter's blocks of output columns, with their widths, 0 for all
     /// (several blocks when the model fuses matrices the file keeps apart).
@@ -47,7 +47,7 @@ struct Entry<'a, B: Backend> {
     transposed: bool,
 }
 
-fn vector<B: Backend>(name: String, param: &mut Param<Tensor<B, 1>>) -> Entry<'_, B> {
+fn vector<B: GptBackend>(name: String, param: &mut Param<Tensor<B, 1>>) -> Entry<'_, B> {
     Entry {
         slot: Slot::Vector(param),
         parts: vec![(name, 0)],
@@ -56,7 +56,7 @@ fn vector<B: Backend>(name: String, param: &mut Param<Tensor<B, 1>>) -> Entry<'_
 }
 
 /// A matrix stored whole (`width` 0: all columns).
-fn matrix<B: Backend>(
+fn matrix<B: GptBackend>(
     name: String,
     param: &mut Param<Tensor<B, 2>>,
     transposed: bool,
@@ -68,9 +68,10 @@ fn matrix<B: Backend>(
     }
 }
 
-fn push_norm<'a, B: Backend>(out: &mut Vec<Entry<'a, B>>, name: &str, norm: &'a mut Norm<B>) {
+fn push_norm<'a, B: GptBackend>(out: &mut Vec<Entry<'a, B>>, name: &str, norm: &'a mut Norm<B>) {
     match norm {
         Norm::Layer(ln) => {
+            let ln = &mut ln.norm;
             out.push(vector(format!("{name}.weight"), &mut ln.gamma));
             out.extend(ln.beta.as_mut().map(|b| vector(format!("{name}.bias"), b)));
         }
@@ -87,7 +88,7 @@ fn widths(parts: &[(String, usize)], d_out: usize) -> impl Iterator<Item = (&str
 }
 
 /// Every parameter of `model` with its place in the file, in a fixed order.
-fn entries<B: Backend>(model: &mut Gpt<B>) -> Vec<Entry<'_, B>> {
+fn entries<B: GptBackend>(model: &mut Gpt<B>) -> Vec<Entry<'_, B>> {
     let cfg = model.config().clone();
     if cfg.arch == Arch::Llama {
         return llama_entries(model, &cfg);
@@ -134,7 +135,7 @@ fn entries<B: Backend>(model: &mut Gpt<B>) -> Vec<Entry<'_, B>> {
     out
 }
 
-fn llama_entries<'a, B: Backend>(model: &'a mut Gpt<B>, cfg: &GptConfig) -> Vec<Entry<'a, B>> {
+fn llama_entries<'a, B: GptBackend>(model: &'a mut Gpt<B>, cfg: &GptConfig) -> Vec<Entry<'a, B>> {
     let (q, kv, hidden) = (
         cfg.n_head * cfg.head_size(),
         cfg.n_kv_head * cfg.head_size(),
@@ -200,7 +201,7 @@ pub fn tensor_names(config: &GptConfig) -> Result<Vec<String>, ModelError> {
 
 /// Writes the model's weights to `path` as F32 safetensors with Hugging Face names (see the
 /// module docs), atomically: a temporary file in the same folder is renamed over `path`.
-pub fn save_safetensors<B: Backend>(
+pub fn save_safetensors<B: GptBackend>(
     model: &Gpt<B>,
     path: impl AsRef<Path>,
 ) -> Result<(), ModelError> {
@@ -254,7 +255,7 @@ pub fn save_safetensors<B: Backend>(
 
 /// Builds a model with `config` and the weights in the safetensors file `path` (names as in
 /// the module docs; F32, F16 or BF16), on `device`. Extra tensors in the file are ignored.
-pub fn load_safetensors<B: Backend>(
+pub fn load_safetensors<B: GptBackend>(
     config: &GptConfig,
     path: impl AsRef<Path>,
     device: &B::Device,
@@ -336,7 +337,7 @@ fn read(
 }
 
 /// A tensor as the file stores it: name, shape and little-endian F32 bytes.
-fn file_tensor<B: Backend, const D: usize>(
+fn file_tensor<B: GptBackend, const D: usize>(
     name: &str,
     t: Tensor<B, D>,
 ) -> (String, Vec<usize>, Vec<u8>) {

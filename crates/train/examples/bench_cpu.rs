@@ -18,11 +18,18 @@ use midigpt_model::{loss, CpuTrain, GptConfig};
 use midigpt_train::optim;
 use rand::SeedableRng;
 
+// The allocator `midigpt` itself uses, set up the same way (see crates/cli/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 const VOCAB: usize = 518;
 const BATCH: usize = 8;
 const WARMUP: usize = 3;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: sets a plain integer option.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let steps: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -7,10 +7,10 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use midigpt_data::{load_meta, Batch, Batcher, BatcherState, Shard, Split};
-use midigpt_model::{loss, save_safetensors, Gpt, GptConfig};
+use midigpt_model::{loss, save_safetensors, Gpt, GptBackend, GptConfig, GptTrainBackend};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -38,7 +38,7 @@ struct State {
 pub type Sampler<'a, B> = &'a dyn Fn(&Gpt<<B as AutodiffBackend>::InnerBackend>, u64, &Path);
 
 /// Where to train and how.
-pub struct TrainJob<'a, B: AutodiffBackend> {
+pub struct TrainJob<'a, B: GptTrainBackend> {
     /// Prepared data folder (`train.bin`, `val.bin`, `meta.json`, `tokenizer.json`).
     pub data: PathBuf,
     /// Run folder.
@@ -78,7 +78,7 @@ fn model_err(e: impl std::fmt::Display) -> TrainError {
 }
 
 /// Trains (or resumes) a run; returns its summary.
-pub fn train<B: AutodiffBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, TrainError> {
+pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, TrainError> {
     let run = if job.resume {
         RunDir::open(&job.out)?
     } else {
@@ -254,7 +254,7 @@ pub fn train<B: AutodiffBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
 }
 
 /// Mean loss over `eval_iters` validation batches (the same batches every time).
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: GptBackend>(
     model: &Gpt<B>,
     shard: &Shard,
     config: &TrainConfig,
@@ -272,7 +272,7 @@ pub fn evaluate<B: Backend>(
 
 /// Loss over a whole shard, in consecutive windows of `block_size` tokens predicted from the
 /// ones before, `batch_size` windows at a time: (mean nats per token, tokens scored).
-pub fn evaluate_shard<B: Backend>(
+pub fn evaluate_shard<B: GptBackend>(
     model: &Gpt<B>,
     shard: &Shard,
     block_size: usize,
@@ -311,7 +311,7 @@ pub fn evaluate_shard<B: Backend>(
     Ok((total / scored as f64, scored))
 }
 
-fn tensors<B: Backend>(
+fn tensors<B: GptBackend>(
     batch: &Batch,
     device: &B::Device,
 ) -> (Tensor<B, 2, Int>, Tensor<B, 2, Int>) {

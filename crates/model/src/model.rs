@@ -16,7 +16,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     RmsNorm, RmsNormConfig,
 };
-use burn::tensor::activation::{gelu, silu};
+use burn::tensor::activation::silu;
 use burn::tensor::module::linear as linear_op;
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -270,7 +270,7 @@ impl<B: GptBackend> Mlp<B> {
             );
             silu(gate) * up // (B, T, H)
         } else {
-            gelu(h) // exact (erf) GELU, as nanoGPT; GPT-2 used the tanh approximation
+            B::exact_gelu(h) // exact (erf) GELU, as nanoGPT; GPT-2 used the tanh approximation
         };
         self.dropout.forward(apply(&self.c_proj, h)) // (B, T, C)
     }

@@ -7,6 +7,8 @@ use burn::tensor::{DType, TensorData};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::math::{erf, exp};
+
 /// Rows of the attention matrix computed together: causal attention skips, for each block of
 /// query rows, the key columns none of them sees (about 40% of the work at T = 256).
 const ROW_BLOCK: usize = 64;
@@ -220,7 +222,7 @@ fn softmax_prefix(row: &mut [f32], n: usize) {
     let max = seen.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for x in seen.iter_mut() {
-        *x = (*x - max).exp();
+        *x = exp(*x - max);
         sum += *x;
     }
     let inv = 1.0 / sum;
@@ -429,7 +431,7 @@ pub(super) fn cross_entropy(logits: &FlexTensor, targets: Vec<usize>) -> (FlexTe
         .with_min_len(ROWS_PER_TASK)
         .map(|row| {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            max + row.iter().map(|x| (x - max).exp()).sum::<f32>().ln()
+            max + row.iter().map(|&x| exp(x - max)).sum::<f32>().ln()
         })
         .collect();
     let total: f64 = lse
@@ -460,11 +462,45 @@ pub(super) fn cross_entropy_backward(
         .with_min_len(ROWS_PER_TASK)
         .for_each(|((d, row), (&lse, &t))| {
             for (d, x) in d.iter_mut().zip(row) {
-                *d = g * (x - lse).exp();
+                *d = g * exp(x - lse);
             }
             d[t] -= g;
         });
     tensor(d, shape)
+}
+
+/// Elements per rayon task in the element-wise kernels.
+const ELEMENTS_PER_TASK: usize = 16 * 1024;
+
+/// The exact GELU, `x·Φ(x)` with Φ the standard normal distribution function.
+pub(super) fn gelu(x: &FlexTensor) -> FlexTensor {
+    let x = x.to_contiguous();
+    let mut y = vec![0.0; x.layout().num_elements()];
+    y.par_chunks_mut(ELEMENTS_PER_TASK)
+        .zip(contiguous(&x).par_chunks(ELEMENTS_PER_TASK))
+        .for_each(|(y, x)| {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = x * 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        });
+    tensor(y, x.layout().shape().to_vec())
+}
+
+/// Gradient of [`gelu`]: `dy · (Φ(x) + x·φ(x))`.
+pub(super) fn gelu_backward(x: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
+    let (x, dy) = (x.to_contiguous(), dy.to_contiguous());
+    let inv_sqrt_2pi = 0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2;
+    let mut dx = vec![0.0; x.layout().num_elements()];
+    dx.par_chunks_mut(ELEMENTS_PER_TASK)
+        .zip(contiguous(&x).par_chunks(ELEMENTS_PER_TASK))
+        .zip(contiguous(&dy).par_chunks(ELEMENTS_PER_TASK))
+        .for_each(|((dx, x), dy)| {
+            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                *dx = dy * (cdf + x * inv_sqrt_2pi * exp(-0.5 * x * x));
+            }
+        });
+    tensor(dx, x.layout().shape().to_vec())
 }
 
 /// The elements of a contiguous f32 tensor.

@@ -1,6 +1,6 @@
-//! The three operations of a training step that burn's autodiff would otherwise break into
+//! The four operations of a training step that burn's autodiff would otherwise break into
 //! many small tensor operations, each with its own allocation and pass over memory: causal
-//! self-attention, LayerNorm and the cross-entropy loss.
+//! self-attention, LayerNorm, GELU and the cross-entropy loss.
 //!
 //! [`GptBackend`] names them. Its default methods are burn's own operations, so any backend
 //! runs the model; on the CPU training backend ([`CpuTrain`](crate::CpuTrain)) they are single
@@ -8,9 +8,10 @@
 //! which also skip the masked half of causal attention.
 
 mod cpu;
+mod math;
 mod nodes;
 
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{gelu, log_softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
@@ -38,6 +39,11 @@ pub trait GptBackend: Backend {
         epsilon: f64,
     ) -> Tensor<Self, 3> {
         burn_layernorm(x, gamma, beta, epsilon)
+    }
+
+    /// The exact (erf) GELU of nanoGPT's MLP; GPT-2 used the tanh approximation.
+    fn exact_gelu<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
+        gelu(x)
     }
 
     /// Mean cross-entropy of `logits` `(N, V)` against `targets` `(N)`, as a one-element

@@ -68,6 +68,19 @@ impl Backward<Flex, 3> for LayerNormNode {
 }
 
 #[derive(Debug)]
+struct GeluNode;
+
+impl Backward<Flex, 1> for GeluNode {
+    /// The input.
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        register!(grads, ops.parents, [cpu::gelu_backward(&ops.state, &grad)]);
+    }
+}
+
+#[derive(Debug)]
 struct CrossEntropyNode;
 
 impl Backward<Flex, 1> for CrossEntropyNode {
@@ -134,6 +147,23 @@ impl GptBackend for CpuTrain {
             .stateful()
         {
             OpsKind::Tracked(prep) => prep.finish((x.primitive, gamma.primitive, stats), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        wrap(out)
+    }
+
+    fn exact_gelu<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
+        let x = float(x);
+        if !cpu::supported(&[&x.primitive]) {
+            return burn::tensor::activation::gelu(wrap(x));
+        }
+        let y = cpu::gelu(&x.primitive);
+        let out = match GeluNode
+            .prepare::<NoCheckpointing>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(x.primitive, y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         };
         wrap(out)

@@ -162,10 +162,15 @@ pub fn write_sample(
         .write_file(path)
         .with_context(|| format!("writing {}", path.display()))?;
     let rate = (out.ids.len().saturating_sub(1)) as f64 / out.seconds.max(1e-9);
+    let pitches = score
+        .pitch_range()
+        .map_or(String::new(), |(lo, hi)| format!(", pitches {lo}–{hi}"));
     Ok(format!(
-        "{} new tokens ({rate:.0} tokens/s), {} notes, {} repaired by the grammar{}",
+        "{} new tokens ({rate:.0} tokens/s), {} notes in {} tracks{pitches}, {:.1} s, {} repaired by the grammar{}",
         out.ids.len(),
         score.note_count(),
+        score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+        score.seconds_at(score.end()),
         out.repaired,
         if out.ended {
             ", ended by the model"

@@ -102,6 +102,30 @@ impl Score {
         self.tracks.iter().map(|t| t.notes.len()).sum()
     }
 
+    /// Lowest and highest pitch over all notes; `None` without notes.
+    pub fn pitch_range(&self) -> Option<(u8, u8)> {
+        let pitches = self
+            .tracks
+            .iter()
+            .flat_map(|t| t.notes.iter().map(|n| n.pitch));
+        pitches.fold(None, |range, p| match range {
+            None => Some((p, p)),
+            Some((lo, hi)) => Some((lo.min(p), hi.max(p))),
+        })
+    }
+
+    /// Seconds from the start to `tick`, following the tempo changes (120 quarters per minute
+    /// before the first, as MIDI specifies).
+    pub fn seconds_at(&self, tick: u32) -> f64 {
+        let tpq = self.ticks_per_quarter.max(1) as f64;
+        let (mut seconds, mut last, mut mspq) = (0.0, 0u32, 500_000u32);
+        for tempo in self.tempos.iter().take_while(|t| t.time < tick) {
+            seconds += (tempo.time - last) as f64 / tpq * mspq as f64 / 1e6;
+            (last, mspq) = (tempo.time, tempo.mspq);
+        }
+        seconds + (tick - last) as f64 / tpq * mspq as f64 / 1e6
+    }
+
     /// Last tick of any note end, tempo or time signature.
     pub fn end(&self) -> u32 {
         let notes = self

@@ -172,3 +172,30 @@ proptest! {
         prop_assert_eq!(again.tempos, score.tempos);
     }
 }
+
+#[test]
+fn seconds_follow_tempo_changes_and_pitch_range_spans_all_tracks() {
+    let mut score = Score::new(480);
+    // 120 bpm (the default) for the first 2 quarters, then 60 bpm.
+    score.tempos.push(Tempo {
+        time: 960,
+        mspq: 1_000_000,
+    });
+    assert_eq!(score.seconds_at(0), 0.0);
+    assert!((score.seconds_at(960) - 1.0).abs() < 1e-12);
+    assert!((score.seconds_at(1920) - 3.0).abs() < 1e-12);
+    assert_eq!(score.pitch_range(), None);
+    let note = |pitch| Note {
+        time: 0,
+        duration: 10,
+        pitch,
+        velocity: 64,
+    };
+    for pitches in [[60, 72], [40, 65]] {
+        score.tracks.push(Track {
+            notes: pitches.iter().map(|&p| note(p)).collect(),
+            ..Track::default()
+        });
+    }
+    assert_eq!(score.pitch_range(), Some((40, 72)));
+}

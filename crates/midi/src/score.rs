@@ -119,7 +119,10 @@ impl Score {
     pub fn seconds_at(&self, tick: u32) -> f64 {
         let tpq = self.ticks_per_quarter.max(1) as f64;
         let (mut seconds, mut last, mut mspq) = (0.0, 0u32, 500_000u32);
-        for tempo in self.tempos.iter().take_while(|t| t.time < tick) {
+        // A decoded or hand-built score need not keep its tempos in time order.
+        let mut tempos: Vec<_> = self.tempos.iter().collect();
+        tempos.sort_by_key(|t| t.time);
+        for tempo in tempos.into_iter().take_while(|t| t.time < tick) {
             seconds += (tempo.time - last) as f64 / tpq * mspq as f64 / 1e6;
             (last, mspq) = (tempo.time, tempo.mspq);
         }

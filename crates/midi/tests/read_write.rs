@@ -184,6 +184,15 @@ fn seconds_follow_tempo_changes_and_pitch_range_spans_all_tracks() {
     assert_eq!(score.seconds_at(0), 0.0);
     assert!((score.seconds_at(960) - 1.0).abs() < 1e-12);
     assert!((score.seconds_at(1920) - 3.0).abs() < 1e-12);
+    // Out-of-order tempos (as a decoder may leave them) are read in time order.
+    score.tempos.insert(
+        0,
+        Tempo {
+            time: 1920,
+            mspq: 250_000,
+        },
+    );
+    assert!((score.seconds_at(2880) - 3.5).abs() < 1e-12);
     assert_eq!(score.pitch_range(), None);
     let note = |pitch| Note {
         time: 0,

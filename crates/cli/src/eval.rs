@@ -5,15 +5,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use midigpt_data::{load_meta, Shard, Split};
-use midigpt_train::{evaluate_shard, RunDir};
+use midigpt_train::evaluate_shard;
 use serde_json::json;
 
 /// Arguments of `midigpt eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Run folder of `midigpt train`.
+    /// Run folder of `midigpt train`, or model folder of `midigpt export`; the built-in POP909
+    /// model when omitted.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Prepared data folder whose validation split is scored (same tokenizer as the run).
     #[arg(long)]
     pub data: PathBuf,
@@ -24,7 +25,7 @@ pub struct EvalArgs {
 
 /// Runs `midigpt eval` and prints one JSON line.
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
-    let loaded = crate::generate::load_run(&args.model)?;
+    let loaded = crate::model_source::load_model(args.model.as_deref())?;
     let meta = load_meta(&args.data)?;
     if meta.vocab_size != loaded.tokenizer.vocab_size() {
         anyhow::bail!(
@@ -33,7 +34,7 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
         );
     }
     let shard = Shard::open_split(&args.data, &meta, Split::Val)?;
-    let block = RunDir::open(&args.model)?.load_config()?.block_size;
+    let block = loaded.config.block_size;
     let (loss, scored) = evaluate_shard(&loaded.model, &shard, block, args.batch_size)
         .context("scoring the validation split")?;
     // Notes of the validation files as they were encoded (validation is never transposed).

@@ -7,18 +7,20 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use midigpt_generate::{generate, SamplingConfig};
 use midigpt_midi::Score;
-use midigpt_model::{load_safetensors, Cpu, Gpt};
+use midigpt_model::{Cpu, Gpt};
 use midigpt_tokenize::{load_tokenizer, TokenId, Tokenizer};
-use midigpt_train::{latest_checkpoint, model_config, Checkpoints, RunDir, MODEL_FILE};
 use rand::SeedableRng;
+
+use crate::model_source::{load_model, Loaded};
 use rand_chacha::ChaCha8Rng;
 
 /// Arguments of `midigpt generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Run folder of `midigpt train` (its best checkpoint is used, else its latest).
+    /// Run folder of `midigpt train` (its best checkpoint), or model folder of `midigpt
+    /// export`; the built-in POP909 model when omitted.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// A MIDI file to continue.
     #[arg(long)]
     pub prompt: Option<PathBuf>,
@@ -48,28 +50,6 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
-/// A trained model with its tokenizer.
-pub struct Loaded {
-    pub model: Gpt<Cpu>,
-    pub tokenizer: Box<dyn Tokenizer>,
-}
-
-/// Loads the best (else latest) checkpoint of a run.
-pub fn load_run(root: &Path) -> Result<Loaded> {
-    let run = RunDir::open(root).with_context(|| format!("opening run {}", root.display()))?;
-    let config = run.load_config()?;
-    let tokenizer = load_tokenizer(run.tokenizer_path())?;
-    let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
-    let ckpt = match checkpoints.best()? {
-        Some(c) => c,
-        None => latest_checkpoint(root)?
-            .with_context(|| format!("{} has no checkpoint yet", root.display()))?,
-    };
-    let mconfig = model_config(&config, tokenizer.vocab_size());
-    let model = load_safetensors::<Cpu>(&mconfig, ckpt.path.join(MODEL_FILE), &Default::default())?;
-    Ok(Loaded { model, tokenizer })
-}
-
 /// Runs `midigpt generate`.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
     if args.temperature < 0.0
@@ -78,7 +58,7 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
     {
         bail!("--temperature must be ≥ 0, --top-p within 0..=1 and --num-samples ≥ 1");
     }
-    let loaded = load_run(&args.model)?;
+    let loaded = load_model(args.model.as_deref())?;
     let prompt = match &args.prompt {
         Some(path) => prompt_ids(&loaded, path, args.prompt_bars)?,
         None => Vec::new(),

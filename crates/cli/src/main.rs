@@ -5,6 +5,7 @@
 mod bench;
 mod eval;
 mod generate;
+mod model_source;
 mod prepare;
 mod progress;
 mod tokenize;
@@ -42,6 +43,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Validation loss, perplexity and bits per note of a trained run on prepared data.
     Eval(eval::EvalArgs),
+    /// Write a run's model as a folder of its own (weights, config, tokenizer) to share.
+    Export(model_source::ExportArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -57,6 +60,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Export(args) => model_source::export(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

@@ -1,5 +1,5 @@
 //! The whole pipeline through the binary: prepare → train (the loss falls) → checkpoint →
-//! resume → generate → the samples parse as MIDI and tokenize again.
+//! resume → export → generate → the samples parse as MIDI and tokenize again.
 
 use std::path::Path;
 use std::process::Command;
@@ -87,14 +87,11 @@ fn prepare_train_resume_generate() {
     midigpt(&["train", "--data", &s(&data), "--out", &s(&run), "--resume"]);
     assert_eq!(val_losses(&run), losses);
 
-    let eval: serde_json::Value = serde_json::from_str(&midigpt(&[
-        "eval",
-        "--model",
-        &s(&run),
-        "--data",
-        &s(&data),
-    ]))
-    .expect("eval prints JSON");
+    let eval_of = |model: &Path| -> serde_json::Value {
+        let out = midigpt(&["eval", "--model", &s(model), "--data", &s(&data)]);
+        serde_json::from_str(&out).expect("eval prints JSON")
+    };
+    let eval = eval_of(&run);
     assert!(
         eval["bits_per_note"].as_f64().is_some_and(|b| b > 0.0),
         "{eval}"
@@ -106,10 +103,24 @@ fn prepare_train_resume_generate() {
             < 1e-6
     );
 
+    // A half-precision export scores as the run does, to F16's precision.
+    let exported = tmp.path().join("exported");
+    midigpt(&[
+        "export",
+        "--model",
+        &s(&run),
+        "--out",
+        &s(&exported),
+        "--half",
+    ]);
+    let loss = |v: &serde_json::Value| v["val_loss"].as_f64().expect("loss");
+    let half = eval_of(&exported);
+    assert!((loss(&half) - loss(&eval)).abs() < 1e-2, "{half} vs {eval}");
+
     let report = midigpt(&[
         "generate",
         "--model",
-        &s(&run),
+        &s(&exported),
         "--num-samples",
         "2",
         "--max-tokens",

@@ -35,4 +35,7 @@ pub use config::{Arch, GptConfig};
 pub use error::ModelError;
 pub use fused::{burn_attention, burn_cross_entropy, burn_layernorm, GptBackend, GptTrainBackend};
 pub use model::{loss, Gpt};
-pub use weights::{load_safetensors, save_safetensors, tensor_names};
+pub use weights::{
+    load_safetensors, load_safetensors_bytes, save_safetensors, save_safetensors_as, tensor_names,
+    WeightDtype,
+};

@@ -17,7 +17,8 @@
 //! GPT-2's `Conv1D` weights are `(in, out)`, which is burn's `Linear` layout, and are stored
 //! unchanged; Llama's `nn.Linear` weights are `(out, in)` and are transposed on the way in and
 //! out. The model fuses q/k/v (and SwiGLU's gate/up) into one matrix; the file keeps them
-//! apart. Tensors are written as little-endian F32; F16 and BF16 files load too.
+//! apart. Tensors are written as little-endian F32 (checkpoints) or F16 (exported models, half
+//! the size); F32, F16 and BF16 files load.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -199,20 +200,44 @@ pub fn tensor_names(config: &GptConfig) -> Result<Vec<String>, ModelError> {
         .collect())
 }
 
+/// The number format of the tensors in a written file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightDtype {
+    /// Exact: what training checkpoints hold.
+    F32,
+    /// Half the size, for shipping a trained model; F16 rather than BF16 because trained
+    /// weights are small numbers, where F16's 3 extra mantissa bits count and its narrow
+    /// range does not.
+    F16,
+}
+
 /// Writes the model's weights to `path` as F32 safetensors with Hugging Face names (see the
 /// module docs), atomically: a temporary file in the same folder is renamed over `path`.
 pub fn save_safetensors<B: GptBackend>(
     model: &Gpt<B>,
     path: impl AsRef<Path>,
 ) -> Result<(), ModelError> {
+    save_safetensors_as(model, path, WeightDtype::F32)
+}
+
+/// [`save_safetensors`] with the tensors stored as `dtype`.
+pub fn save_safetensors_as<B: GptBackend>(
+    model: &Gpt<B>,
+    path: impl AsRef<Path>,
+    dtype: WeightDtype,
+) -> Result<(), ModelError> {
     let path = path.as_ref();
+    let (file_dtype, data_dtype) = match dtype {
+        WeightDtype::F32 => (Dtype::F32, DType::F32),
+        WeightDtype::F16 => (Dtype::F16, DType::F16),
+    };
     // Cheap: tensors are shared, not copied. (Safe because models from `GptConfig::init` and
     // `load_safetensors` hold no lazily initialised parameters, which a clone would redraw.)
     let mut model = model.clone();
     let mut tensors = Vec::new();
     for entry in entries(&mut model) {
         match &entry.slot {
-            Slot::Vector(p) => tensors.push(file_tensor(&entry.parts[0].0, p.val())),
+            Slot::Vector(p) => tensors.push(file_tensor(&entry.parts[0].0, p.val(), data_dtype)),
             Slot::Matrix(p) => {
                 let matrix = p.val(); // (in, out)
                 let mut col = 0;
@@ -223,7 +248,7 @@ pub fn save_safetensors<B: GptBackend>(
                     } else {
                         part
                     };
-                    tensors.push(file_tensor(name, part));
+                    tensors.push(file_tensor(name, part, data_dtype));
                     col += width;
                 }
             }
@@ -232,7 +257,7 @@ pub fn save_safetensors<B: GptBackend>(
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes);
+            let view = safetensors::tensor::TensorView::new(file_dtype, shape.clone(), bytes);
             view.map(|view| (name.clone(), view))
                 .map_err(|source| safetensors_error(path, source))
         })
@@ -265,8 +290,19 @@ pub fn load_safetensors<B: GptBackend>(
         path: path.into(),
         source,
     })?;
-    let file =
-        SafeTensors::deserialize(&bytes).map_err(|source| safetensors_error(path, source))?;
+    load_safetensors_bytes(config, &bytes, path, device)
+}
+
+/// [`load_safetensors`] from the bytes of a file (a model built into a program); `origin` names
+/// it in errors.
+pub fn load_safetensors_bytes<B: GptBackend>(
+    config: &GptConfig,
+    bytes: &[u8],
+    origin: &Path,
+    device: &B::Device,
+) -> Result<Gpt<B>, ModelError> {
+    let path = origin;
+    let file = SafeTensors::deserialize(bytes).map_err(|source| safetensors_error(path, source))?;
     config.validate()?;
     let mut model = Gpt::new(config.clone(), device);
     for entry in entries(&mut model) {
@@ -340,13 +376,10 @@ fn read(
 fn file_tensor<B: GptBackend, const D: usize>(
     name: &str,
     t: Tensor<B, D>,
+    dtype: DType,
 ) -> (String, Vec<usize>, Vec<u8>) {
     let shape = t.dims().to_vec();
-    let bytes = t
-        .into_data()
-        .convert_dtype(DType::F32)
-        .into_bytes()
-        .to_vec();
+    let bytes = t.into_data().convert_dtype(dtype).into_bytes().to_vec();
     (name.to_string(), shape, bytes)
 }
 

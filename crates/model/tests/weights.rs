@@ -3,7 +3,10 @@
 mod common;
 
 use common::{ids, max_abs_diff, tiny};
-use midigpt_model::{load_safetensors, save_safetensors, tensor_names, Arch, Cpu, ModelError};
+use midigpt_model::{
+    load_safetensors, load_safetensors_bytes, save_safetensors, save_safetensors_as, tensor_names,
+    Arch, Cpu, ModelError, WeightDtype,
+};
 use safetensors::SafeTensors;
 
 #[test]
@@ -29,6 +32,31 @@ fn save_then_load_gives_identical_logits() {
             .filter(|e| e.path().extension() == Some("tmp".as_ref()))
             .collect();
         assert!(leftovers.is_empty(), "no temporary file left behind");
+    }
+}
+
+#[test]
+fn half_precision_files_are_half_the_size_and_give_close_logits() {
+    let device = Default::default();
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [Arch::Gpt2, Arch::Llama] {
+        let config = tiny(arch);
+        let model = config.init::<Cpu>(&device).unwrap();
+        let (full, half) = (dir.path().join("f32"), dir.path().join("f16"));
+        save_safetensors(&model, &full).unwrap();
+        save_safetensors_as(&model, &half, WeightDtype::F16).unwrap();
+        let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len() as f64;
+        let ratio = size(&half) / size(&full);
+        assert!(
+            (0.45..0.55).contains(&ratio),
+            "{arch:?}: size ratio {ratio}"
+        );
+        let bytes = std::fs::read(&half).unwrap();
+        let loaded = load_safetensors_bytes::<Cpu>(&config, &bytes, &half, &device).unwrap();
+        let idx = ids(2, 16, 50, 9, &device);
+        // F16 keeps ~3 significant digits of each weight; logits of this tiny model are O(1).
+        let diff = max_abs_diff(model.forward(idx.clone()), loaded.forward(idx));
+        assert!(diff > 0.0 && diff < 2e-2, "{arch:?}: max |Δlogit| {diff}");
     }
 }
 

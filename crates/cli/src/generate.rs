@@ -39,6 +39,10 @@ pub struct GenerateArgs {
     /// Sample among the most likely tokens whose probability adds up to P.
     #[arg(long)]
     pub top_p: Option<f32>,
+    /// The piece may not end before this many new tokens (the model's end token is held
+    /// back until then).
+    #[arg(long, default_value_t = 128)]
+    pub min_tokens: usize,
     /// Random seed: the same seed gives the same music.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -67,6 +71,7 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
         temperature: args.temperature,
         top_k: args.top_k,
         top_p: args.top_p,
+        min_tokens: args.min_tokens,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

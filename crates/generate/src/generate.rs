@@ -24,7 +24,8 @@ pub struct Generated {
 }
 
 /// Samples up to `max_tokens` ids after `prompt` (which must not be empty: start with BOS).
-/// With a grammar, only tokens it allows are drawn. Past the model's context, the cache is
+/// With a grammar, only tokens it allows are drawn; `eos` ends the sequence, and is held back
+/// for the first `sampling.min_tokens` new tokens. Past the model's context, the cache is
 /// rebuilt from the last half context, so generation can run longer than `block_size`.
 pub fn generate<B: GptBackend>(
     model: &Gpt<B>,
@@ -50,8 +51,15 @@ pub fn generate<B: GptBackend>(
     let mut start = Instant::now();
     while out.ids.len() < max_tokens {
         let prev = context.last().copied();
-        let allowed = grammar.map(|g| {
-            g.fill_mask(prev, &mut mask);
+        let held_eos = eos.filter(|_| out.ids.len() < sampling.min_tokens);
+        let allowed = (grammar.is_some() || held_eos.is_some()).then(|| {
+            match grammar {
+                Some(g) => g.fill_mask(prev, &mut mask),
+                None => mask.fill(true),
+            }
+            if let Some(slot) = held_eos.and_then(|e| mask.get_mut(e as usize)) {
+                *slot = false;
+            }
             mask.as_slice()
         });
         let greedy = SamplingConfig {
@@ -61,7 +69,9 @@ pub fn generate<B: GptBackend>(
         let Some(next) = sample(&logits, allowed, sampling, rng) else {
             break;
         };
-        if allowed.is_some() && sample(&logits, None, &greedy, rng).is_some_and(|g| !mask[g]) {
+        // A repair is the grammar overruling the model; holding back EOS is not one.
+        let overruled = |g: usize| !mask[g] && Some(g as TokenId) != held_eos;
+        if grammar.is_some() && sample(&logits, None, &greedy, rng).is_some_and(overruled) {
             out.repaired += 1;
         }
         if Some(next as TokenId) == eos {

@@ -13,15 +13,21 @@ pub struct SamplingConfig {
     pub top_k: Option<usize>,
     /// Keep the smallest set of most likely tokens whose probability reaches `p` (`None`: all).
     pub top_p: Option<f32>,
+    /// The end-of-sequence token is not drawn before this many new tokens (Hugging Face's
+    /// `min_new_tokens`): a small model may otherwise close a piece after a few notes.
+    #[serde(default)]
+    pub min_tokens: usize,
 }
 
 impl Default for SamplingConfig {
-    /// Temperature 1, top-k 0 (off), top-p off: the model's own distribution.
+    /// Temperature 1, top-k 0 (off), top-p off, no minimum length: the model's own
+    /// distribution.
     fn default() -> Self {
         SamplingConfig {
             temperature: 1.0,
             top_k: None,
             top_p: None,
+            min_tokens: 0,
         }
     }
 }
@@ -169,6 +175,7 @@ mod tests {
             temperature: 0.9,
             top_k: Some(20),
             top_p: Some(0.95),
+            ..Default::default()
         };
         let run = || {
             let mut rng = ChaCha8Rng::seed_from_u64(42);

@@ -7,6 +7,7 @@ mod eval;
 mod generate;
 mod prepare;
 mod progress;
+mod render;
 mod tokenize;
 mod train;
 
@@ -42,6 +43,10 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Validation loss, perplexity and bits per note of a trained run on prepared data.
     Eval(eval::EvalArgs),
+    /// Play a MIDI file into a WAV (a SoundFont if one is installed, else a built-in synth).
+    Render(render::RenderArgs),
+    /// Draw a MIDI file as a piano-roll PNG.
+    Pianoroll(render::PianorollArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -57,6 +62,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Render(args) => render::render(&args),
+        Command::Pianoroll(args) => render::pianoroll(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

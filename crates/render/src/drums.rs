@@ -78,15 +78,40 @@ fn drum(key: u8) -> Drum {
     }
 }
 
-/// Adds one drum hit into `out` (interleaved stereo); `seed` picks its noise.
-pub(crate) fn render_drum(span: &NoteSpan, sample_rate: u32, seed: u32, out: &mut [f32]) {
+/// Seconds over which a hit fades out when the next hit of the same drum chokes it.
+const CHOKE_SECONDS: f32 = 0.005;
+
+/// The drums that silence each other: a new hit of a drum stops the one still ringing (a drum
+/// machine's pad retriggers), and the hi-hat pedal or a closed hi-hat stops an open one.
+pub(crate) fn choke_group(key: u8) -> u8 {
+    match key {
+        42 | 44 | 46 => 42,
+        _ => key,
+    }
+}
+
+/// Adds one drum hit into `out` (interleaved stereo), faded out from frame `choke` on if the
+/// next hit of its [`choke_group`] comes before it has died away; `seed` picks its noise.
+pub(crate) fn render_drum(
+    span: &NoteSpan,
+    choke: Option<usize>,
+    sample_rate: u32,
+    seed: u32,
+    out: &mut [f32],
+) {
     let drum = drum(span.pitch);
     let sr = sample_rate as f32;
     let (band, hz, q, noise_decay, noise_level) = drum.noise;
     let (start_hz, end_hz, tone_decay, tone_level) = drum.tone;
-    // Until the louder part has fallen 80 dB (ln 10^4 ≈ 9.2 time constants).
-    let seconds = 9.2 * noise_decay.max(if tone_level > 0.0 { tone_decay } else { 0.0 });
-    let end = (span.on + (seconds * sr) as usize).min(out.len() / 2);
+    // Until the louder part has fallen 60 dB (ln 10^3 ≈ 6.9 time constants), or faded out
+    // after a choke.
+    let seconds = 6.9 * noise_decay.max(if tone_level > 0.0 { tone_decay } else { 0.0 });
+    let fade = ((CHOKE_SECONDS * sr) as usize).max(1);
+    let natural_end = span.on + (seconds * sr) as usize;
+    let choke = choke.unwrap_or(usize::MAX).max(span.on);
+    let end = natural_end
+        .min(choke.saturating_add(fade))
+        .min(out.len() / 2);
     let amp = velocity_gain(span.velocity);
     let (left, right) = pan_gains(drum.pan);
 
@@ -98,7 +123,7 @@ pub(crate) fn render_drum(span: &NoteSpan, sample_rate: u32, seed: u32, out: &mu
     let glide_fall = (-1.0 / (0.03 * sr)).exp();
     let (mut noise_env, mut tone_env, mut glide) = (noise_level, tone_level, 1.0f32);
     let mut phase = 0.0f32;
-    for frame in out[2 * span.on..2 * end].chunks_exact_mut(2) {
+    for (i, frame) in out[2 * span.on..2 * end].chunks_exact_mut(2).enumerate() {
         let (low, mid, high) = filter.step(noise.next());
         let filtered = match band {
             Band::Low => low,
@@ -114,7 +139,8 @@ pub(crate) fn render_drum(span: &NoteSpan, sample_rate: u32, seed: u32, out: &mu
             glide *= glide_fall;
         }
         noise_env *= noise_fall;
-        let y = y * amp;
+        let choked = (span.on + i).saturating_sub(choke);
+        let y = y * amp * (1.0 - choked as f32 / fade as f32);
         frame[0] += y * left;
         frame[1] += y * right;
     }
@@ -185,7 +211,7 @@ mod tests {
             off: 100,
         };
         let mut out = vec![0.0; 2 * 500_000];
-        render_drum(&span, 44_100, 7, &mut out);
+        render_drum(&span, None, 44_100, 7, &mut out);
         out[2 * lo..2 * hi].iter().map(|v| v * v).sum()
     }
 
@@ -195,6 +221,22 @@ mod tests {
             assert!(energy(key, 0, 2000) > 1e-3, "key {key} is silent");
             assert_eq!(energy(key, 400_000, 500_000), 0.0, "key {key} rings on");
         }
+    }
+
+    #[test]
+    fn a_choked_hit_stops_after_its_fade() {
+        let span = NoteSpan {
+            track: 0,
+            pitch: 46,
+            velocity: 100,
+            on: 100,
+            off: 200,
+        };
+        let mut out = vec![0.0; 2 * 50_000];
+        render_drum(&span, Some(1000), 44_100, 7, &mut out);
+        assert!(out[2 * 990..2 * 1000].iter().any(|v| v.abs() > 1e-3));
+        let fade = (CHOKE_SECONDS * 44_100.0) as usize;
+        assert!(out[2 * (1000 + fade)..].iter().all(|&v| v == 0.0));
     }
 
     #[test]

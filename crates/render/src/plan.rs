@@ -92,8 +92,8 @@ pub(crate) fn total_frames(score: &Score, sample_rate: u32, tail_seconds: f64) -
     (seconds * sample_rate as f64).round() as usize
 }
 
-/// Pan of each track, -1 (left) to 1 (right): melodic tracks spread evenly across the middle
-/// of the field in track order so parts can be told apart; bass and drums stay centred, as in
+/// Pan of each track, -1 (left) to 1 (right): melodic tracks spread evenly from -0.3 to 0.3
+/// in track order (a wider spread leaves a dense part alone on one side) so parts can be told apart; bass and drums stay centred, as in
 /// most mixes (low frequencies carry the beat and the energy).
 pub(crate) fn track_pans(score: &Score) -> Vec<f32> {
     let centred = |t: &midigpt_midi::Track| t.is_drum || (32..40).contains(&t.program);
@@ -104,7 +104,7 @@ pub(crate) fn track_pans(score: &Score) -> Vec<f32> {
     if spread.len() > 1 {
         let last = (spread.len() - 1) as f32;
         for (k, &i) in spread.iter().enumerate() {
-            pans[i] = -0.5 + k as f32 / last;
+            pans[i] = 0.6 * (k as f32 / last - 0.5);
         }
     }
     pans
@@ -167,7 +167,7 @@ mod tests {
                 ..Default::default()
             });
         }
-        assert_eq!(track_pans(&score), vec![-0.5, 0.0, 0.5, 0.0]);
+        assert_eq!(track_pans(&score), vec![-0.3, 0.0, 0.3, 0.0]);
         let (l, r) = pan_gains(0.0);
         assert!((l - r).abs() < 1e-6 && (l * l + r * r - 1.0).abs() < 1e-6);
     }

@@ -8,7 +8,7 @@
 
 use midigpt_midi::Score;
 
-use crate::drums::render_drum;
+use crate::drums::{choke_group, render_drum};
 use crate::plan::{note_spans, pan_gains, track_pans, velocity_gain, NoteSpan};
 use crate::timbre::{midi_hz, sine_table, Family, Timbre, Wavetable, TABLE_LEN};
 
@@ -38,11 +38,13 @@ impl BuiltinSynth {
     /// Adds every note of `score` into `out` (interleaved stereo, `frames` frames).
     pub(crate) fn render(&self, score: &Score, out: &mut [f32]) {
         let pans: Vec<_> = track_pans(score).into_iter().map(pan_gains).collect();
-        for (i, span) in note_spans(score, self.sample_rate).iter().enumerate() {
+        let spans = note_spans(score, self.sample_rate);
+        let chokes = drum_chokes(score, &spans);
+        for (i, span) in spans.iter().enumerate() {
             let track = &score.tracks[span.track];
             if track.is_drum {
                 // The note index seeds the noise: the same score always sounds the same.
-                render_drum(span, self.sample_rate, i as u32, out);
+                render_drum(span, chokes[i], self.sample_rate, i as u32, out);
             } else {
                 let family = Family::of_program(track.program);
                 let table = self.tables[family as usize].for_pitch(span.pitch);
@@ -51,6 +53,27 @@ impl BuiltinSynth {
             }
         }
     }
+}
+
+/// For each drum hit (by index in `spans`, which are in onset order), the onset of the next
+/// hit of the same track and choke group, which cuts it short; `None` for other notes.
+fn drum_chokes(score: &Score, spans: &[NoteSpan]) -> Vec<Option<usize>> {
+    let mut chokes = vec![None; spans.len()];
+    // Walking backwards in time: the earliest later hit seen so far, by (track, choke group),
+    // with its own choke (what hits at the same frame share: they sound together).
+    let mut next = std::collections::HashMap::new();
+    for (i, span) in spans.iter().enumerate().rev() {
+        if score.tracks[span.track].is_drum {
+            let key = (span.track, choke_group(span.pitch));
+            chokes[i] = match next.get(&key) {
+                Some(&(at, choke)) if at == span.on => choke,
+                Some(&(at, _)) => Some(at),
+                None => None,
+            };
+            next.insert(key, (span.on, chokes[i]));
+        }
+    }
+    chokes
 }
 
 /// One melodic note being played.

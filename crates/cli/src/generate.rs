@@ -118,8 +118,10 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
             &path,
         )?;
         println!("{} {report}", path.display());
-        for extra in write_companions(&score, &path, renderer.as_ref(), args.pianoroll)? {
-            println!("{}", extra.display());
+        // The MIDI file is written: a sample too long to render costs its WAV, not the run.
+        match write_companions(&score, &path, renderer.as_ref(), args.pianoroll) {
+            Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
+            Err(e) => eprintln!("warning: {e:#}"),
         }
     }
     Ok(ExitCode::SUCCESS)

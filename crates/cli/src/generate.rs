@@ -14,6 +14,8 @@ use rand::SeedableRng;
 use crate::model_source::{load_model, Loaded};
 use rand_chacha::ChaCha8Rng;
 
+use crate::render::{write_companions, SynthArgs};
+
 /// Arguments of `midigpt generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
@@ -52,6 +54,14 @@ pub struct GenerateArgs {
     /// Output folder for the .mid files.
     #[arg(long, default_value = "samples")]
     pub out: PathBuf,
+    /// Also write NAME.wav beside each NAME.mid (the synthesizer options below apply).
+    #[arg(long)]
+    pub render: bool,
+    /// Also write a piano roll NAME.png beside each NAME.mid.
+    #[arg(long)]
+    pub pianoroll: bool,
+    #[command(flatten)]
+    pub synth: SynthArgs,
 }
 
 /// Runs `midigpt generate`.
@@ -73,12 +83,17 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
         top_p: args.top_p,
         min_tokens: args.min_tokens,
     };
+    // Load the SoundFont once for every sample.
+    let renderer = args.render.then(|| args.synth.renderer()).transpose()?;
+    if let Some(renderer) = &renderer {
+        println!("rendering with {}", renderer.describe());
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for i in 0..args.num_samples {
         let seed = args.seed.wrapping_add(i as u64);
         let path = unique_path(&args.out, &format!("sample-{seed}"));
-        let report = write_sample(
+        let (score, report) = write_sample(
             &loaded.model,
             loaded.tokenizer.as_ref(),
             &prompt,
@@ -88,6 +103,11 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
             &path,
         )?;
         println!("{} {report}", path.display());
+        // The MIDI file is written: a sample too long to render costs its WAV, not the run.
+        match write_companions(&score, &path, renderer.as_ref(), args.pianoroll) {
+            Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
+            Err(e) => eprintln!("warning: {e:#}"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -113,7 +133,7 @@ fn prompt_ids(loaded: &Loaded, path: &Path, bars: Option<u32>) -> Result<Vec<Tok
     Ok(seqs.into_iter().next().unwrap_or_default())
 }
 
-/// Generates one sample, writes it as MIDI, and describes it.
+/// Generates one sample, writes it as MIDI, and returns it with a description.
 pub fn write_sample(
     model: &Gpt<Cpu>,
     tokenizer: &dyn Tokenizer,
@@ -122,7 +142,7 @@ pub fn write_sample(
     sampling: &SamplingConfig,
     seed: u64,
     path: &Path,
-) -> Result<String> {
+) -> Result<(Score, String)> {
     let vocab = tokenizer.vocab();
     let mut start: Vec<TokenId> = vocab.get("BOS_None").into_iter().collect();
     start.extend_from_slice(prompt);
@@ -150,7 +170,7 @@ pub fn write_sample(
     let pitches = score
         .pitch_range()
         .map_or(String::new(), |(lo, hi)| format!(", pitches {lo}–{hi}"));
-    Ok(format!(
+    let report = format!(
         "{} new tokens ({rate:.0} tokens/s), {} notes in {} tracks{pitches}, {:.1} s, {} repaired by the grammar{}",
         out.ids.len(),
         score.note_count(),
@@ -162,7 +182,8 @@ pub fn write_sample(
         } else {
             ""
         }
-    ))
+    );
+    Ok((score, report))
 }
 
 /// `dir/stem.mid`, or `dir/stem-2.mid`, ... : never overwrites a file.
@@ -177,7 +198,8 @@ fn unique_path(dir: &Path, stem: &str) -> PathBuf {
 }
 
 /// The sampler `train` calls every `sample_interval` steps: a sample from scratch, written to
-/// `RUN/samples/step-NNNNNN.mid`.
+/// `RUN/samples/step-NNNNNN.mid` with its piano roll beside it (`step-NNNNNN.png`: a few tens
+/// of milliseconds; audio is left to `midigpt render`, to keep training fast).
 pub fn training_sampler(data: &Path, tokens: usize) -> impl Fn(&Gpt<Cpu>, u64, &Path) {
     let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
     move |model: &Gpt<Cpu>, step: u64, dir: &Path| {
@@ -195,7 +217,8 @@ pub fn training_sampler(data: &Path, tokens: usize) -> impl Fn(&Gpt<Cpu>, u64, &
                     step,
                     &path,
                 )
-            });
+            })
+            .and_then(|(score, _)| write_companions(&score, &path, None, true));
         if let Err(e) = result {
             eprintln!("sample at step {step} failed: {e:#}");
         }

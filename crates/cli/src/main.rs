@@ -8,6 +8,7 @@ mod generate;
 mod model_source;
 mod prepare;
 mod progress;
+mod render;
 mod tokenize;
 mod train;
 
@@ -45,6 +46,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Write a run's model as a folder of its own (weights, config, tokenizer) to share.
     Export(model_source::ExportArgs),
+    /// Play a MIDI file into a WAV (a SoundFont if one is installed, else a built-in synth).
+    Render(render::RenderArgs),
+    /// Draw a MIDI file as a piano-roll PNG.
+    Pianoroll(render::PianorollArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -61,6 +66,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Export(args) => model_source::export(&args),
+        Command::Render(args) => render::render(&args),
+        Command::Pianoroll(args) => render::pianoroll(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

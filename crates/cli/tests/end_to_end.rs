@@ -161,4 +161,25 @@ fn prepare_train_resume_generate() {
         ]);
         assert!(json.starts_with("{\"tokens\""));
     }
+
+    // With --render and --pianoroll each sample gets a WAV and a PNG beside it.
+    let rendered = tmp.path().join("rendered");
+    midigpt(&[
+        "generate",
+        "--model",
+        &s(&run),
+        "--max-tokens",
+        "60",
+        "--out",
+        &s(&rendered),
+        "--render",
+        "--builtin",
+        "--pianoroll",
+    ]);
+    let mid = rendered.join("sample-0.mid");
+    let score = midigpt_midi::Score::from_file(&mid).expect("a valid MIDI file");
+    let wav = hound::WavReader::open(mid.with_extension("wav")).expect("a WAV beside the MIDI");
+    let seconds = wav.len() as f64 / 2.0 / 44_100.0;
+    assert!((seconds - score.seconds_at(score.end()) - 1.0).abs() < 0.005);
+    assert!(mid.with_extension("png").exists());
 }

@@ -24,6 +24,7 @@ impl Score {
     /// Parses a Standard MIDI File (or a RIFF `.rmi` wrapping one) from memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Score, MidiError> {
         let bytes = unwrap_riff(bytes)?;
+        check_division(bytes)?;
         let (header, tracks) =
             midly::parse(bytes).map_err(|e| MidiError::Malformed(e.to_string()))?;
         let tpq = match header.timing {
@@ -72,12 +73,33 @@ fn unwrap_riff(bytes: &[u8]) -> Result<&[u8], MidiError> {
         let start = pos + 8;
         let end = start.saturating_add(size).min(bytes.len());
         if id == b"data" {
-            return Ok(&bytes[start..end]);
+            // A RIFF inside the RIFF would go to midly's own unwrapping, past our checks.
+            let data = &bytes[start..end];
+            return if data.starts_with(b"RIFF") {
+                Err(MidiError::BadRiff)
+            } else {
+                Ok(data)
+            };
         }
         // Chunks are padded to an even size.
         pos = start.saturating_add(size).saturating_add(size & 1);
     }
     Err(MidiError::BadRiff)
+}
+
+/// Refuses SMPTE time division before midly parses the header: midly 0.5.3 negates the frame
+/// rate as an `i8`, which overflows (a panic where overflow checks are on) for the byte 0x80.
+/// Bytes that are not a header chunk are left for midly to refuse.
+fn check_division(bytes: &[u8]) -> Result<(), MidiError> {
+    // "MThd", chunk length (4), format (2), track count (2), division (2).
+    let header = bytes.starts_with(b"MThd")
+        && bytes
+            .get(4..8)
+            .is_some_and(|len| u32::from_be_bytes([len[0], len[1], len[2], len[3]]) >= 6);
+    match bytes.get(12) {
+        Some(division) if header && division & 0x80 != 0 => Err(MidiError::Smpte),
+        _ => Ok(()),
+    }
 }
 
 fn slot(channel: u8, pitch: u8) -> usize {

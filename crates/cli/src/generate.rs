@@ -9,7 +9,7 @@ use midigpt_generate::{generate, SamplingConfig};
 use midigpt_midi::Score;
 use midigpt_model::{load_safetensors, Cpu, Gpt};
 use midigpt_tokenize::{load_tokenizer, TokenId, Tokenizer};
-use midigpt_train::{latest_checkpoint, model_config, Checkpoints, RunDir, MODEL_FILE};
+use midigpt_train::{best_checkpoint, model_config, RunDir, MODEL_FILE};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -59,12 +59,9 @@ pub fn load_run(root: &Path) -> Result<Loaded> {
     let run = RunDir::open(root).with_context(|| format!("opening run {}", root.display()))?;
     let config = run.load_config()?;
     let tokenizer = load_tokenizer(run.tokenizer_path())?;
-    let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
-    let ckpt = match checkpoints.best()? {
-        Some(c) => c,
-        None => latest_checkpoint(root)?
-            .with_context(|| format!("{} has no checkpoint yet", root.display()))?,
-    };
+    // Read only: the run may be training (and saving) right now.
+    let ckpt = best_checkpoint(root)?
+        .with_context(|| format!("{} has no checkpoint yet", root.display()))?;
     let mconfig = model_config(&config, tokenizer.vocab_size());
     let model = load_safetensors::<Cpu>(&mconfig, ckpt.path.join(MODEL_FILE), &Default::default())?;
     Ok(Loaded { model, tokenizer })

@@ -120,8 +120,12 @@ impl Shard {
     }
 }
 
-/// Reads `DATA/meta.json`: the vocabulary size and dtype a training run needs.
+/// Reads `DATA/meta.json`: the vocabulary size and dtype a training run needs. A `prepare`
+/// that a crash cut short while it renamed its files into place is finished first.
 pub fn load_meta(data_dir: &Path) -> Result<Meta, DataError> {
+    // A `prepare` killed while renaming its files into place left the new dataset half
+    // renamed: finish that first.
+    crate::output::finish_commit(data_dir)?;
     let path = data_dir.join(META_FILE);
     let text = std::fs::read_to_string(&path).map_err(DataError::io(&path))?;
     serde_json::from_str(&text).map_err(|e| DataError::BadMeta {

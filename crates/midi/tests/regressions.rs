@@ -22,6 +22,16 @@ fn smpte_division_with_frame_byte_0x80_is_refused() {
 }
 
 #[test]
+fn a_second_header_chunk_is_refused() {
+    // midly reads a header chunk found among the tracks, negating its frame byte too.
+    let bytes = [header([0x01, 0xE0]), header([0x80, 0x00])].concat();
+    match Score::from_bytes(&bytes) {
+        Err(MidiError::Malformed(message)) => assert!(message.contains("second header")),
+        other => panic!("expected a malformed-file error, got {other:?}"),
+    }
+}
+
+#[test]
 fn riff_nested_in_riff_is_refused() {
     // The inner RIFF went to midly's own unwrapping, past the division check.
     let inner = [

@@ -99,6 +99,18 @@ pub enum TrainError {
         /// The writer's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A fresh run was started in a folder that holds another run's checkpoints.
+    #[error(
+        "{} already holds a run (checkpoint of step {step}): pass --resume to continue it, \
+         or choose another output folder",
+        path.display()
+    )]
+    RunExists {
+        /// The run folder.
+        path: PathBuf,
+        /// Its newest checkpoint.
+        step: u64,
+    },
     /// The loss plot could not be drawn.
     #[error("drawing {}: {message}", path.display())]
     Plot {

@@ -26,12 +26,14 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     let loaded = crate::generate::load_run(&args.model)?;
     let meta = load_meta(&args.data)?;
-    if meta.vocab_size != loaded.tokenizer.vocab_size() {
-        anyhow::bail!(
-            "{} was prepared with a vocabulary of {} tokens, the model has {}: prepare the data with the run's tokenizer.json",
-            args.data.display(), meta.vocab_size, loaded.tokenizer.vocab_size()
-        );
-    }
+    meta.check_tokenizer(loaded.tokenizer.as_ref())
+        .with_context(|| {
+            format!(
+                "scoring {} with the model of {}",
+                args.data.display(),
+                args.model.display()
+            )
+        })?;
     let shard = Shard::open_split(&args.data, &meta, Split::Val)?;
     let block = RunDir::open(&args.model)?.load_config()?.block_size;
     let (loss, scored) = evaluate_shard(&loaded.model, &shard, block, args.batch_size)

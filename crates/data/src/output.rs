@@ -140,8 +140,15 @@ impl Outputs {
         self.counts.tokens_train = self.train.tokens();
         self.counts.tokens_val = self.val.tokens();
         if self.counts.files_ok == 0 {
+            let first = self
+                .skipped
+                .first()
+                .map_or(String::new(), |s| format!("{}: {}", s.path, s.reason));
             self.abandon();
-            return Err(DataError::AllSkipped(files_found));
+            return Err(DataError::AllSkipped {
+                count: files_found,
+                first,
+            });
         }
         let meta = Meta {
             version: META_VERSION,

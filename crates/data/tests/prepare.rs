@@ -266,7 +266,11 @@ fn output_is_atomic_and_replaced_by_a_rerun() {
     let bad = tempfile::tempdir().unwrap();
     std::fs::write(bad.path().join("bad.mid"), b"MThd").unwrap();
     let err = run(&options(bad.path(), out.path())).unwrap_err();
-    assert!(matches!(err, DataError::AllSkipped(1)), "{err}");
+    assert!(
+        matches!(err, DataError::AllSkipped { count: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("bad.mid"), "{err}");
     assert!(tmp_files(out.path()).is_empty());
     let meta: Meta =
         serde_json::from_slice(&std::fs::read(out.path().join("meta.json")).unwrap()).unwrap();
@@ -286,7 +290,7 @@ fn folders_without_midi_are_an_error() {
     assert!(matches!(err, DataError::NoMidiFiles(_)), "{err}");
     let missing = input.path().join("missing");
     let err = run(&options(&missing, out.path())).unwrap_err();
-    assert!(matches!(err, DataError::Io { .. }), "{err}");
+    assert!(matches!(err, DataError::NotAFolder(_)), "{err}");
 }
 
 #[test]

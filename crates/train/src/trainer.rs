@@ -9,8 +9,13 @@ use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use midigpt_data::{load_meta, Batch, Batcher, BatcherState, Shard, Split};
-use midigpt_model::{loss, save_safetensors, Gpt, GptBackend, GptConfig, GptTrainBackend};
+use midigpt_data::{
+    load_meta, Batch, Batcher, BatcherState, DataError, Meta, Shard, Split, TRAIN_FILE, VAL_FILE,
+};
+use midigpt_model::{
+    load_safetensors, loss, save_safetensors, Gpt, GptBackend, GptConfig, GptTrainBackend,
+};
+use midigpt_tokenize::load_tokenizer;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -79,20 +84,13 @@ fn model_err(e: impl std::fmt::Display) -> TrainError {
 
 /// Trains (or resumes) a run; returns its summary.
 pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, TrainError> {
-    let run = if job.resume {
-        RunDir::open(&job.out)?
-    } else {
-        // A fresh run would overwrite the config of the one there and mix checkpoints.
-        if let Some(ckpt) = latest_checkpoint(&job.out)? {
-            return Err(TrainError::RunExists {
-                path: job.out.clone(),
-                step: ckpt.step,
-            });
-        }
-        RunDir::create(&job.out, &job.config, &job.data)?
-    };
-    let config = run.load_config()?;
+    // The data first: a folder that is no dataset must not leave a run folder behind.
     let meta = load_meta(&job.data)?;
+    let run = open_run(&job, &meta)?;
+    let config = run.load_config()?;
+    // A run resumed on other data must read the ids as it learnt them.
+    let tokenizer = load_tokenizer(run.tokenizer_path()).map_err(DataError::from)?;
+    meta.check_tokenizer(tokenizer.as_ref())?;
     let train_shard = Shard::open_split(&job.data, &meta, Split::Train)?;
     let val_shard = Shard::open_split(&job.data, &meta, Split::Val)?;
     let mconfig = model_config(&config, meta.vocab_size);
@@ -111,6 +109,15 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     let (mut step, mut best, mut metrics) =
         match latest_checkpoint(run.root())?.filter(|_| job.resume) {
             Some(ckpt) => {
+                // burn panics when a record does not fit the model: check the shapes through
+                // the checkpoint's weights first (config.json edited since, say).
+                load_safetensors::<B>(&mconfig, ckpt.path.join(MODEL_FILE), &job.device).map_err(
+                    |e| {
+                        TrainError::Model(format!(
+                            "{e}: the checkpoint does not fit the run's config.json"
+                        ))
+                    },
+                )?;
                 let state: State = serde_json::from_str(
                     &std::fs::read_to_string(ckpt.path.join(STATE_FILE))
                         .map_err(TrainError::io(&ckpt.path))?,
@@ -248,6 +255,44 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         .insert("flops_per_token".into(), model.flops_per_token().into());
     run.write_info(&info)?;
     Ok(info)
+}
+
+/// The run folder, opened to resume or else created, once the checks that keep a mistake
+/// from leaving a folder behind or spoiling another run have passed.
+fn open_run<B: GptTrainBackend>(job: &TrainJob<'_, B>, meta: &Meta) -> Result<RunDir, TrainError> {
+    if job.resume {
+        let run = RunDir::open(&job.out)?;
+        check_windows(meta, &job.data, &run.load_config()?)?;
+        return Ok(run);
+    }
+    // A fresh run would overwrite the config of the one there and mix checkpoints.
+    if let Some(ckpt) = latest_checkpoint(&job.out)? {
+        return Err(TrainError::RunExists {
+            path: job.out.clone(),
+            step: ckpt.step,
+        });
+    }
+    job.config.validate()?;
+    check_windows(meta, &job.data, &job.config)?;
+    RunDir::create(&job.out, &job.config, &job.data)
+}
+
+/// Both shards must hold one window of `block_size + 1` ids.
+fn check_windows(meta: &Meta, data: &Path, config: &TrainConfig) -> Result<(), TrainError> {
+    let needed = config.block_size as u64 + 1;
+    let shards = [
+        (TRAIN_FILE, meta.counts.tokens_train),
+        (VAL_FILE, meta.counts.tokens_val),
+    ];
+    match shards.into_iter().find(|(_, len)| *len < needed) {
+        Some((name, len)) => Err(DataError::ShardTooShort {
+            path: data.join(name),
+            len,
+            needed,
+        }
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// Fills a checkpoint folder: the weights as safetensors (for generation), the model and

@@ -27,12 +27,19 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     let loaded = crate::model_source::load_model(args.model.as_deref())?;
     let meta = load_meta(&args.data)?;
-    if meta.vocab_size != loaded.tokenizer.vocab_size() {
-        anyhow::bail!(
-            "{} was prepared with a vocabulary of {} tokens, the model has {}: prepare the data with the run's tokenizer.json",
-            args.data.display(), meta.vocab_size, loaded.tokenizer.vocab_size()
-        );
-    }
+    meta.check_tokenizer(loaded.tokenizer.as_ref())
+        .with_context(|| {
+            format!(
+                "scoring {} with {}",
+                args.data.display(),
+                args.model
+                    .as_ref()
+                    .map_or("the built-in model".into(), |m| format!(
+                        "the model of {}",
+                        m.display()
+                    ))
+            )
+        })?;
     let shard = Shard::open_split(&args.data, &meta, Split::Val)?;
     let block = loaded.config.block_size;
     let (loss, scored) = evaluate_shard(&loaded.model, &shard, block, args.batch_size)

@@ -33,13 +33,13 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 512)]
     pub max_tokens: usize,
     /// Sampling temperature (0: always the most likely token).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Sample among the K most likely tokens only.
     #[arg(long)]
     pub top_k: Option<usize>,
     /// Sample among the most likely tokens whose probability adds up to P.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
     /// The piece may not end before this many new tokens (the model's end token is held
     /// back until then).
@@ -66,22 +66,21 @@ pub struct GenerateArgs {
 
 /// Runs `midigpt generate`.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
-    if args.temperature < 0.0
-        || args.top_p.is_some_and(|p| !(0.0..=1.0).contains(&p))
-        || args.num_samples == 0
-    {
-        bail!("--temperature must be ≥ 0, --top-p within 0..=1 and --num-samples ≥ 1");
-    }
-    let loaded = load_model(args.model.as_deref())?;
-    let prompt = match &args.prompt {
-        Some(path) => prompt_ids(&loaded, path, args.prompt_bars)?,
-        None => Vec::new(),
-    };
     let sampling = SamplingConfig {
         temperature: args.temperature,
         top_k: args.top_k,
         top_p: args.top_p,
         min_tokens: args.min_tokens,
+    };
+    // The messages start with the option's name.
+    sampling.validate().map_err(|e| anyhow::anyhow!("--{e}"))?;
+    if args.num_samples == 0 || args.max_tokens == 0 {
+        bail!("--num-samples and --max-tokens must be at least 1");
+    }
+    let loaded = load_model(args.model.as_deref())?;
+    let prompt = match &args.prompt {
+        Some(path) => prompt_ids(&loaded, path, args.prompt_bars)?,
+        None => Vec::new(),
     };
     // Load the SoundFont once for every sample.
     let renderer = args.render.then(|| args.synth.renderer()).transpose()?;

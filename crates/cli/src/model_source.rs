@@ -12,8 +12,8 @@ use midigpt_model::{
 };
 use midigpt_tokenize::{from_json, load_tokenizer, Tokenizer};
 use midigpt_train::{
-    latest_checkpoint, model_config, write_atomic, Checkpoints, RunDir, TrainConfig, CONFIG_FILE,
-    MODEL_FILE, TOKENIZER_FILE,
+    best_checkpoint, model_config, write_atomic, RunDir, TrainConfig, CONFIG_FILE, MODEL_FILE,
+    TOKENIZER_FILE,
 };
 
 /// The bundled model: `models/pop909/` of the source tree (see its README for how it was
@@ -49,12 +49,9 @@ fn load_run(root: &Path) -> Result<Loaded> {
     let run = RunDir::open(root).with_context(|| format!("opening run {}", root.display()))?;
     let config = run.load_config()?;
     let tokenizer = load_tokenizer(run.tokenizer_path())?;
-    let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
-    let ckpt = match checkpoints.best()? {
-        Some(c) => c,
-        None => latest_checkpoint(root)?
-            .with_context(|| format!("{} has no checkpoint yet", root.display()))?,
-    };
+    // Read only: the run may be training (and saving) right now.
+    let ckpt = best_checkpoint(root)?
+        .with_context(|| format!("{} has no checkpoint yet", root.display()))?;
     let mconfig = model_config(&config, tokenizer.vocab_size());
     let model = load_safetensors::<Cpu>(&mconfig, ckpt.path.join(MODEL_FILE), &Default::default())?;
     Ok(Loaded {

@@ -58,7 +58,8 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         progress: true,
         sampler: Some(&sampler),
         stop_at: None,
-    })?;
+    })
+    .with_context(|| format!("training {} on {}", args.out.display(), args.data.display()))?;
     println!(
         "trained {} steps in {:.0} s ({:.0} tokens/s); best validation loss {}",
         info.steps,

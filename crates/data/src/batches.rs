@@ -120,10 +120,19 @@ impl Shard {
     }
 }
 
-/// Reads `DATA/meta.json`: the vocabulary size and dtype a training run needs.
+/// Reads `DATA/meta.json`: the vocabulary size and dtype a training run needs. A `prepare`
+/// that a crash cut short while it renamed its files into place is finished first.
 pub fn load_meta(data_dir: &Path) -> Result<Meta, DataError> {
+    // A `prepare` killed while renaming its files into place left the new dataset half
+    // renamed: finish that first.
+    crate::output::finish_commit(data_dir)?;
     let path = data_dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(DataError::io(&path))?;
+    let text = match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DataError::NotPrepared(data_dir.to_path_buf()))
+        }
+        result => result.map_err(DataError::io(&path))?,
+    };
     serde_json::from_str(&text).map_err(|e| DataError::BadMeta {
         path,
         message: e.to_string(),
@@ -307,7 +316,10 @@ mod tests {
     #[test]
     fn missing_or_bad_meta_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(load_meta(dir.path()), Err(DataError::Io { .. })));
+        assert!(matches!(
+            load_meta(dir.path()),
+            Err(DataError::NotPrepared(_))
+        ));
         std::fs::write(dir.path().join(META_FILE), "{}").unwrap();
         assert!(matches!(
             load_meta(dir.path()),

@@ -9,12 +9,39 @@ use midigpt_tokenize::TokenizeError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
+    /// The input folder does not exist, or is a file.
+    #[error("{} is not a folder: give the folder that holds the MIDI files", .0.display())]
+    NotAFolder(PathBuf),
+    /// The data folder has no `meta.json`: `prepare` never finished there.
+    #[error(
+        "{} is not a prepared dataset (no meta.json): run `midigpt prepare MIDI_FOLDER --out {}` first",
+        .0.display(), .0.display()
+    )]
+    NotPrepared(PathBuf),
+    /// The dataset's ids were made by another tokenizer than the one they are used with.
+    #[error(
+        "the dataset was prepared with another tokenizer ({data} tokens, against {other}; {difference}): \
+         prepare it again with `--tokenizer-config` and the run's tokenizer.json"
+    )]
+    TokenizerMismatch {
+        /// Vocabulary size of the dataset's tokenizer.
+        data: usize,
+        /// Vocabulary size of the other tokenizer.
+        other: usize,
+        /// The first id whose tokens differ.
+        difference: String,
+    },
     /// The input folder holds no `.mid`, `.midi` or `.rmi` file.
     #[error("no MIDI files (.mid, .midi, .rmi) found under {0}")]
     NoMidiFiles(PathBuf),
     /// Every file was skipped: there is nothing to write.
-    #[error("all {0} MIDI files were skipped; nothing to write")]
-    AllSkipped(usize),
+    #[error("all {count} MIDI files were skipped, nothing to write (the first: {first})")]
+    AllSkipped {
+        /// Files found.
+        count: usize,
+        /// The first file skipped and why.
+        first: String,
+    },
     /// The tokenizer's vocabulary lacks a token `prepare` needs.
     #[error("the tokenizer has no {0:?} token")]
     MissingToken(&'static str),
@@ -22,7 +49,11 @@ pub enum DataError {
     #[error("invalid option: {0}")]
     Option(String),
     /// A shard is too short to cut one training window from.
-    #[error("{}: {len} ids, but one window of block_size + 1 needs {needed}", path.display())]
+    #[error(
+        "{}: {len} ids, but one window of block_size + 1 needs {needed}: use a smaller \
+         block_size, or prepare more MIDI files (or a larger --val-fraction for val.bin)",
+        path.display()
+    )]
     ShardTooShort {
         /// The shard.
         path: PathBuf,
@@ -49,7 +80,7 @@ pub enum DataError {
         /// The parser's message.
         message: String,
     },
-    /// BPE could not be trained.
+    /// BPE could not be trained, or a saved tokenizer not rebuilt.
     #[error(transparent)]
     Tokenize(#[from] TokenizeError),
     /// Reading the input or writing the output failed (the OS error is the source).

@@ -30,6 +30,9 @@ pub struct MidiFile {
 /// Every MIDI file below `dir`, recursively, sorted by relative path. Symbolic links to
 /// files are followed; links to folders are not (they could loop).
 pub fn find_midi_files(dir: &Path) -> Result<Vec<MidiFile>, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::NotAFolder(dir.to_path_buf()));
+    }
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {

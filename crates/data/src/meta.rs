@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use midigpt_tokenize::TokenId;
+use midigpt_tokenize::{TokenId, Tokenizer};
 
-use crate::{Dtype, Split};
+use crate::{DataError, Dtype, Split};
 
 /// Version of the `meta.json` layout, raised when a field changes meaning.
 pub const META_VERSION: u32 = 1;
@@ -33,6 +33,28 @@ pub struct Meta {
     pub files: Vec<FileEntry>,
     /// Files that were skipped, with the reason.
     pub skipped: Vec<Skipped>,
+}
+
+impl Meta {
+    /// Checks that the dataset's ids mean what `tokenizer`'s ids mean (the same vocabulary,
+    /// token for token): a model trained on one tokenizer's ids reads another's as noise.
+    pub fn check_tokenizer(&self, tokenizer: &dyn Tokenizer) -> Result<(), DataError> {
+        let ours = midigpt_tokenize::from_json(&self.tokenizer)?;
+        let (a, b) = (ours.vocab().tokens(), tokenizer.vocab().tokens());
+        if a == b {
+            return Ok(());
+        }
+        let at = a.iter().zip(b).position(|(x, y)| x != y);
+        let difference = match at {
+            Some(i) => format!("id {i} is {:?} there, {:?} here", a[i], b[i]),
+            None => "one vocabulary extends the other".to_string(),
+        };
+        Err(DataError::TokenizerMismatch {
+            data: a.len(),
+            other: b.len(),
+            difference,
+        })
+    }
 }
 
 /// Options recorded in `meta.json`.

@@ -1,6 +1,15 @@
 //! The output folder: shards streamed to temporary files, then `meta.json` and
 //! `tokenizer.json`, all renamed into place only when everything is written.
+//!
+//! The renames are a small transaction. Once every temporary file is complete and synced,
+//! `meta.json.tmp` is renamed to `meta.json.pending`: from that moment the new dataset is the
+//! folder's content. Then the old `meta.json` is removed, the shards and `tokenizer.json` are
+//! renamed into place, and `meta.json.pending` becomes `meta.json`. A crash before the commit
+//! leaves the old dataset untouched (temporary files are ignored and later overwritten); a
+//! crash after it is finished by [`finish_commit`], which [`crate::load_meta`] and the next
+//! `prepare` run first. Either way a reader sees the old dataset or the new one, whole.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use midigpt_tokenize::{TokenId, Tokenizer};
@@ -18,6 +27,10 @@ pub const VAL_FILE: &str = "val.bin";
 pub const META_FILE: &str = "meta.json";
 /// The tokenizer, as [`midigpt_tokenize::load_tokenizer`] reads it.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// `meta.json` of a dataset whose files are being renamed into place.
+const PENDING_META: &str = "meta.json.pending";
+/// The files a commit renames into place before `meta.json`.
+const COMMITTED: [&str; 3] = [TRAIN_FILE, VAL_FILE, TOKENIZER_FILE];
 
 /// Everything being written to the output folder.
 pub(crate) struct Outputs {
@@ -36,6 +49,8 @@ impl Outputs {
     /// Opens `train.bin.tmp` and `val.bin.tmp` in `dir` (created if missing).
     pub fn create(dir: &Path, tokenizer: &dyn Tokenizer) -> Result<Outputs, DataError> {
         std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+        // A commit cut short owns the temporary files this run is about to overwrite.
+        finish_commit(dir)?;
         let vocab = tokenizer.vocab();
         let bos = vocab
             .get("BOS_None")
@@ -125,8 +140,15 @@ impl Outputs {
         self.counts.tokens_train = self.train.tokens();
         self.counts.tokens_val = self.val.tokens();
         if self.counts.files_ok == 0 {
+            let first = self
+                .skipped
+                .first()
+                .map_or(String::new(), |s| format!("{}: {}", s.path, s.reason));
             self.abandon();
-            return Err(DataError::AllSkipped(files_found));
+            return Err(DataError::AllSkipped {
+                count: files_found,
+                first,
+            });
         }
         let meta = Meta {
             version: META_VERSION,
@@ -141,26 +163,14 @@ impl Outputs {
             skipped: self.skipped,
         };
         let dir = self.dir;
-        let train_tmp = self.train.finish()?;
-        let val_tmp = self.val.finish()?;
-        let tokenizer_tmp = write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
+        self.train.finish()?;
+        self.val.finish()?;
+        write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
         let meta_tmp = write_json_tmp(&dir.join(META_FILE), &meta)?;
-        let meta_path = dir.join(META_FILE);
-        match std::fs::remove_file(&meta_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(DataError::io(&meta_path)(e))
-            }
-            _ => {}
-        }
-        for (tmp, name) in [
-            (train_tmp, TRAIN_FILE),
-            (val_tmp, VAL_FILE),
-            (tokenizer_tmp, TOKENIZER_FILE),
-            (meta_tmp, META_FILE),
-        ] {
-            let path = dir.join(name);
-            std::fs::rename(&tmp, &path).map_err(DataError::io(&path))?;
-        }
+        let pending = dir.join(PENDING_META);
+        std::fs::rename(&meta_tmp, &pending).map_err(DataError::io(&pending))?;
+        sync_dir(&dir);
+        finish_commit(&dir)?;
         Ok(meta)
     }
 
@@ -172,7 +182,44 @@ impl Outputs {
     }
 }
 
-/// Writes pretty JSON to `path` + `.tmp` and returns the temporary path.
+/// Completes a commit of `dir` cut short by a crash, if there is one (see the module docs):
+/// the remaining temporary files are renamed into place, `meta.json` last. Safe to run twice
+/// at once (a file another process renamed first is simply gone).
+pub(crate) fn finish_commit(dir: &Path) -> Result<(), DataError> {
+    let pending = dir.join(PENDING_META);
+    if !pending.is_file() {
+        return Ok(());
+    }
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let meta = dir.join(META_FILE);
+    // The old `meta.json` goes first: it would describe shards that are being replaced.
+    match std::fs::remove_file(&meta) {
+        Err(e) if !gone(&e) => return Err(DataError::io(&meta)(e)),
+        _ => {}
+    }
+    for name in COMMITTED {
+        let path = dir.join(name);
+        match std::fs::rename(tmp_path(&path), &path) {
+            Err(e) if !gone(&e) => return Err(DataError::io(&path)(e)),
+            _ => {}
+        }
+    }
+    match std::fs::rename(&pending, &meta) {
+        Err(e) if !gone(&e) => return Err(DataError::io(&meta)(e)),
+        _ => {}
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Syncs a folder's entries (its renames). Best effort: not every platform can open a folder.
+fn sync_dir(dir: &Path) {
+    if let Ok(file) = std::fs::File::open(dir) {
+        let _ = file.sync_all();
+    }
+}
+
+/// Writes pretty JSON to `path` + `.tmp`, synced, and returns the temporary path.
 fn write_json_tmp(path: &Path, value: &impl serde::Serialize) -> Result<PathBuf, DataError> {
     let tmp = tmp_path(path);
     let mut text = serde_json::to_vec_pretty(value).map_err(|e| DataError::Io {
@@ -180,6 +227,11 @@ fn write_json_tmp(path: &Path, value: &impl serde::Serialize) -> Result<PathBuf,
         source: e.into(),
     })?;
     text.push(b'\n');
-    std::fs::write(&tmp, text).map_err(DataError::io(&tmp))?;
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(&text)?;
+            f.sync_all()
+        })
+        .map_err(DataError::io(&tmp))?;
     Ok(tmp)
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use midigpt_data::{
-    prepare, read_shard, split_of, DataError, Meta, NoProgress, PrepareOptions, Split,
+    load_meta, prepare, read_shard, split_of, DataError, Meta, NoProgress, PrepareOptions, Split,
 };
 use midigpt_midi::{Note, Score, Track};
 use midigpt_tokenize::{builtin, Tokenizer, Triplet};
@@ -266,7 +266,11 @@ fn output_is_atomic_and_replaced_by_a_rerun() {
     let bad = tempfile::tempdir().unwrap();
     std::fs::write(bad.path().join("bad.mid"), b"MThd").unwrap();
     let err = run(&options(bad.path(), out.path())).unwrap_err();
-    assert!(matches!(err, DataError::AllSkipped(1)), "{err}");
+    assert!(
+        matches!(err, DataError::AllSkipped { count: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("bad.mid"), "{err}");
     assert!(tmp_files(out.path()).is_empty());
     let meta: Meta =
         serde_json::from_slice(&std::fs::read(out.path().join("meta.json")).unwrap()).unwrap();
@@ -286,7 +290,7 @@ fn folders_without_midi_are_an_error() {
     assert!(matches!(err, DataError::NoMidiFiles(_)), "{err}");
     let missing = input.path().join("missing");
     let err = run(&options(&missing, out.path())).unwrap_err();
-    assert!(matches!(err, DataError::Io { .. }), "{err}");
+    assert!(matches!(err, DataError::NotAFolder(_)), "{err}");
 }
 
 #[test]
@@ -343,4 +347,38 @@ fn bpe_shrinks_the_shards_and_its_tokenizer_decodes_them() {
     assert_eq!(size, target);
     assert!(with_bpe.note_count() > 0);
     assert_eq!(with_bpe, without);
+}
+
+#[test]
+fn a_run_killed_before_or_during_its_commit_leaves_a_whole_dataset() {
+    let input = corpus();
+    let (old, new) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (o, n) = (old.path(), new.path());
+    let first = run(&options(input.path(), o)).unwrap();
+    let mut opts = options(input.path(), n);
+    opts.transpose = -1..=1;
+    let second = run(&opts).unwrap();
+    let bytes = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+
+    // Killed while encoding: half-written temporaries, which readers ignore.
+    std::fs::write(o.join("train.bin.tmp"), [1, 2, 3]).unwrap();
+    assert_eq!(load_meta(o).unwrap(), first);
+
+    // Killed mid-commit of `second`'s dataset into `o`: meta.json.pending written, the old
+    // meta.json removed, train.bin renamed, val.bin and tokenizer.json not yet.
+    std::fs::copy(n.join("meta.json"), o.join("meta.json.pending")).unwrap();
+    std::fs::remove_file(o.join("meta.json")).unwrap();
+    std::fs::remove_file(o.join("train.bin.tmp")).unwrap();
+    std::fs::copy(n.join("train.bin"), o.join("train.bin")).unwrap();
+    std::fs::copy(n.join("val.bin"), o.join("val.bin.tmp")).unwrap();
+    std::fs::copy(n.join("tokenizer.json"), o.join("tokenizer.json.tmp")).unwrap();
+    assert_eq!(
+        load_meta(o).unwrap(),
+        second,
+        "the reader finishes the commit"
+    );
+    for name in ["train.bin", "val.bin", "tokenizer.json"] {
+        assert_eq!(bytes(o, name), bytes(n, name), "{name}");
+    }
+    assert!(tmp_files(o).is_empty() && !o.join("meta.json.pending").exists());
 }

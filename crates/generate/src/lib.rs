@@ -9,4 +9,4 @@ mod sample;
 
 pub use generate::{generate, Generated};
 pub use midigpt_tokenize::Grammar;
-pub use sample::{sample, SamplingConfig};
+pub use sample::{sample, SamplingConfig, SamplingError};

@@ -32,6 +32,37 @@ impl Default for SamplingConfig {
     }
 }
 
+/// A sampling setting out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SamplingError {
+    /// Temperature negative or not a number.
+    #[error(
+        "temperature {0} must be a number ≥ 0 (0 always picks the most likely token, \
+         1 samples the model's own distribution)"
+    )]
+    Temperature(f32),
+    /// Top-p outside 0..=1.
+    #[error(
+        "top-p {0} must be within 0..=1 (0.9 samples among the most likely tokens that make \
+         up 90% of the probability)"
+    )]
+    TopP(f32),
+}
+
+impl SamplingConfig {
+    /// Checks the settings: a temperature ≥ 0, a top-p within 0..=1 (top-k 0 means off).
+    pub fn validate(&self) -> Result<(), SamplingError> {
+        if self.temperature.is_nan() || self.temperature < 0.0 {
+            return Err(SamplingError::Temperature(self.temperature));
+        }
+        match self.top_p {
+            Some(p) if !(0.0..=1.0).contains(&p) => Err(SamplingError::TopP(p)),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Draws a token index from `logits`. Tokens with `allowed[i] == false` (or a non-finite
 /// logit) are never drawn. Returns `None` when no token is allowed.
 pub fn sample(

@@ -24,6 +24,7 @@ impl Score {
     /// Parses a Standard MIDI File (or a RIFF `.rmi` wrapping one) from memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Score, MidiError> {
         let bytes = unwrap_riff(bytes)?;
+        check_headers(bytes)?;
         let (header, tracks) =
             midly::parse(bytes).map_err(|e| MidiError::Malformed(e.to_string()))?;
         let tpq = match header.timing {
@@ -72,12 +73,53 @@ fn unwrap_riff(bytes: &[u8]) -> Result<&[u8], MidiError> {
         let start = pos + 8;
         let end = start.saturating_add(size).min(bytes.len());
         if id == b"data" {
-            return Ok(&bytes[start..end]);
+            // A RIFF inside the RIFF would go to midly's own unwrapping, past our checks.
+            let data = &bytes[start..end];
+            return if data.starts_with(b"RIFF") {
+                Err(MidiError::BadRiff)
+            } else {
+                Ok(data)
+            };
         }
         // Chunks are padded to an even size.
         pos = start.saturating_add(size).saturating_add(size & 1);
     }
     Err(MidiError::BadRiff)
+}
+
+/// Checks the header chunks midly will read before it reads them: midly 0.5.3 negates an
+/// SMPTE frame-rate byte as an `i8`, which overflows (a panic where overflow checks are on) for
+/// 0x80. The file's header with SMPTE timing is refused (midigpt reads ticks per quarter only),
+/// and so is a second header chunk among the tracks read (midly's strict mode refuses it too).
+/// Anything else malformed is left for midly to report.
+fn check_headers(bytes: &[u8]) -> Result<(), MidiError> {
+    let (mut pos, mut tracks, mut declared) = (0usize, 0usize, None);
+    while let Some(head) = bytes.get(pos..pos.saturating_add(8)) {
+        let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let start = pos + 8;
+        let data = &bytes[start..start.saturating_add(len).min(bytes.len())];
+        match (&head[..4], declared) {
+            (b"MThd", None) if data.len() >= 6 => {
+                if data[4] & 0x80 != 0 {
+                    return Err(MidiError::Smpte);
+                }
+                declared = Some(u16::from_be_bytes([data[2], data[3]]) as usize);
+            }
+            (b"MThd", Some(_)) => {
+                return Err(MidiError::Malformed(format!(
+                    "a second header chunk at byte {pos}"
+                )))
+            }
+            (b"MTrk", Some(_)) => tracks += 1,
+            _ if declared.is_none() => return Ok(()),
+            _ => {}
+        }
+        if declared.is_some_and(|n| tracks >= n) {
+            return Ok(());
+        }
+        pos = start.saturating_add(len);
+    }
+    Ok(())
 }
 
 fn slot(channel: u8, pitch: u8) -> usize {

@@ -58,7 +58,7 @@ impl Score {
                 };
                 timed.push((note.end(), off_order, midi(channel, off)));
             }
-            tracks.push(to_delta_events(timed)?);
+            tracks.push(to_delta_events(timed));
         }
         let smf = Smf {
             header: Header::new(
@@ -104,27 +104,36 @@ fn conductor_track(score: &Score) -> Result<Vec<TrackEvent<'static>>, MidiError>
             TrackEventKind::Meta(MetaMessage::Tempo(mspq)),
         ));
     }
-    to_delta_events(timed)
+    Ok(to_delta_events(timed))
 }
 
 /// Sorts timed events (stable, by tick then order class) into delta-timed track events.
-fn to_delta_events(
-    mut timed: Vec<(u32, u8, TrackEventKind<'_>)>,
-) -> Result<Vec<TrackEvent<'_>>, MidiError> {
+fn to_delta_events(mut timed: Vec<(u32, u8, TrackEventKind<'_>)>) -> Vec<TrackEvent<'_>> {
     timed.sort_by_key(|(tick, order, _)| (*tick, *order));
     let mut events = Vec::with_capacity(timed.len() + 1);
     let mut last = 0;
     for (tick, _, kind) in timed {
-        let delta = u28::try_from(tick - last)
-            .ok_or_else(|| MidiError::Unwritable(format!("gap of {} ticks", tick - last)))?;
-        events.push(TrackEvent { delta, kind });
+        // A delta time holds 28 bits. Longer gaps (a file read may have them: a note held over
+        // several events' deltas) are bridged with empty text events, which readers ignore.
+        let mut gap = tick - last;
+        while gap > u28::max_value().as_int() {
+            events.push(TrackEvent {
+                delta: u28::max_value(),
+                kind: TrackEventKind::Meta(MetaMessage::Text(&[])),
+            });
+            gap -= u28::max_value().as_int();
+        }
+        events.push(TrackEvent {
+            delta: u28::new(gap),
+            kind,
+        });
         last = tick;
     }
     events.push(TrackEvent {
         delta: u28::new(0),
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
     });
-    Ok(events)
+    events
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then

@@ -161,7 +161,6 @@ impl Family {
                 detune_cents: 5.0,
                 gain: 0.45,
                 pitch_tracks_decay: false,
-                ..t
             },
             Family::Pad => Timbre {
                 attack: 0.35,

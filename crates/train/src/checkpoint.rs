@@ -9,8 +9,12 @@
 //!
 //! A checkpoint is written into `.tmp-step-000500/`, synced, then renamed to its final name,
 //! and only then do the pointers move (each itself written to a temporary file and renamed).
-//! A crash at any moment leaves every visible checkpoint complete and both pointers valid.
-//! After each save only the `keep_last` newest checkpoints and the best one are kept.
+//! Old checkpoints are renamed to `.del-…` before they are deleted. A crash at any moment
+//! leaves every visible checkpoint complete; [`Checkpoints::open`] (the trainer's handle)
+//! finishes or undoes what a crash interrupted and points `latest` at the newest checkpoint.
+//! Readers ([`latest_checkpoint`], [`best_checkpoint`]) change nothing, so they are safe while
+//! a run trains. After each save only the `keep_last` newest checkpoints and the best one are
+//! kept.
 
 use std::path::{Path, PathBuf};
 
@@ -25,8 +29,12 @@ pub const CHECKPOINT_META_FILE: &str = "checkpoint.json";
 pub const LATEST_POINTER: &str = "latest";
 /// Pointer to the checkpoint with the lowest validation loss.
 pub const BEST_POINTER: &str = "best";
+/// A checkpoint being written.
 const TMP_PREFIX: &str = ".tmp-";
+/// A checkpoint being replaced by a new save of the same step.
 const OLD_PREFIX: &str = ".old-";
+/// A checkpoint being deleted.
+const DEL_PREFIX: &str = ".del-";
 
 /// A saved checkpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,21 +63,71 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Opens (creating) `dir`, keeping the `keep_last` newest checkpoints (at least 1) plus
-    /// the best. Leftovers of a save interrupted by a crash are removed.
+    /// Opens (creating) `dir` for saving, keeping the `keep_last` newest checkpoints (at
+    /// least 1) plus the best. What a crash interrupted is finished or undone (see
+    /// [`Checkpoints::recover`]): only the process that saves may open, never a reader while
+    /// a run trains.
     pub fn open(dir: &Path, keep_last: usize) -> Result<Checkpoints, TrainError> {
         std::fs::create_dir_all(dir).map_err(TrainError::io(dir))?;
-        for entry in std::fs::read_dir(dir).map_err(TrainError::io(dir))? {
-            let entry = entry.map_err(TrainError::io(dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TMP_PREFIX) || name.starts_with(OLD_PREFIX) {
-                remove_dir(&entry.path())?;
-            }
-        }
-        Ok(Checkpoints {
+        let checkpoints = Checkpoints {
             dir: dir.to_owned(),
             keep_last: keep_last.max(1),
-        })
+        };
+        checkpoints.recover()?;
+        Ok(checkpoints)
+    }
+
+    /// After a crash: a checkpoint that was being replaced gets its name back (the new one
+    /// if it was complete, else the old one), other leftovers are removed, and `latest`
+    /// points at the newest checkpoint (a crash between a rename and the pointer update
+    /// leaves it one behind).
+    fn recover(&self) -> Result<(), TrainError> {
+        for name in self.names()? {
+            let Some(step) = name.strip_prefix(OLD_PREFIX) else {
+                continue;
+            };
+            let path = self.dir.join(step);
+            if !path.exists() {
+                let new = self.dir.join(format!("{TMP_PREFIX}{step}"));
+                // checkpoint.json is the last file a save writes.
+                let source = if new.join(CHECKPOINT_META_FILE).is_file() {
+                    new
+                } else {
+                    self.dir.join(&name)
+                };
+                std::fs::rename(&source, &path).map_err(TrainError::io(&source))?;
+            }
+        }
+        for name in self.names()? {
+            if [TMP_PREFIX, OLD_PREFIX, DEL_PREFIX]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
+                remove_dir(&self.dir.join(name))?;
+            }
+        }
+        let newest = self.list()?.pop();
+        let pointed = self.latest().ok().flatten();
+        if let Some(newest) = newest.filter(|n| pointed.as_ref().map(|p| p.step) != Some(n.step)) {
+            self.point(LATEST_POINTER, newest.step)?;
+        }
+        Ok(())
+    }
+
+    fn names(&self) -> Result<Vec<String>, TrainError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(TrainError::io(&self.dir))?;
+        entries
+            .map(|e| {
+                e.map(|e| e.file_name().to_string_lossy().into_owned())
+                    .map_err(TrainError::io(&self.dir))
+            })
+            .collect()
+    }
+
+    /// Writes a pointer file naming the checkpoint of `step`.
+    fn point(&self, pointer: &str, step: u64) -> Result<(), TrainError> {
+        let text = format!("{}\n", step_name(step));
+        write_atomic(&self.dir.join(pointer), text.as_bytes())
     }
 
     /// Saves the checkpoint of `step`: `write` fills a fresh folder, then the folder appears
@@ -111,6 +169,7 @@ impl Checkpoints {
         let path = self.dir.join(&name);
         if path.exists() {
             // rename() cannot replace a non-empty folder: move the old one aside first.
+            // A crash between the two renames is undone by `recover`.
             let old = self.dir.join(format!("{OLD_PREFIX}{name}"));
             std::fs::rename(&path, &old).map_err(TrainError::io(&path))?;
             std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
@@ -119,10 +178,7 @@ impl Checkpoints {
             std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
         }
         sync_dir_entry(&self.dir);
-        write_atomic(
-            &self.dir.join(LATEST_POINTER),
-            format!("{name}\n").as_bytes(),
-        )?;
+        self.point(LATEST_POINTER, step)?;
         self.update_best_and_rotate()?;
         Ok(Checkpoint {
             step,
@@ -182,26 +238,39 @@ impl Checkpoints {
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
             .map(|(_, step)| step);
         if let Some(step) = best {
-            let text = format!("{}\n", step_name(step));
-            write_atomic(&self.dir.join(BEST_POINTER), text.as_bytes())?;
+            self.point(BEST_POINTER, step)?;
         }
         let first_kept = all.len().saturating_sub(self.keep_last);
         for c in &all[..first_kept] {
             if Some(c.step) != best {
-                remove_dir(&c.path)?;
+                // Renamed first, so that a crash mid-delete leaves no partial `step-` folder.
+                let doomed = self.dir.join(format!("{DEL_PREFIX}{}", step_name(c.step)));
+                std::fs::rename(&c.path, &doomed).map_err(TrainError::io(&c.path))?;
+                remove_dir(&doomed)?;
             }
         }
         Ok(())
     }
 }
 
-/// The newest checkpoint of the run folder `run` (for `--resume`), or `None`.
+/// The newest checkpoint of the run folder `run` (for `--resume`), or `None`. Reads only.
 pub fn latest_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
-    let dir = run.join("checkpoints");
-    if !dir.is_dir() {
-        return Ok(None);
+    reader(run).map_or(Ok(None), |c| c.latest())
+}
+
+/// The checkpoint of `run` with the lowest validation loss, else its newest, or `None`.
+/// Reads only: safe while the run trains.
+pub fn best_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
+    match reader(run) {
+        Some(c) => Ok(c.best()?.or(c.latest()?)),
+        None => Ok(None),
     }
-    Checkpoints { dir, keep_last: 1 }.latest()
+}
+
+/// A handle on `run`'s checkpoints that is only read from (no recovery, no cleaning).
+fn reader(run: &Path) -> Option<Checkpoints> {
+    let dir = run.join("checkpoints");
+    dir.is_dir().then_some(Checkpoints { dir, keep_last: 1 })
 }
 
 /// `step-000123`: zero-padded so listings sort by step up to a million steps (larger steps

@@ -137,3 +137,70 @@ fn no_checkpoints_and_bad_pointers() {
     assert_eq!(parse_step_name("step-"), None);
     assert_eq!(step_name(1_234_567), "step-1234567");
 }
+
+/// Saves step 5 with `old`, then leaves the folder as a save of step 5 with `new` killed
+/// between its two renames: the old checkpoint moved aside, the new one still temporary
+/// (complete or not).
+fn killed_mid_replacement(dir: &Path, new_complete: bool) {
+    let ckpts = Checkpoints::open(dir, 3).unwrap();
+    ckpts.save(5, Some(2.0), write_model("old".into())).unwrap();
+    std::fs::rename(dir.join("step-000005"), dir.join(".old-step-000005")).unwrap();
+    let tmp = dir.join(".tmp-step-000005");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(tmp.join("model.safetensors"), "new").unwrap();
+    if new_complete {
+        let meta = r#"{"step": 5, "val_loss": 1.5, "saved_at": "2025-01-01T00:00:00Z"}"#;
+        std::fs::write(tmp.join(CHECKPOINT_META_FILE), meta).unwrap();
+    }
+}
+
+#[test]
+fn a_replacement_cut_between_its_renames_is_finished_or_undone() {
+    for (complete, model) in [(true, "new"), (false, "old")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("checkpoints");
+        killed_mid_replacement(&dir, complete);
+        // Readers change nothing (a run may be saving right now)...
+        assert!(latest_checkpoint(tmp.path()).is_err());
+        assert!(dir.join(".tmp-step-000005").is_dir());
+        // ...the trainer's handle repairs.
+        let ckpts = Checkpoints::open(&dir, 3).unwrap();
+        assert_eq!(names(&dir), ["best", "latest", "step-000005"]);
+        let latest = ckpts.latest().unwrap().unwrap();
+        assert_eq!(latest.step, 5);
+        let text = std::fs::read_to_string(latest.path.join("model.safetensors")).unwrap();
+        assert_eq!(text, model, "complete new checkpoint: {complete}");
+    }
+}
+
+#[test]
+fn latest_catches_up_and_deletions_leave_no_partial_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("checkpoints");
+    let ckpts = Checkpoints::open(&dir, 2).unwrap();
+    for step in [5, 10, 15] {
+        ckpts
+            .save(
+                step,
+                Some(3.0 - step as f64 / 10.0),
+                write_model("w".into()),
+            )
+            .unwrap();
+    }
+    // Old checkpoints go through `.del-` before they are deleted.
+    assert_eq!(
+        names(&dir),
+        ["best", "latest", "step-000010", "step-000015"]
+    );
+    // Killed after the rename of step 20 but before `latest` moved, and mid-delete of 3.
+    ckpts.save(20, Some(0.5), write_model("w".into())).unwrap();
+    std::fs::write(dir.join("latest"), "step-000015\n").unwrap();
+    std::fs::create_dir(dir.join(".del-step-000003")).unwrap();
+    assert_eq!(best_checkpoint(tmp.path()).unwrap().unwrap().step, 20);
+    let ckpts = Checkpoints::open(&dir, 2).unwrap();
+    assert_eq!(ckpts.latest().unwrap().unwrap().step, 20);
+    assert_eq!(
+        names(&dir),
+        ["best", "latest", "step-000015", "step-000020"]
+    );
+}

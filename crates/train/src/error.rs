@@ -99,6 +99,24 @@ pub enum TrainError {
         /// The writer's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A folder given as a run folder has no `config.json`.
+    #[error(
+        "{} is not a run folder (no config.json): give the --out folder of `midigpt train`",
+        .0.display()
+    )]
+    NotARun(PathBuf),
+    /// A fresh run was started in a folder that holds another run's checkpoints.
+    #[error(
+        "{} already holds a run (checkpoint of step {step}): pass --resume to continue it, \
+         or choose another output folder",
+        path.display()
+    )]
+    RunExists {
+        /// The run folder.
+        path: PathBuf,
+        /// Its newest checkpoint.
+        step: u64,
+    },
     /// The loss plot could not be drawn.
     #[error("drawing {}: {message}", path.display())]
     Plot {

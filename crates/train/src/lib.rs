@@ -40,8 +40,8 @@ mod schedule;
 mod trainer;
 
 pub use checkpoint::{
-    latest_checkpoint, step_name, Checkpoint, Checkpoints, BEST_POINTER, CHECKPOINT_META_FILE,
-    LATEST_POINTER,
+    best_checkpoint, latest_checkpoint, step_name, Checkpoint, Checkpoints, BEST_POINTER,
+    CHECKPOINT_META_FILE, LATEST_POINTER,
 };
 pub use config::{Arch, TrainConfig};
 pub use error::{ConfigError, TrainError};

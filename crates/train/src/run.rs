@@ -67,13 +67,8 @@ impl RunDir {
         let run = RunDir {
             root: root.to_owned(),
         };
-        let config = run.config_path();
-        if !config.is_file() {
-            let source = std::io::Error::new(std::io::ErrorKind::NotFound, "not a run folder");
-            return Err(TrainError::Io {
-                path: config,
-                source,
-            });
+        if !run.config_path().is_file() {
+            return Err(TrainError::NotARun(root.to_owned()));
         }
         Ok(run)
     }

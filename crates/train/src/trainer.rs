@@ -9,8 +9,13 @@ use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use midigpt_data::{load_meta, Batch, Batcher, BatcherState, Shard, Split};
-use midigpt_model::{loss, save_safetensors, Gpt, GptBackend, GptConfig, GptTrainBackend};
+use midigpt_data::{
+    load_meta, Batch, Batcher, BatcherState, DataError, Meta, Shard, Split, TRAIN_FILE, VAL_FILE,
+};
+use midigpt_model::{
+    load_safetensors, loss, save_safetensors, Gpt, GptBackend, GptConfig, GptTrainBackend,
+};
+use midigpt_tokenize::load_tokenizer;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -79,13 +84,13 @@ fn model_err(e: impl std::fmt::Display) -> TrainError {
 
 /// Trains (or resumes) a run; returns its summary.
 pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, TrainError> {
-    let run = if job.resume {
-        RunDir::open(&job.out)?
-    } else {
-        RunDir::create(&job.out, &job.config, &job.data)?
-    };
-    let config = run.load_config()?;
+    // The data first: a folder that is no dataset must not leave a run folder behind.
     let meta = load_meta(&job.data)?;
+    let run = open_run(&job, &meta)?;
+    let config = run.load_config()?;
+    // A run resumed on other data must read the ids as it learnt them.
+    let tokenizer = load_tokenizer(run.tokenizer_path()).map_err(DataError::from)?;
+    meta.check_tokenizer(tokenizer.as_ref())?;
     let train_shard = Shard::open_split(&job.data, &meta, Split::Train)?;
     let val_shard = Shard::open_split(&job.data, &meta, Split::Val)?;
     let mconfig = model_config(&config, meta.vocab_size);
@@ -100,9 +105,19 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     );
     let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
     let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+    // A run killed before its first checkpoint resumes from the start, with its saved config.
     let (mut step, mut best, mut metrics) =
         match latest_checkpoint(run.root())?.filter(|_| job.resume) {
             Some(ckpt) => {
+                // burn panics when a record does not fit the model: check the shapes through
+                // the checkpoint's weights first (config.json edited since, say).
+                load_safetensors::<B>(&mconfig, ckpt.path.join(MODEL_FILE), &job.device).map_err(
+                    |e| {
+                        TrainError::Model(format!(
+                            "{e}: the checkpoint does not fit the run's config.json"
+                        ))
+                    },
+                )?;
                 let state: State = serde_json::from_str(
                     &std::fs::read_to_string(ckpt.path.join(STATE_FILE))
                         .map_err(TrainError::io(&ckpt.path))?,
@@ -123,14 +138,11 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
                     MetricsWriter::resume(&run.metrics_path(), state.step)?,
                 )
             }
-            None if job.resume => {
-                return Err(TrainError::Model(format!(
-                    "{} has no checkpoint to resume from",
-                    run.root().display()
-                )))
-            }
             None => (0, None, MetricsWriter::create(&run.metrics_path())?),
         };
+    // The checkpoint resumed from holds this very state: saving it again would only open a
+    // window in which a crash leaves that step half replaced.
+    let resumed_at = job.resume.then_some(step);
     let schedule = LrSchedule::from_config(&config);
     let progress = if job.progress {
         TrainProgress::new(config.max_iters, step)
@@ -144,42 +156,34 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     loop {
         let lr = schedule.lr(step);
         let last = step >= config.max_iters;
+        let mut val = None;
         if step % config.eval_interval == 0 || last {
-            let val = evaluate(&model.valid(), &val_shard, &config)?;
+            let loss = evaluate(&model.valid(), &val_shard, &config)?;
             metrics.append(&MetricRecord::new(
                 step,
                 Split::Val,
-                val,
+                loss,
                 lr,
                 started.elapsed().as_secs_f64(),
             ))?;
-            progress.println(format!("step {step}: val loss {val:.4}"));
-            best = Some(best.map_or(val, |b: f64| b.min(val)));
+            progress.println(format!("step {step}: val loss {loss:.4}"));
+            best = Some(best.map_or(loss, |b: f64| b.min(loss)));
             plot_loss(&read_metrics(&run.metrics_path())?, &run.loss_plot_path())?;
-            let due = config.checkpoint_interval > 0
-                && step % config.checkpoint_interval == 0
-                && step > 0;
-            if due || last {
-                let state = State {
-                    step,
-                    best_val_loss: best,
-                    batcher: batcher.state(),
-                };
-                checkpoints.save(step, Some(val), |dir: &Path| -> Result<(), TrainError> {
-                    save_safetensors(&model.valid(), dir.join(MODEL_FILE)).map_err(model_err)?;
-                    recorder
-                        .record(model.clone().into_record(), dir.join(MODEL_RECORD))
-                        .map_err(model_err)?;
-                    recorder
-                        .record(optimizer.to_record(), dir.join(OPTIMIZER_RECORD))
-                        .map_err(model_err)?;
-                    std::fs::write(
-                        dir.join(STATE_FILE),
-                        serde_json::to_string(&state).map_err(model_err)?,
-                    )
-                    .map_err(TrainError::io(dir))
-                })?;
-            }
+            val = Some(loss);
+        }
+        // Checkpoints follow their own interval: tied to evaluations, an interval that is no
+        // multiple of eval_interval would save far less often than asked.
+        let due =
+            config.checkpoint_interval > 0 && step % config.checkpoint_interval == 0 && step > 0;
+        if (due || last) && resumed_at != Some(step) {
+            let state = State {
+                step,
+                best_val_loss: best,
+                batcher: batcher.state(),
+            };
+            checkpoints.save(step, val, |dir: &Path| {
+                write_checkpoint(dir, &model, &optimizer, &state)
+            })?;
         }
         if let Some(sampler) = job.sampler.filter(|_| {
             config.sample_interval > 0 && step % config.sample_interval == 0 && step > 0
@@ -251,6 +255,64 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         .insert("flops_per_token".into(), model.flops_per_token().into());
     run.write_info(&info)?;
     Ok(info)
+}
+
+/// The run folder, opened to resume or else created, once the checks that keep a mistake
+/// from leaving a folder behind or spoiling another run have passed.
+fn open_run<B: GptTrainBackend>(job: &TrainJob<'_, B>, meta: &Meta) -> Result<RunDir, TrainError> {
+    if job.resume {
+        let run = RunDir::open(&job.out)?;
+        check_windows(meta, &job.data, &run.load_config()?)?;
+        return Ok(run);
+    }
+    // A fresh run would overwrite the config of the one there and mix checkpoints.
+    if let Some(ckpt) = latest_checkpoint(&job.out)? {
+        return Err(TrainError::RunExists {
+            path: job.out.clone(),
+            step: ckpt.step,
+        });
+    }
+    job.config.validate()?;
+    check_windows(meta, &job.data, &job.config)?;
+    RunDir::create(&job.out, &job.config, &job.data)
+}
+
+/// Both shards must hold one window of `block_size + 1` ids.
+fn check_windows(meta: &Meta, data: &Path, config: &TrainConfig) -> Result<(), TrainError> {
+    let needed = config.block_size as u64 + 1;
+    let shards = [
+        (TRAIN_FILE, meta.counts.tokens_train),
+        (VAL_FILE, meta.counts.tokens_val),
+    ];
+    match shards.into_iter().find(|(_, len)| *len < needed) {
+        Some((name, len)) => Err(DataError::ShardTooShort {
+            path: data.join(name),
+            len,
+            needed,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Fills a checkpoint folder: the weights as safetensors (for generation), the model and
+/// optimizer records and the loop's state (for resuming).
+fn write_checkpoint<B: GptTrainBackend, O: Optimizer<Gpt<B>, B>>(
+    dir: &Path,
+    model: &Gpt<B>,
+    optimizer: &O,
+    state: &State,
+) -> Result<(), TrainError> {
+    let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+    save_safetensors(&model.valid(), dir.join(MODEL_FILE)).map_err(model_err)?;
+    recorder
+        .record(model.clone().into_record(), dir.join(MODEL_RECORD))
+        .map_err(model_err)?;
+    recorder
+        .record(optimizer.to_record(), dir.join(OPTIMIZER_RECORD))
+        .map_err(model_err)?;
+    let json = serde_json::to_string(state).map_err(model_err)?;
+    std::fs::write(dir.join(STATE_FILE), json).map_err(TrainError::io(dir))
 }
 
 /// Mean loss over `eval_iters` validation batches (the same batches every time).

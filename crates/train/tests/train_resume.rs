@@ -5,7 +5,7 @@ use std::path::Path;
 
 use midigpt_data::{prepare, NoProgress, PrepareOptions, Split};
 use midigpt_model::CpuTrain;
-use midigpt_train::{read_metrics, train, TrainConfig, TrainJob};
+use midigpt_train::{read_metrics, train, TrainConfig, TrainError, TrainInfo, TrainJob};
 
 fn data(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi");
@@ -30,7 +30,7 @@ fn config() -> TrainConfig {
         "max_iters=20",
         "warmup_iters=2",
         "lr_decay_iters=20",
-        "eval_interval=5",
+        "eval_interval=10",
         "eval_iters=2",
         "checkpoint_interval=5",
         "learning_rate=0.003",
@@ -41,7 +41,12 @@ fn config() -> TrainConfig {
     c
 }
 
-fn run(data: &Path, out: &Path, resume: bool, stop_at: Option<u64>) {
+fn try_run(
+    data: &Path,
+    out: &Path,
+    resume: bool,
+    stop_at: Option<u64>,
+) -> Result<TrainInfo, TrainError> {
     train::<CpuTrain>(TrainJob {
         data: data.to_path_buf(),
         out: out.to_path_buf(),
@@ -52,7 +57,10 @@ fn run(data: &Path, out: &Path, resume: bool, stop_at: Option<u64>) {
         sampler: None,
         stop_at,
     })
-    .unwrap();
+}
+
+fn run(data: &Path, out: &Path, resume: bool, stop_at: Option<u64>) {
+    try_run(data, out, resume, stop_at).unwrap();
 }
 
 /// (step, split, loss) of every metrics line.
@@ -73,11 +81,24 @@ fn loss_falls_and_resume_is_exact() {
     run(&d, &whole, false, None);
     let full = losses(&whole);
     let val: Vec<f64> = full.iter().filter(|l| l.1).map(|l| l.2).collect();
-    assert_eq!(val.len(), 5, "evaluations at 0, 5, 10, 15, 20");
-    assert!(val[4] < val[0] - 0.3, "validation loss falls: {val:?}");
+    assert_eq!(val.len(), 3, "evaluations at 0, 10, 20");
+    assert!(val[2] < val[0] - 0.3, "validation loss falls: {val:?}");
+    // Checkpoints keep their own interval, between evaluations too (keep_last = 3).
+    let saved = |out: &Path, step: u32| out.join(format!("checkpoints/step-{step:06}"));
+    assert!([10, 15, 20].iter().all(|&s| saved(&whole, s).is_dir()));
+
+    // A fresh run never overwrites a run that has checkpoints.
+    let err = try_run(&d, &whole, false, None).unwrap_err();
+    assert!(
+        matches!(err, TrainError::RunExists { step: 20, .. }),
+        "{err}"
+    );
 
     let cut = tmp.path().join("cut");
-    run(&d, &cut, false, Some(13)); // interrupted after step 12; last checkpoint at 10
+    run(&d, &cut, false, Some(3)); // killed before its first checkpoint
+    run(&d, &cut, true, Some(13)); // resumes from the start; last checkpoint at 10
+    let written = |out: &Path| std::fs::metadata(saved(out, 10).join("checkpoint.json"));
+    let before = written(&cut).unwrap().modified().unwrap();
     run(&d, &cut, true, None);
     assert_eq!(
         losses(&cut),
@@ -87,4 +108,9 @@ fn loss_falls_and_resume_is_exact() {
     assert!(cut
         .join("checkpoints/step-000020/model.safetensors")
         .exists());
+    assert_eq!(
+        written(&cut).unwrap().modified().unwrap(),
+        before,
+        "the checkpoint resumed from is not written again"
+    );
 }

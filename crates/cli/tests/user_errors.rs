@@ -1,0 +1,194 @@
+//! User mistakes through the binary: each exits non-zero with a message that names the problem
+//! and what to do, never a panic, and leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs midigpt; returns (success, stderr).
+fn midigpt(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_midigpt"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked at"),
+        "{args:?} panicked:\n{stderr}"
+    );
+    (out.status.success(), stderr)
+}
+
+/// Runs midigpt, expecting it to fail with a message containing every one of `words`.
+fn refused(args: &[&str], words: &[&str]) {
+    let (ok, stderr) = midigpt(args);
+    assert!(!ok, "{args:?} succeeded");
+    for word in words {
+        assert!(
+            stderr.contains(word),
+            "{args:?}: {word:?} not in:\n{stderr}"
+        );
+    }
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tokenize/tests/data/midi")
+        .join(name)
+}
+
+/// Three small fixtures prepared with `tokenizer`.
+fn prepared(root: &Path, name: &str, tokenizer: &str) -> PathBuf {
+    let midi = root.join("midi");
+    std::fs::create_dir_all(&midi).expect("folder");
+    for file in ["Clementi.mid", "POP909_008.mid", "fmt0_channels.mid"] {
+        std::fs::copy(fixture(file), midi.join(file)).expect("copy");
+    }
+    let data = root.join(name);
+    let (ok, err) = midigpt(&[
+        "prepare",
+        s(&midi),
+        "--out",
+        s(&data),
+        "--tokenizer",
+        tokenizer,
+        "--val-fraction",
+        "0.4",
+    ]);
+    assert!(ok, "{err}");
+    data
+}
+
+const TINY: [&str; 9] = [
+    "n_layer=1",
+    "n_embd=16",
+    "n_head=2",
+    "block_size=32",
+    "batch_size=2",
+    "max_iters=2",
+    "eval_iters=1",
+    "checkpoint_interval=2",
+    "warmup_iters=1",
+];
+
+fn train_args<'a>(data: &'a Path, out: &'a Path, sets: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--data", s(data), "--out", s(out)];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    args
+}
+
+#[test]
+fn inputs_that_are_not_midi_folders() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let missing = tmp.path().join("missing");
+    refused(
+        &["prepare", s(&missing), "--out", s(&out)],
+        &["is not a folder"],
+    );
+    let file = fixture("Clementi.mid");
+    refused(
+        &["prepare", s(&file), "--out", s(&out)],
+        &["is not a folder"],
+    );
+    let text = tmp.path().join("text");
+    std::fs::create_dir(&text).expect("folder");
+    std::fs::write(text.join("notes.txt"), "no music").expect("write");
+    refused(&["prepare", s(&text), "--out", s(&out)], &["no MIDI files"]);
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).expect("folder");
+    std::fs::copy(fixture("corrupted/PiDamaged.mid"), bad.join("a.mid")).expect("copy");
+    refused(
+        &["prepare", s(&bad), "--out", s(&out)],
+        &["all 1 MIDI files were skipped", "a.mid: malformed MIDI"],
+    );
+    assert!(!out.join("meta.json").exists());
+
+    // Training on a folder that is no prepared dataset leaves no run folder behind.
+    let run = tmp.path().join("run");
+    for data in [&missing, &text] {
+        refused(
+            &train_args(data, &run, &TINY),
+            &["is not a prepared dataset", "midigpt prepare"],
+        );
+        assert!(!run.exists());
+    }
+    refused(
+        &["generate", "--model", s(&text), "--out", s(&out)],
+        &["neither a run folder of `midigpt train`", "midigpt export"],
+    );
+}
+
+#[test]
+fn bad_options_and_mismatched_runs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = prepared(tmp.path(), "data", "remi-plus");
+    let run = tmp.path().join("run");
+    let samples = tmp.path().join("samples");
+
+    // Bad settings, refused before a run folder exists.
+    refused(
+        &train_args(&data, &run, &["n_embd=16", "n_head=3"]),
+        &["n_embd (16) must be a multiple of n_head (3)"],
+    );
+    refused(
+        &train_args(&data, &run, &["block_size=100000"]),
+        &["use a smaller block_size"],
+    );
+    refused(
+        &train_args(&data, &run, &["dropuot=0.1"]),
+        &["unknown config key \"dropuot\""],
+    );
+    assert!(!run.exists());
+
+    let (ok, err) = midigpt(&train_args(&data, &run, &TINY));
+    assert!(ok, "{err}");
+    refused(&train_args(&data, &run, &TINY), &["pass --resume"]);
+
+    let model = ["generate", "--model", s(&run), "--out", s(&samples)];
+    for (option, value, words) in [
+        ("--temperature", "-1", ["--temperature -1", "≥ 0"]),
+        ("--temperature", "nan", ["--temperature NaN", "≥ 0"]),
+        ("--top-p", "2", ["--top-p 2", "within 0..=1"]),
+        ("--max-tokens", "0", ["--max-tokens", "at least 1"]),
+        ("--num-samples", "0", ["--num-samples", "at least 1"]),
+    ] {
+        refused(&[&model[..], &[option, value]].concat(), &words);
+    }
+    let empty = fixture("empty.mid");
+    refused(
+        &[&model[..], &["--prompt", s(&empty)]].concat(),
+        &["has no notes"],
+    );
+    assert!(!samples.exists());
+
+    // Data of another tokenizer: eval and resume refuse it.
+    let triplet = prepared(tmp.path(), "triplet", "triplet");
+    let words = ["another tokenizer", "--tokenizer-config"];
+    refused(&["eval", "--model", s(&run), "--data", s(&triplet)], &words);
+    refused(
+        &["train", "--data", s(&triplet), "--out", s(&run), "--resume"],
+        &words,
+    );
+
+    // A config edited after training no longer fits the checkpoint.
+    let config = run.join("config.json");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let edited = text.replace("\"n_embd\": 16", "\"n_embd\": 32");
+    assert_ne!(edited, text);
+    std::fs::write(&config, edited).expect("write");
+    refused(&model, &["has shape", "the config expects"]);
+    refused(
+        &["eval", "--model", s(&run), "--data", s(&data)],
+        &["has shape"],
+    );
+    refused(
+        &["train", "--data", s(&data), "--out", s(&run), "--resume"],
+        &["does not fit the run's config.json"],
+    );
+}

@@ -169,11 +169,12 @@ pub fn write_sample(
     let pitches = score
         .pitch_range()
         .map_or(String::new(), |(lo, hi)| format!(", pitches {lo}–{hi}"));
+    let tracks = score.tracks.iter().filter(|t| !t.notes.is_empty()).count();
     let report = format!(
-        "{} new tokens ({rate:.0} tokens/s), {} notes in {} tracks{pitches}, {:.1} s, {} repaired by the grammar{}",
+        "{} new tokens ({rate:.0} tokens/s), {} notes in {tracks} track{}{pitches}, {:.1} s, {} repaired by the grammar{}",
         out.ids.len(),
         score.note_count(),
-        score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+        if tracks == 1 { "" } else { "s" },
         score.seconds_at(score.end()),
         out.repaired,
         if out.ended {

@@ -52,7 +52,7 @@ class GPT(nn.Module):
 
     def forward(self, idx, caches=None, pos0=0):
         T = idx.shape[1]
-        x = self.wte(idx) + self.wpe(torch.arange(pos0, pos0 + T))
+        x = self.wte(idx) + self.wpe(torch.arange(pos0, pos0 + T, device=idx.device))
         for i, block in enumerate(self.h):
             x = block(x, None if caches is None else caches[i])
         return self.lm_head(self.ln_f(x))

@@ -16,8 +16,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q torch numpy
 fi
-(cd "$root" && cargo build -q --release -p midigpt-train --example bench_cpu)
-ours=$("$root/target/release/examples/bench_cpu" "$steps")
+(cd "$root" && cargo build -q --release -p midigpt-train --example bench)
+ours=$("$root/target/release/examples/bench" --steps "$steps")
 theirs=$(OMP_NUM_THREADS=$threads "$venv/bin/python" "$root/bench/torch_gpt.py" --steps "$steps" --threads "$threads")
 python3 - "$ours" "$theirs" <<'PY'
 import json, sys

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use midigpt_data::{load_meta, Shard, Split};
+use midigpt_model::GptTrainBackend;
 use midigpt_train::evaluate_shard;
 use serde_json::json;
+
+use crate::device::{on_device, OnBackend};
 
 /// Arguments of `midigpt eval`.
 #[derive(Debug, clap::Args)]
@@ -21,11 +24,28 @@ pub struct EvalArgs {
     /// Windows per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+    /// Where the model runs: cpu, cuda or cuda:N (a build with the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs `midigpt eval` and prints one JSON line.
 pub fn run(args: &EvalArgs) -> Result<ExitCode> {
-    let loaded = crate::model_source::load_model(args.model.as_deref())?;
+    on_device(&args.device, Eval(args))
+}
+
+struct Eval<'a>(&'a EvalArgs);
+
+impl OnBackend for Eval<'_> {
+    type Output = ExitCode;
+
+    fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<ExitCode> {
+        evaluate::<B>(self.0, &device)
+    }
+}
+
+fn evaluate<B: GptTrainBackend>(args: &EvalArgs, device: &B::Device) -> Result<ExitCode> {
+    let loaded = crate::model_source::load_model::<B::InnerBackend>(args.model.as_deref(), device)?;
     let meta = load_meta(&args.data)?;
     meta.check_tokenizer(loaded.tokenizer.as_ref())
         .with_context(|| {

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use midigpt_generate::{generate, SamplingConfig};
 use midigpt_midi::Score;
-use midigpt_model::{Cpu, Gpt};
+use midigpt_model::{Gpt, GptBackend, GptTrainBackend};
 use midigpt_tokenize::{load_tokenizer, TokenId, Tokenizer};
 use rand::SeedableRng;
-
-use crate::model_source::{load_model, Loaded};
 use rand_chacha::ChaCha8Rng;
 
+use crate::device::{on_device, OnBackend};
+use crate::model_source::{load_model, Loaded};
 use crate::render::{write_companions, SynthArgs};
 
 /// Arguments of `midigpt generate`.
@@ -62,6 +62,9 @@ pub struct GenerateArgs {
     pub pianoroll: bool,
     #[command(flatten)]
     pub synth: SynthArgs,
+    /// Where the model runs: cpu, cuda or cuda:N (a build with the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs `midigpt generate`.
@@ -77,9 +80,33 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
     if args.num_samples == 0 || args.max_tokens == 0 {
         bail!("--num-samples and --max-tokens must be at least 1");
     }
-    let loaded = load_model(args.model.as_deref())?;
+    on_device(&args.device, Generation { args, sampling })
+}
+
+/// `generate` once its options are checked, on any backend.
+struct Generation<'a> {
+    args: &'a GenerateArgs,
+    sampling: SamplingConfig,
+}
+
+impl OnBackend for Generation<'_> {
+    type Output = ExitCode;
+
+    fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<ExitCode> {
+        let Generation { args, sampling } = self;
+        let loaded = load_model::<B::InnerBackend>(args.model.as_deref(), &device)?;
+        write_samples(args, &sampling, &loaded)
+    }
+}
+
+/// Writes `--num-samples` samples (and their WAV and PNG when asked).
+fn write_samples<B: GptBackend>(
+    args: &GenerateArgs,
+    sampling: &SamplingConfig,
+    loaded: &Loaded<B>,
+) -> Result<ExitCode> {
     let prompt = match &args.prompt {
-        Some(path) => prompt_ids(&loaded, path, args.prompt_bars)?,
+        Some(path) => prompt_ids(loaded.tokenizer.as_ref(), path, args.prompt_bars)?,
         None => Vec::new(),
     };
     // Load the SoundFont once for every sample.
@@ -97,7 +124,7 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
             loaded.tokenizer.as_ref(),
             &prompt,
             args.max_tokens,
-            &sampling,
+            sampling,
             seed,
             &path,
         )?;
@@ -112,7 +139,7 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
 }
 
 /// Tokens of a prompt file (its first `bars` bars), as one sequence.
-fn prompt_ids(loaded: &Loaded, path: &Path, bars: Option<u32>) -> Result<Vec<TokenId>> {
+fn prompt_ids(tokenizer: &dyn Tokenizer, path: &Path, bars: Option<u32>) -> Result<Vec<TokenId>> {
     let mut score =
         Score::from_file(path).with_context(|| format!("reading prompt {}", path.display()))?;
     if let Some(bars) = bars {
@@ -127,14 +154,14 @@ fn prompt_ids(loaded: &Loaded, path: &Path, bars: Option<u32>) -> Result<Vec<Tok
     if score.note_count() == 0 {
         bail!("the prompt {} has no notes to continue", path.display());
     }
-    let seqs = loaded.tokenizer.encode(&score)?;
+    let seqs = tokenizer.encode(&score)?;
     // One stream, or (tokenizers with a sequence per track) the first track.
     Ok(seqs.into_iter().next().unwrap_or_default())
 }
 
 /// Generates one sample, writes it as MIDI, and returns it with a description.
-pub fn write_sample(
-    model: &Gpt<Cpu>,
+pub fn write_sample<B: GptBackend>(
+    model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     prompt: &[TokenId],
     max_tokens: usize,
@@ -200,9 +227,9 @@ fn unique_path(dir: &Path, stem: &str) -> PathBuf {
 /// The sampler `train` calls every `sample_interval` steps: a sample from scratch, written to
 /// `RUN/samples/step-NNNNNN.mid` with its piano roll beside it (`step-NNNNNN.png`: a few tens
 /// of milliseconds; audio is left to `midigpt render`, to keep training fast).
-pub fn training_sampler(data: &Path, tokens: usize) -> impl Fn(&Gpt<Cpu>, u64, &Path) {
+pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&Gpt<B>, u64, &Path) {
     let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
-    move |model: &Gpt<Cpu>, step: u64, dir: &Path| {
+    move |model: &Gpt<B>, step: u64, dir: &Path| {
         let Some(tokenizer) = &tokenizer else { return };
         let path = dir.join(format!("step-{step:06}.mid"));
         let result = std::fs::create_dir_all(dir)

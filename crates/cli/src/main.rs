@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module; this file only parses and dispatches.
 
 mod bench;
+mod device;
 mod eval;
 mod generate;
 mod model_source;

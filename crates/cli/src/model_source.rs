@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_model::{
-    load_safetensors, load_safetensors_bytes, save_safetensors_as, Cpu, Gpt, WeightDtype,
+    load_safetensors, load_safetensors_bytes, save_safetensors_as, Cpu, Gpt, GptBackend,
+    WeightDtype,
 };
 use midigpt_tokenize::{from_json, load_tokenizer, Tokenizer};
 use midigpt_train::{
@@ -24,18 +25,18 @@ const BUNDLED_TOKENIZER: &str = include_str!("../../../models/pop909/tokenizer.j
 const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../models/pop909/model.safetensors");
 
 /// A trained model with its tokenizer and the settings it was trained with.
-pub struct Loaded {
-    pub model: Gpt<Cpu>,
+pub struct Loaded<B: GptBackend> {
+    pub model: Gpt<B>,
     pub tokenizer: Box<dyn Tokenizer>,
     pub config: TrainConfig,
 }
 
-/// Loads the model at `path` (a run or an exported folder), or the bundled one.
-pub fn load_model(path: Option<&Path>) -> Result<Loaded> {
+/// Loads the model at `path` (a run or an exported folder), or the bundled one, onto `device`.
+pub fn load_model<B: GptBackend>(path: Option<&Path>, device: &B::Device) -> Result<Loaded<B>> {
     match path {
-        None => load_bundled().with_context(|| format!("loading {BUNDLED_NAME}")),
-        Some(root) if root.join("checkpoints").is_dir() => load_run(root),
-        Some(root) if root.join(MODEL_FILE).is_file() => load_exported(root),
+        None => load_bundled(device).with_context(|| format!("loading {BUNDLED_NAME}")),
+        Some(root) if root.join("checkpoints").is_dir() => load_run(root, device),
+        Some(root) if root.join(MODEL_FILE).is_file() => load_exported(root, device),
         Some(root) if !root.exists() => bail!("{} does not exist", root.display()),
         Some(root) => bail!(
             "{} is neither a run folder of `midigpt train` (no checkpoints/) nor a model \
@@ -45,7 +46,7 @@ pub fn load_model(path: Option<&Path>) -> Result<Loaded> {
     }
 }
 
-fn load_run(root: &Path) -> Result<Loaded> {
+fn load_run<B: GptBackend>(root: &Path, device: &B::Device) -> Result<Loaded<B>> {
     let run = RunDir::open(root).with_context(|| format!("opening run {}", root.display()))?;
     let config = run.load_config()?;
     let tokenizer = load_tokenizer(run.tokenizer_path())?;
@@ -53,7 +54,7 @@ fn load_run(root: &Path) -> Result<Loaded> {
     let ckpt = best_checkpoint(root)?
         .with_context(|| format!("{} has no checkpoint yet", root.display()))?;
     let mconfig = model_config(&config, tokenizer.vocab_size());
-    let model = load_safetensors::<Cpu>(&mconfig, ckpt.path.join(MODEL_FILE), &Default::default())?;
+    let model = load_safetensors::<B>(&mconfig, ckpt.path.join(MODEL_FILE), device)?;
     Ok(Loaded {
         model,
         tokenizer,
@@ -61,12 +62,12 @@ fn load_run(root: &Path) -> Result<Loaded> {
     })
 }
 
-fn load_exported(root: &Path) -> Result<Loaded> {
+fn load_exported<B: GptBackend>(root: &Path, device: &B::Device) -> Result<Loaded<B>> {
     let config = TrainConfig::load(&root.join(CONFIG_FILE))?;
     config.validate()?;
     let tokenizer = load_tokenizer(root.join(TOKENIZER_FILE))?;
     let mconfig = model_config(&config, tokenizer.vocab_size());
-    let model = load_safetensors::<Cpu>(&mconfig, root.join(MODEL_FILE), &Default::default())?;
+    let model = load_safetensors::<B>(&mconfig, root.join(MODEL_FILE), device)?;
     Ok(Loaded {
         model,
         tokenizer,
@@ -74,14 +75,13 @@ fn load_exported(root: &Path) -> Result<Loaded> {
     })
 }
 
-fn load_bundled() -> Result<Loaded> {
+fn load_bundled<B: GptBackend>(device: &B::Device) -> Result<Loaded<B>> {
     let config: TrainConfig = serde_json::from_str(BUNDLED_CONFIG)?;
     config.validate()?;
     let tokenizer = from_json(&serde_json::from_str(BUNDLED_TOKENIZER)?)?;
     let mconfig = model_config(&config, tokenizer.vocab_size());
     let origin = Path::new("models/pop909/model.safetensors");
-    let model =
-        load_safetensors_bytes::<Cpu>(&mconfig, BUNDLED_WEIGHTS, origin, &Default::default())?;
+    let model = load_safetensors_bytes::<B>(&mconfig, BUNDLED_WEIGHTS, origin, device)?;
     Ok(Loaded {
         model,
         tokenizer,
@@ -106,7 +106,7 @@ pub struct ExportArgs {
 /// Runs `midigpt export`: the model of a run as a folder that `generate` and `eval` take as
 /// `--model`, without optimizer state or history.
 pub fn export(args: &ExportArgs) -> Result<ExitCode> {
-    let loaded = load_model(Some(&args.model))?;
+    let loaded = load_model::<Cpu>(Some(&args.model), &Default::default())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let dtype = if args.half {

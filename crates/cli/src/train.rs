@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
-use midigpt_model::CpuTrain;
-use midigpt_train::{train, TrainConfig, TrainJob};
+use anyhow::{Context, Result};
+use midigpt_model::GptTrainBackend;
+use midigpt_train::{train, TrainConfig, TrainInfo, TrainJob};
+
+use crate::device::{on_device, OnBackend};
 
 /// Arguments of `midigpt train`.
 #[derive(Debug, clap::Args)]
@@ -25,6 +27,10 @@ pub struct TrainArgs {
     /// Continue the run in --out from its latest checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Where to train: cpu, cuda or cuda:N (a build with the `cuda` feature); the same as
+    /// `--set device=...`.
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 /// Runs `midigpt train`.
@@ -36,30 +42,18 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         None => TrainConfig::default(),
     };
     config.apply_overrides(&args.set)?;
-    config.validate()?;
-    if config.device != "cpu" {
-        bail!(
-            "device {:?} is not available in this build (use \"cpu\")",
-            config.device
-        );
+    if let Some(device) = &args.device {
+        config.device = device.clone();
     }
+    config.validate()?;
     if args.resume && (args.config.is_some() || !args.set.is_empty()) {
         eprintln!(
             "note: --resume continues with the run's saved config; --config/--set are ignored"
         );
     }
-    let sampler = crate::generate::training_sampler(&args.data, config.sample_tokens);
-    let info = train::<CpuTrain>(TrainJob {
-        data: args.data.clone(),
-        out: args.out.clone(),
-        config,
-        resume: args.resume,
-        device: Default::default(),
-        progress: true,
-        sampler: Some(&sampler),
-        stop_at: None,
-    })
-    .with_context(|| format!("training {} on {}", args.out.display(), args.data.display()))?;
+    let device = config.device.clone();
+    let info = on_device(&device, Training { args, config })
+        .with_context(|| format!("training {} on {}", args.out.display(), args.data.display()))?;
     println!(
         "trained {} steps in {:.0} s ({:.0} tokens/s); best validation loss {}",
         info.steps,
@@ -69,4 +63,29 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             .map_or("-".to_string(), |v| format!("{v:.4}"))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `train` once its config is read, on any backend.
+struct Training<'a> {
+    args: &'a TrainArgs,
+    config: TrainConfig,
+}
+
+impl OnBackend for Training<'_> {
+    type Output = TrainInfo;
+
+    fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<TrainInfo> {
+        let Training { args, config } = self;
+        let sampler = crate::generate::training_sampler(&args.data, config.sample_tokens);
+        Ok(train::<B>(TrainJob {
+            data: args.data.clone(),
+            out: args.out.clone(),
+            config,
+            resume: args.resume,
+            device,
+            progress: true,
+            sampler: Some(&sampler),
+            stop_at: None,
+        })?)
+    }
 }

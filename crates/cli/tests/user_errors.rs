@@ -157,6 +157,11 @@ fn bad_options_and_mismatched_runs() {
         ("--top-p", "2", ["--top-p 2", "within 0..=1"]),
         ("--max-tokens", "0", ["--max-tokens", "at least 1"]),
         ("--num-samples", "0", ["--num-samples", "at least 1"]),
+        (
+            "--device",
+            "gpu",
+            ["unknown device \"gpu\"", "cpu, cuda or cuda:N"],
+        ),
     ] {
         refused(&[&model[..], &[option, value]].concat(), &words);
     }

@@ -29,7 +29,9 @@ mod fused;
 mod model;
 mod weights;
 
-pub use backend::{Cpu, CpuTrain};
+pub use backend::{Cpu, CpuDevice, CpuTrain};
+#[cfg(feature = "cuda")]
+pub use backend::{Cuda, CudaDevice, CudaTrain};
 pub use cache::KvCache;
 pub use config::{Arch, GptConfig};
 pub use error::ModelError;

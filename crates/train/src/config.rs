@@ -66,8 +66,11 @@ pub struct TrainConfig {
     pub keep_last: usize,
     /// Seed of parameter initialisation, dropout and batch sampling.
     pub seed: u64,
-    /// Where to train: "cpu", or a device name the model backend understands.
+    /// Where to train: "cpu", "cuda" or "cuda:N" (`cuda` needs a build with that feature).
     pub device: String,
+    /// The device's peak TFLOP/s in the precision it trains in (989 for an H100 SXM in bf16,
+    /// dense), for the model FLOPs utilisation (MFU) on the progress bar; 0 leaves MFU out.
+    pub peak_tflops: f64,
 
     // --- model ---
     /// GPT variant.
@@ -112,6 +115,7 @@ impl Default for TrainConfig {
             keep_last: 3,
             seed: 1337,
             device: "cpu".to_owned(),
+            peak_tflops: 0.0,
             arch: Arch::Gpt2,
             n_layer: 4,
             n_head: 4,
@@ -269,6 +273,10 @@ impl TrainConfig {
                 "min_lr",
                 format!("must be in 0..=learning_rate ({lr}), got {min}"),
             );
+        }
+        if !(self.peak_tflops.is_finite() && self.peak_tflops >= 0.0) {
+            let peak = self.peak_tflops;
+            return invalid("peak_tflops", format!("must be >= 0, got {peak}"));
         }
         if self.warmup_iters > self.lr_decay_iters {
             let (w, d) = (self.warmup_iters, self.lr_decay_iters);

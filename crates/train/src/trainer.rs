@@ -148,7 +148,8 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         TrainProgress::new(config.max_iters, step)
     } else {
         TrainProgress::hidden(config.max_iters)
-    };
+    }
+    .with_flops(model.flops_per_token(), config.peak_tflops);
     let started = Instant::now();
     let first_step = step;
     let tokens_per_step = config.tokens_per_step() as f64;

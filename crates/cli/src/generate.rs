@@ -225,10 +225,15 @@ fn unique_path(dir: &Path, stem: &str) -> PathBuf {
 }
 
 /// The sampler `train` calls every `sample_interval` steps: a sample from scratch, written to
-/// `RUN/samples/step-NNNNNN.mid` with its piano roll beside it (`step-NNNNNN.png`: a few tens
-/// of milliseconds; audio is left to `midigpt render`, to keep training fast).
+/// `RUN/samples/step-NNNNNN.mid` with its piano roll and audio beside it (`.png`, `.wav`: the
+/// installed SoundFont or the built-in synthesizer; well under a second for a sample).
 pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&Gpt<B>, u64, &Path) {
     let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
+    // Loaded once for the run; without one, samples still get their MIDI file and picture.
+    let renderer = SynthArgs::default()
+        .renderer()
+        .map_err(|e| eprintln!("warning: training samples get no audio: {e:#}"))
+        .ok();
     move |model: &Gpt<B>, step: u64, dir: &Path| {
         let Some(tokenizer) = &tokenizer else { return };
         let path = dir.join(format!("step-{step:06}.mid"));
@@ -245,7 +250,7 @@ pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&G
                     &path,
                 )
             })
-            .and_then(|(score, _)| write_companions(&score, &path, None, true));
+            .and_then(|(score, _)| write_companions(&score, &path, renderer.as_ref(), true));
         if let Err(e) = result {
             eprintln!("sample at step {step} failed: {e:#}");
         }

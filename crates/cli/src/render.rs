@@ -53,6 +53,18 @@ impl SynthArgs {
     }
 }
 
+impl Default for SynthArgs {
+    /// What the command line gives by default: the installed SoundFont, else the built-in
+    /// synthesizer, at 44.1 kHz.
+    fn default() -> Self {
+        SynthArgs {
+            soundfont: None,
+            builtin: false,
+            sample_rate: 44_100,
+        }
+    }
+}
+
 /// Arguments of `midigpt pianoroll`.
 #[derive(Debug, clap::Args)]
 pub struct PianorollArgs {

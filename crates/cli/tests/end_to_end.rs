@@ -60,7 +60,8 @@ fn prepare_train_resume_generate() {
         "eval_iters=2",
         "learning_rate=0.003",
         "checkpoint_interval=10",
-        "sample_interval=0",
+        "sample_interval=20",
+        "sample_tokens=64",
     ];
     let mut args = vec!["train", "--data", &s(&data), "--out", &s(&run)]
         .into_iter()
@@ -72,6 +73,11 @@ fn prepare_train_resume_generate() {
     midigpt(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let losses = val_losses(&run);
     assert_eq!(losses.len(), 4);
+    // The training sample, heard and seen.
+    for ext in ["mid", "png", "wav"] {
+        let file = run.join("samples").join(format!("step-000020.{ext}"));
+        assert!(file.is_file(), "{} written", file.display());
+    }
     assert!(losses[3] < losses[0] - 0.3, "loss falls: {losses:?}");
     for file in [
         "config.json",

@@ -1,22 +1,11 @@
 //! The whole pipeline through the binary: prepare → train (the loss falls) → checkpoint →
 //! resume → export → generate → the samples parse as MIDI and tokenize again.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn midigpt(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_midigpt"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "midigpt {args:?} failed:\n{text}");
-    text
-}
+use std::path::Path;
+
+use common::midigpt;
 
 fn val_losses(run: &Path) -> Vec<f64> {
     std::fs::read_to_string(run.join("metrics.jsonl"))

@@ -1,20 +1,10 @@
 //! `midigpt render` and `midigpt pianoroll` through the binary.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn midigpt(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_midigpt"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use std::path::Path;
+
+use common::midigpt_output as midigpt;
 
 fn fixture() -> String {
     let path =

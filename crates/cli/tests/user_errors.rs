@@ -1,22 +1,11 @@
 //! User mistakes through the binary: each exits non-zero with a message that names the problem
 //! and what to do, never a panic, and leaves nothing behind.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-/// Runs midigpt; returns (success, stderr).
-fn midigpt(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_midigpt"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked at"),
-        "{args:?} panicked:\n{stderr}"
-    );
-    (out.status.success(), stderr)
-}
+use std::path::{Path, PathBuf};
+
+use common::midigpt_output as midigpt;
 
 /// Runs midigpt, expecting it to fail with a message containing every one of `words`.
 fn refused(args: &[&str], words: &[&str]) {

@@ -82,7 +82,35 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(hint) = hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(2)
         }
     }
+}
+
+/// What to do about an error whose cause is the machine's, not midigpt's.
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    let kind = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    // Some libraries (burn's recorder, the PNG encoder) pass the OS error on as text only.
+    let text = format!("{err:#}");
+    let full = matches!(
+        kind,
+        Some(ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+    ) || text.contains("No space left on device")
+        || text.contains("StorageFull");
+    if full {
+        return Some(
+            "the disk is full: free some space or write elsewhere; files written before \
+             (datasets, checkpoints, samples) are whole and unchanged, and `train --resume` \
+             continues from the last checkpoint",
+        );
+    }
+    (kind == Some(ErrorKind::PermissionDenied))
+        .then_some("no permission to read or write there: choose another path")
 }

@@ -163,10 +163,15 @@ impl Outputs {
             skipped: self.skipped,
         };
         let dir = self.dir;
-        self.train.finish()?;
-        self.val.finish()?;
-        write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
-        let meta_tmp = write_json_tmp(&dir.join(META_FILE), &meta)?;
+        // Until the rename to meta.json.pending the old dataset stands; a failure here (a
+        // full disk, say) leaves it as it was, without our temporary files beside it.
+        let written = (|| {
+            self.train.finish()?;
+            self.val.finish()?;
+            write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
+            write_json_tmp(&dir.join(META_FILE), &meta)
+        })();
+        let meta_tmp = written.inspect_err(|_| remove_temporaries(&dir))?;
         let pending = dir.join(PENDING_META);
         std::fs::rename(&meta_tmp, &pending).map_err(DataError::io(&pending))?;
         sync_dir(&dir);
@@ -176,9 +181,14 @@ impl Outputs {
 
     /// Removes the temporary shards after a failure.
     pub fn abandon(self) {
-        for name in [TRAIN_FILE, VAL_FILE] {
-            let _ = std::fs::remove_file(tmp_path(&self.dir.join(name)));
-        }
+        remove_temporaries(&self.dir);
+    }
+}
+
+/// Removes whatever temporary files of an unfinished commit are in `dir`.
+fn remove_temporaries(dir: &Path) {
+    for name in [TRAIN_FILE, VAL_FILE, TOKENIZER_FILE, META_FILE] {
+        let _ = std::fs::remove_file(tmp_path(&dir.join(name)));
     }
 }
 

@@ -382,3 +382,38 @@ fn a_run_killed_before_or_during_its_commit_leaves_a_whole_dataset() {
     }
     assert!(tmp_files(o).is_empty() && !o.join("meta.json.pending").exists());
 }
+
+/// A full disk while the shards are written: the error names the file and the OS's reason,
+/// the previous dataset stays whole, and no temporary file is left behind. `/dev/full` (every
+/// write fails with "no space left on device") stands in for the disk, through a symbolic
+/// link where the new training shard goes.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_leaves_the_previous_dataset() {
+    let input = corpus();
+    let out = tempfile::tempdir().unwrap();
+    run(&options(input.path(), out.path())).unwrap();
+    let before: Vec<Vec<u8>> = ["meta.json", "train.bin", "val.bin", "tokenizer.json"]
+        .iter()
+        .map(|f| std::fs::read(out.path().join(f)).unwrap())
+        .collect();
+    std::os::unix::fs::symlink("/dev/full", out.path().join("train.bin.tmp")).unwrap();
+    let err = run(&options(input.path(), out.path())).unwrap_err();
+    // The message and the OS error underneath it, as the binary prints them.
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    let text = format!("{err}: {}", source.unwrap_or_default());
+    assert!(
+        text.contains("train.bin.tmp") && text.contains("No space left on device"),
+        "{text}"
+    );
+    let after: Vec<Vec<u8>> = ["meta.json", "train.bin", "val.bin", "tokenizer.json"]
+        .iter()
+        .map(|f| std::fs::read(out.path().join(f)).unwrap())
+        .collect();
+    assert!(before == after, "the previous dataset changed");
+    assert!(
+        tmp_files(out.path()).is_empty(),
+        "{:?}",
+        tmp_files(out.path())
+    );
+}

@@ -33,9 +33,12 @@ pub fn plot_loss(records: &[MetricRecord], path: &Path) -> Result<(), TrainError
         }
     });
     let tmp = tmp_png(path);
-    draw(records, &tmp).map_err(|e| TrainError::Plot {
-        path: path.to_owned(),
-        message: e.to_string(),
+    draw(records, &tmp).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        TrainError::Plot {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
     })?;
     std::fs::rename(&tmp, path).map_err(TrainError::io(path))
 }

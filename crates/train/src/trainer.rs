@@ -169,7 +169,11 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
             ))?;
             progress.println(format!("step {step}: val loss {loss:.4}"));
             best = Some(best.map_or(loss, |b: f64| b.min(loss)));
-            plot_loss(&read_metrics(&run.metrics_path())?, &run.loss_plot_path())?;
+            // The picture is a view of metrics.jsonl, redrawn at the next evaluation: failing
+            // to draw it (a full disk) must not stop the run that the metrics record.
+            if let Err(e) = plot_loss(&read_metrics(&run.metrics_path())?, &run.loss_plot_path()) {
+                progress.println(format!("warning: {e}"));
+            }
             val = Some(loss);
         }
         // Checkpoints follow their own interval: tied to evaluations, an interval that is no

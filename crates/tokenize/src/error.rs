@@ -21,6 +21,20 @@ pub enum TokenizeError {
         /// The vocabulary size.
         size: usize,
     },
+    /// The score spans more time than any music does: a corrupt delta time, most likely,
+    /// which would expand into millions of time tokens.
+    #[error(
+        "the score spans {quarters} quarter notes (about {hours:.0} hours at 120 BPM), more \
+         than the {max} a tokenizer accepts: a corrupt delta time, most likely"
+    )]
+    TooLong {
+        /// Quarter notes from the start to the last event.
+        quarters: u64,
+        /// The same at 120 BPM, in hours.
+        hours: f64,
+        /// The limit, [`crate::miditok::MAX_QUARTERS`].
+        max: u64,
+    },
     /// BPE training or application failed.
     #[error("BPE: {0}")]
     Bpe(String),

@@ -236,6 +236,7 @@ fn base_vocab(c: &MidiTokConfig, t: &Tables) -> Vec<String> {
 
 impl Tokenizer for Remi {
     fn encode(&self, score: &Score) -> Result<Vec<Vec<TokenId>>, TokenizeError> {
+        miditok::check_length(score)?;
         let p = self.preprocess(score);
         miditok::score_to_tokens(
             self.config.one_token_stream_for_programs,

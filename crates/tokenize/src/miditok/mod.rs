@@ -11,6 +11,8 @@ pub use tables::{BeatPos, Ids, Tables, Tok};
 
 use serde_json::{json, Value};
 
+use midigpt_midi::Score;
+
 use crate::{TokenId, TokenizeError, Vocab};
 
 /// Track name of a decoded program (-1 = drums), as MidiTok names them.
@@ -62,6 +64,26 @@ pub fn additional_tokens(c: &MidiTokConfig, t: &Tables, drum_types: &[&str]) -> 
         );
     }
     v
+}
+
+/// The longest score the REMI and MIDI-like tokenizers encode, in quarter notes: about 14
+/// hours at 120 BPM, far beyond any piece, while a single corrupt delta time in a 2 KB file
+/// can push an event 2^28 ticks away and expand into tens of millions of `Bar` or
+/// `TimeShift` tokens (minutes of work and gigabytes for one file). MidiTok has no such limit;
+/// the scores it excludes are never music.
+pub const MAX_QUARTERS: u64 = 100_000;
+
+/// Refuses a score longer than [`MAX_QUARTERS`].
+pub fn check_length(score: &Score) -> Result<(), TokenizeError> {
+    let quarters = score.end() as u64 / score.ticks_per_quarter.max(1) as u64;
+    if quarters <= MAX_QUARTERS {
+        return Ok(());
+    }
+    Err(TokenizeError::TooLong {
+        quarters,
+        hours: quarters as f64 / 120.0 / 60.0,
+        max: MAX_QUARTERS,
+    })
 }
 
 /// MidiTok's `_score_to_tokens`: global events (time signatures, tempos) and each track's

@@ -51,6 +51,16 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def check_exit(proc: subprocess.Popen, name: str, killed: bool) -> None:
+    """A process that was killed may stop anywhere, but never panics; one that ran to its
+    end must have succeeded."""
+    stderr = proc.stderr.read().decode()
+    if "panicked at" in stderr:
+        fail(f"{name} panicked:\n{stderr}")
+    if not killed and proc.returncode != 0:
+        fail(f"{name} failed:\n{stderr}")
+
+
 def run(binary: str, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run([binary, *args], capture_output=True, text=True)
     if "panicked at" in done.stderr:
@@ -160,12 +170,8 @@ def train_kills(binary: str, work: Path, kills: int, rng: random.Random) -> None
             killed = kill_when(proc, writing, time.monotonic() + 2 * duration)
         else:
             killed = kill_when(proc, lambda: False, time.monotonic() + rng.uniform(0.1, duration))
-        stderr = proc.stderr.read().decode()
-        if "panicked at" in stderr:
-            fail(f"train panicked:\n{stderr}")
+        check_exit(proc, "train", killed)
         if not killed:
-            if proc.returncode != 0:
-                fail(f"train failed:\n{stderr}")
             # The run finished before the kill: start over from scratch for more kills.
             shutil.rmtree(cut)
             continue
@@ -238,12 +244,8 @@ def prepare_kills(binary: str, work: Path, kills: int, rng: random.Random) -> No
         else:
             # Up to 1.5 times its length: some runs finish, and the next kill cuts the way back.
             killed = kill_when(proc, lambda: False, time.monotonic() + rng.uniform(0, 1.5 * duration))
-        stderr = proc.stderr.read().decode()
-        if "panicked at" in stderr:
-            fail(f"prepare panicked:\n{stderr}")
+        check_exit(proc, "prepare", killed)
         if not killed:
-            if proc.returncode != 0:
-                fail(f"prepare failed:\n{stderr}")
             if dataset(target) != reference[other]:
                 fail("a finished prepare did not leave its dataset")
             state = other

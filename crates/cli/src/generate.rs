@@ -229,13 +229,17 @@ fn unique_path(dir: &Path, stem: &str) -> PathBuf {
 /// installed SoundFont or the built-in synthesizer; well under a second for a sample).
 pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&Gpt<B>, u64, &Path) {
     let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
-    // Loaded once for the run; without one, samples still get their MIDI file and picture.
-    let renderer = SynthArgs::default()
-        .renderer()
-        .map_err(|e| eprintln!("warning: training samples get no audio: {e:#}"))
-        .ok();
+    // Loaded at the first sample (a SoundFont is ~140 MB; a run without samples never needs
+    // it), then kept; without one, samples still get their MIDI file and picture.
+    let renderer = std::cell::OnceCell::new();
     move |model: &Gpt<B>, step: u64, dir: &Path| {
         let Some(tokenizer) = &tokenizer else { return };
+        let renderer = renderer.get_or_init(|| {
+            SynthArgs::default()
+                .renderer()
+                .map_err(|e| eprintln!("warning: training samples get no audio: {e:#}"))
+                .ok()
+        });
         let path = dir.join(format!("step-{step:06}.mid"));
         let result = std::fs::create_dir_all(dir)
             .map_err(anyhow::Error::from)

@@ -205,12 +205,13 @@ fn train_logs_lines_without_a_terminal_and_resume_takes_only_schedule_changes() 
         "{out}"
     );
 
-    let resume = |sets: &[&str]| [&train_args(&data, &run, sets)[..], &["--resume"]].concat();
+    let bigger = train_args(&data, &run, &["max_iters=4", "n_layer=2"]);
     refused(
-        &resume(&["max_iters=4", "n_layer=2"]),
+        &[&bigger[..], &["--resume"]].concat(),
         &["--resume cannot change n_layer (1 → 2)"],
     );
-    let (ok, out) = midigpt(&resume(&["max_iters=4", "lr_decay_iters=4"]));
+    let longer = train_args(&data, &run, &["max_iters=4", "lr_decay_iters=4"]);
+    let (ok, out) = midigpt(&[&longer[..], &["--resume"]].concat());
     assert!(ok, "{out}");
     assert!(out.contains("trained 4 steps"), "{out}");
     assert!(!out.contains("warning"), "{out}");

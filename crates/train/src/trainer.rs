@@ -107,14 +107,7 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         let mut val = None;
         if step % config.eval_interval == 0 || last {
             let loss = evaluate(&model.valid(), &val_shard, &config)?;
-            if !loss.is_finite() {
-                return Err(diverged(
-                    &config,
-                    step,
-                    ("validation loss", loss),
-                    last_saved,
-                ));
-            }
+            finite(&config, step, ("validation loss", loss), last_saved)?;
             metrics.append(&MetricRecord::new(step, Split::Val, loss, lr, elapsed()))?;
             report.eval(step, loss);
             best = Some(best.map_or(loss, |b: f64| b.min(loss)));
@@ -158,22 +151,8 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         let settings = StepSettings::new(&config, lr);
         let out;
         (model, out) = train_step(model, &mut optimizer, next, &settings)?;
-        if !out.loss.is_finite() {
-            return Err(diverged(
-                &config,
-                step,
-                ("training loss", out.loss),
-                last_saved,
-            ));
-        }
-        if !out.grad_norm.is_finite() {
-            return Err(diverged(
-                &config,
-                step,
-                ("gradient norm", out.grad_norm),
-                last_saved,
-            ));
-        }
+        finite(&config, step, ("training loss", out.loss), last_saved)?;
+        finite(&config, step, ("gradient norm", out.grad_norm), last_saved)?;
         last_loss = out.loss;
         let stats = StepStats {
             step: step + 1,
@@ -221,19 +200,22 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     Ok(info)
 }
 
-/// The error that stops a run whose `what` became `value` (NaN or infinite) at `step`.
-fn diverged(
+/// Stops a run whose `what` became `value` (NaN or infinite) at `step`, with advice.
+fn finite(
     config: &TrainConfig,
     step: u64,
     (what, value): (&'static str, f64),
     last_checkpoint: Option<u64>,
-) -> TrainError {
-    TrainError::Diverged {
+) -> Result<(), TrainError> {
+    if value.is_finite() {
+        return Ok(());
+    }
+    Err(TrainError::Diverged {
         step,
         what,
         value,
         last_checkpoint,
         learning_rate: config.learning_rate,
         grad_clip: config.grad_clip,
-    }
+    })
 }

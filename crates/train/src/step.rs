@@ -173,6 +173,47 @@ pub fn tensors<B: GptBackend>(batch: &Batch, device: &B::Device) -> Pair<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::backend::Backend;
+    use midigpt_model::CpuTrain;
+
+    /// Loss before and after one step on a fixed batch, seen as `micro` equal micro-batches.
+    fn one_step(micro: usize) -> (StepOutput, f64) {
+        let mut config = TrainConfig::default();
+        let sizes = ["n_layer=1", "n_head=2", "n_embd=16", "block_size=8"];
+        config.apply_overrides(&sizes).unwrap();
+        let device = Default::default();
+        CpuTrain::seed(&device, 0);
+        let model = crate::model_config(&config, 50)
+            .init::<CpuTrain>(&device)
+            .unwrap();
+        let ids: Vec<i64> = (0..18).map(|i| (i * 7 % 50) as i64).collect();
+        let batch = Tensor::<CpuTrain, 2, Int>::from_data(TensorData::new(ids, [2, 9]), &device);
+        let (x, y) = (batch.clone().narrow(1, 0, 8), batch.narrow(1, 1, 8));
+        let settings = StepSettings {
+            micro_batches: micro,
+            lr: 1e-2,
+            weight_decay: 0.1,
+            grad_clip: 1.0,
+        };
+        let mut optimizer = optim::adamw(0.9, 0.99);
+        let next = || Ok((x.clone(), y.clone()));
+        let (model, out) = train_step(model, &mut optimizer, next, &settings).unwrap();
+        let after = loss(model.forward(x.clone()), y.clone())
+            .into_scalar()
+            .elem::<f64>();
+        (out, after)
+    }
+
+    #[test]
+    fn micro_batches_average_to_one_batch_and_the_step_learns() {
+        let (one, after_one) = one_step(1);
+        let (three, after_three) = one_step(3);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-4 * a.abs();
+        assert!(close(one.loss, three.loss), "{one:?} {three:?}");
+        assert!(close(one.grad_norm, three.grad_norm), "{one:?} {three:?}");
+        assert!(close(after_one, after_three), "{after_one} {after_three}");
+        assert!(after_one < one.loss, "{after_one} after {}", one.loss);
+    }
 
     #[test]
     fn step_seeds_differ_by_step_and_run() {

@@ -65,14 +65,14 @@ pub fn model_config(config: &TrainConfig, vocab_size: usize) -> GptConfig {
 pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, TrainError> {
     // The data first: a folder that is no dataset must not leave a run folder behind.
     let meta = load_meta(&job.data)?;
+    let train_shard = Shard::open_split(&job.data, &meta, Split::Train)?;
+    let val_shard = Shard::open_split(&job.data, &meta, Split::Val)?;
     let (run, config) = open_run(&job, &meta)?;
     let report = job.report;
     config.warnings().iter().for_each(|w| report.warn(w));
     // A run resumed on other data must read the ids as it learnt them.
     let tokenizer = load_tokenizer(run.tokenizer_path()).map_err(DataError::from)?;
     meta.check_tokenizer(tokenizer.as_ref())?;
-    let train_shard = Shard::open_split(&job.data, &meta, Split::Train)?;
-    let val_shard = Shard::open_split(&job.data, &meta, Split::Val)?;
     let mconfig = model_config(&config, meta.vocab_size);
     B::seed(&job.device, config.seed);
     let model: Gpt<B> = mconfig.init(&job.device)?;

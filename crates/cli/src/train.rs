@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use midigpt_model::GptTrainBackend;
-use midigpt_train::{train, TrainConfig, TrainInfo, TrainJob};
+use midigpt_train::{train, RunDir, TrainConfig, TrainInfo, TrainJob};
 
 use crate::device::{on_device, OnBackend};
+use crate::progress::TrainBar;
 
 /// Arguments of `midigpt train`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +25,9 @@ pub struct TrainArgs {
     /// Override one config key, e.g. `--set max_iters=2000` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Continue the run in --out from its latest checkpoint.
+    /// Continue the run in --out from its latest checkpoint, with its saved config; --config
+    /// and --set may change the schedule, intervals and device (max_iters to extend it,
+    /// learning_rate after a divergence), not the model or the data.
     #[arg(long)]
     pub resume: bool,
     /// Where to train: cpu, cuda or cuda:N (a build with the `cuda` feature); the same as
@@ -35,22 +38,23 @@ pub struct TrainArgs {
 
 /// Runs `midigpt train`.
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
-    let mut config = match &args.config {
-        Some(path) => {
-            TrainConfig::load(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => TrainConfig::default(),
+    // --config and --set change the defaults for a new run, the run's saved config on
+    // --resume (which refuses changes to the model or the data).
+    let mut config = if args.resume {
+        RunDir::open(&args.out)?.load_config()?
+    } else {
+        TrainConfig::default()
     };
+    if let Some(path) = &args.config {
+        config
+            .overlay_file(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+    }
     config.apply_overrides(&args.set)?;
     if let Some(device) = &args.device {
         config.device = device.clone();
     }
     config.validate()?;
-    if args.resume && (args.config.is_some() || !args.set.is_empty()) {
-        eprintln!(
-            "note: --resume continues with the run's saved config; --config/--set are ignored"
-        );
-    }
     let device = config.device.clone();
     let info = on_device(&device, Training { args, config })
         .with_context(|| format!("training {} on {}", args.out.display(), args.data.display()))?;
@@ -77,13 +81,14 @@ impl OnBackend for Training<'_> {
     fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<TrainInfo> {
         let Training { args, config } = self;
         let sampler = crate::generate::training_sampler(&args.data, config.sample_tokens);
+        let report = TrainBar::new();
         Ok(train::<B>(TrainJob {
             data: args.data.clone(),
             out: args.out.clone(),
             config,
             resume: args.resume,
             device,
-            progress: true,
+            report: &report,
             sampler: Some(&sampler),
             stop_at: None,
         })?)

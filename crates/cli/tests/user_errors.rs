@@ -186,3 +186,33 @@ fn bad_options_and_mismatched_runs() {
         &["does not fit the run's config.json"],
     );
 }
+
+#[test]
+fn train_logs_lines_without_a_terminal_and_resume_takes_only_schedule_changes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = prepared(tmp.path(), "data", "remi-plus");
+    let run = tmp.path().join("run");
+    let sets = [&TINY[..], &["log_interval=1"]].concat();
+    let (ok, out) = midigpt(&train_args(&data, &run, &sets));
+    assert!(ok, "{out}");
+    // stderr is no terminal here: a line per log_interval steps, as nanoGPT prints.
+    assert!(
+        out.contains("step 1/2: loss") && out.contains("step 2/2: loss"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: lr_decay_iters (5000) is past max_iters (2)"),
+        "{out}"
+    );
+
+    let bigger = train_args(&data, &run, &["max_iters=4", "n_layer=2"]);
+    refused(
+        &[&bigger[..], &["--resume"]].concat(),
+        &["--resume cannot change n_layer (1 → 2)"],
+    );
+    let longer = train_args(&data, &run, &["max_iters=4", "lr_decay_iters=4"]);
+    let (ok, out) = midigpt(&[&longer[..], &["--resume"]].concat());
+    assert!(ok, "{out}");
+    assert!(out.contains("trained 4 steps"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+}

@@ -74,7 +74,31 @@ impl Shard {
             Split::Train => TRAIN_FILE,
             Split::Val => VAL_FILE,
         };
-        Shard::open(&data_dir.join(name), meta.dtype)
+        let shard = Shard::open(&data_dir.join(name), meta.dtype)?;
+        shard.check_ids(meta.vocab_size)?;
+        Ok(shard)
+    }
+
+    /// Checks every id against the vocabulary once, so that a damaged file is an error
+    /// naming it rather than an out-of-bounds embedding lookup in the middle of training.
+    pub fn check_ids(&self, vocab_size: usize) -> Result<(), DataError> {
+        fn first_bad<T: Copy + Into<u32>>(ids: &[T], vocab: usize) -> Option<(usize, u32)> {
+            let bad = ids.iter().position(|&id| id.into() as usize >= vocab)?;
+            Some((bad, ids[bad].into()))
+        }
+        let (bad, width) = match &self.ids {
+            Ids::U16(v) => (first_bad(v, vocab_size), 2),
+            Ids::U32(v) => (first_bad(v, vocab_size), 4),
+        };
+        match bad {
+            None => Ok(()),
+            Some((index, id)) => Err(DataError::IdOutOfRange {
+                path: self.path.clone(),
+                offset: (index * width) as u64,
+                id,
+                vocab_size,
+            }),
+        }
     }
 
     /// A shard held in memory only (tests, small experiments); `name` stands for its path in
@@ -311,6 +335,33 @@ mod tests {
         }
         let shard = counting_shard(17);
         assert!(batcher.next_batch(&shard).is_ok());
+    }
+
+    #[test]
+    fn ids_outside_the_vocabulary_name_the_file_and_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train.bin");
+        std::fs::write(&path, [1u8, 0, 2, 0, 0xff, 0xff, 3, 0]).unwrap();
+        let shard = Shard::open(&path, Dtype::U16).unwrap();
+        shard.check_ids(65_536).unwrap();
+        let err = shard.check_ids(300).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::IdOutOfRange {
+                    offset: 4,
+                    id: 65_535,
+                    vocab_size: 300,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("train.bin") && message.contains("byte offset 4"),
+            "{message}"
+        );
     }
 
     #[test]

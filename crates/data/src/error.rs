@@ -72,6 +72,23 @@ pub enum DataError {
         /// The width `meta.json` gives.
         dtype: crate::Dtype,
     },
+    /// A shard holds an id the vocabulary does not have: the file is damaged, or belongs to
+    /// another dataset.
+    #[error(
+        "{}: id {id} at byte offset {offset} is outside the vocabulary of {vocab_size} ids: \
+         the file is damaged or belongs to another dataset; run `midigpt prepare` again",
+        path.display()
+    )]
+    IdOutOfRange {
+        /// The shard.
+        path: PathBuf,
+        /// Byte offset of the id in the file.
+        offset: u64,
+        /// The id found.
+        id: u32,
+        /// `vocab_size` of `meta.json`.
+        vocab_size: usize,
+    },
     /// `meta.json` does not parse.
     #[error("{}: {message}", path.display())]
     BadMeta {

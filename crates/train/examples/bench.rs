@@ -24,15 +24,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use midigpt_generate::{generate, SamplingConfig};
 use midigpt_model::{
-    load_safetensors_bytes, loss, save_safetensors, Cpu, CpuTrain, Gpt, GptBackend, GptConfig,
+    load_safetensors_bytes, save_safetensors, Cpu, CpuTrain, Gpt, GptBackend, GptConfig,
     GptTrainBackend, KvCache,
 };
-use midigpt_train::optim;
+use midigpt_train::{optim, train_step, StepSettings};
 use rand::SeedableRng;
 
 // The allocator `midigpt` itself uses, set up the same way (see crates/cli/src/main.rs).
@@ -120,24 +119,23 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
     let batch = Tensor::<B, 2, Int>::from_data(TensorData::new(data, [opts.batch, t + 1]), &device);
     let (x, y) = (batch.clone().narrow(1, 0, t), batch.narrow(1, 1, t));
     let mut optimizer = optim::adamw(0.9, 0.99);
-    // One optimizer step of `--accum` micro-batches; returns the model and the step's loss.
-    let mut step = |mut model: Gpt<B>| {
-        let mut accumulator = GradientsAccumulator::<Gpt<B>>::new();
-        let mut total = 0.0;
-        for _ in 0..opts.accum {
-            let l = loss(model.forward(x.clone()), y.clone()).div_scalar(opts.accum as f64);
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            total += l.into_scalar().elem::<f64>(); // the loop logs every step's loss
-            accumulator.accumulate(&model, grads);
-        }
-        (model, _) = optim::step(&mut optimizer, model, accumulator.grads(), 1e-3, 0.1, 1.0);
-        (model, total)
+    let settings = StepSettings {
+        micro_batches: opts.accum,
+        lr: 1e-3,
+        weight_decay: 0.1,
+        grad_clip: 1.0,
+    };
+    // One optimizer step as `midigpt train` takes it, on the same batch every time.
+    let mut step = |model: Gpt<B>| -> Result<(Gpt<B>, f64), Error> {
+        let next = || Ok((x.clone(), y.clone()));
+        let (model, out) = train_step(model, &mut optimizer, next, &settings)?;
+        Ok((model, out.loss))
     };
     if opts.losses > 0 {
         let mut model = cpu_initialised::<B>(config, &device)?;
         let mut losses = Vec::new();
         for _ in 0..opts.losses {
-            let (next, l) = step(model);
+            let (next, l) = step(model)?;
             model = next;
             losses.push(l);
         }
@@ -151,7 +149,7 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
         if i == WARMUP {
             start = Instant::now();
         }
-        model = step(model).0;
+        model = step(model)?.0;
     }
     let tokens = opts.steps * opts.accum * opts.batch * t;
     let train = tokens as f64 / start.elapsed().as_secs_f64();

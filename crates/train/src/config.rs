@@ -16,6 +16,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 pub use midigpt_model::Arch;
 
+fn parse_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
 /// Every setting of a training run. Field names follow nanoGPT's `train.py`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,6 +135,30 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Keys that change neither the model nor the batches it learns from: `--resume` may
+    /// give them new values (to extend a run, change its schedule or intervals, or recover
+    /// from a divergence with a lower learning rate). The others are fixed for a run.
+    pub const RESUMABLE: &'static [&'static str] = &[
+        "max_iters",
+        "learning_rate",
+        "warmup_iters",
+        "lr_decay_iters",
+        "min_lr",
+        "weight_decay",
+        "beta1",
+        "beta2",
+        "grad_clip",
+        "eval_interval",
+        "eval_iters",
+        "log_interval",
+        "sample_interval",
+        "sample_tokens",
+        "checkpoint_interval",
+        "keep_last",
+        "device",
+        "peak_tflops",
+    ];
+
     /// Parses TOML text; `origin` names it in errors. Missing keys take their defaults.
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<TrainConfig, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -333,6 +364,79 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// Sets the keys a config file gives (TOML, or JSON when the name ends in `.json`) and
+    /// leaves the others as they are: a file over the defaults for a new run, over the run's
+    /// saved config for `--resume`.
+    pub fn overlay_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        // Loading the whole file first reports unknown keys and wrong types with its name.
+        let file = TrainConfig::load(path)?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let given: Vec<String> = if path.extension().is_some_and(|e| e == "json") {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).map_err(|e| parse_error(path, e))?;
+            map.keys().cloned().collect()
+        } else {
+            let table: toml::Table = toml::from_str(&text).map_err(|e| parse_error(path, e))?;
+            table.keys().cloned().collect()
+        };
+        let (mut base, file) = (self.table(path)?, file.table(path)?);
+        for key in given {
+            if let Some(value) = file.get(&key) {
+                base.insert(key, value.clone());
+            }
+        }
+        *self = base.try_into().map_err(|e| parse_error(path, e))?;
+        Ok(())
+    }
+
+    fn table(&self, origin: &Path) -> Result<toml::Table, ConfigError> {
+        toml::Table::try_from(self).map_err(|e| parse_error(origin, e))
+    }
+
+    /// This config (a run's saved one) changed to `requested` for `--resume`, when every
+    /// key that differs is one of [`TrainConfig::RESUMABLE`]; the others are refused, named
+    /// with both values.
+    pub fn resumed_with(&self, requested: &TrainConfig) -> Result<TrainConfig, ConfigError> {
+        let origin = Path::new("config.json");
+        let (saved, new) = (self.table(origin)?, requested.table(origin)?);
+        let changes: Vec<String> = new
+            .iter()
+            .filter(|(key, value)| {
+                saved.get(*key) != Some(*value) && !Self::RESUMABLE.contains(&key.as_str())
+            })
+            .map(|(key, value)| match saved.get(key) {
+                Some(old) => format!("{key} ({old} → {value})"),
+                None => format!("{key} (→ {value})"),
+            })
+            .collect();
+        if !changes.is_empty() {
+            return Err(ConfigError::FixedOnResume {
+                changes: changes.join(", "),
+            });
+        }
+        requested.validate()?;
+        Ok(requested.clone())
+    }
+
+    /// Settings that are legal but probably not what was meant, one sentence each.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        // A run shortened with `--set max_iters=300` keeps the default decay to 5,000 steps
+        // and ends at almost its peak rate, without the low-rate steps that settle the loss.
+        if self.lr_decay_iters > self.max_iters {
+            let end = crate::LrSchedule::from_config(self).lr(self.max_iters);
+            warnings.push(format!(
+                "lr_decay_iters ({}) is past max_iters ({}): the learning rate ends at {end:.2e} \
+                 instead of decaying to min_lr ({:.2e}); set lr_decay_iters={} as well",
+                self.lr_decay_iters, self.max_iters, self.min_lr, self.max_iters
+            ));
+        }
+        warnings
+    }
+
     /// The config as TOML text, loadable by [`TrainConfig::from_toml_str`].
     ///
     /// Panics if an integer exceeds TOML's range, which [`TrainConfig::validate`] rejects.
@@ -347,124 +451,5 @@ impl TrainConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<TrainConfig, ConfigError> {
-        TrainConfig::from_toml_str(text, Path::new("test.toml"))
-    }
-
-    #[test]
-    fn defaults_are_valid_and_round_trip() {
-        let config = TrainConfig::default();
-        config.validate().unwrap();
-        assert_eq!(parse(&config.to_toml_string()).unwrap(), config);
-        let json: TrainConfig = serde_json::from_str(&config.to_json_string()).unwrap();
-        assert_eq!(json, config);
-        assert_eq!(parse("").unwrap(), config);
-    }
-
-    #[test]
-    fn file_keys_override_defaults_and_unknown_keys_fail() {
-        let config = parse("n_layer = 6\narch = \"llama\"\nlearning_rate = 3e-4\n").unwrap();
-        assert_eq!((config.n_layer, config.arch), (6, Arch::Llama));
-        assert_eq!(config.learning_rate, 3e-4);
-        let err = parse("n_layers = 6\n").unwrap_err().to_string();
-        assert!(
-            err.contains("n_layers") && err.contains("test.toml"),
-            "{err}"
-        );
-        let err = parse("n_layer = \"six\"\n").unwrap_err().to_string();
-        assert!(err.contains("n_layer"), "{err}");
-    }
-
-    #[test]
-    fn overrides_parse_by_type() {
-        let mut config = TrainConfig::default();
-        config
-            .apply_overrides(&[
-                "batch_size=32",
-                "learning_rate=6e-4",
-                "min_lr = 1",
-                "bias=true",
-                "device=cuda:1",
-                "arch=\"llama\"",
-                "max_iters=10_000",
-            ])
-            .unwrap();
-        assert_eq!(config.batch_size, 32);
-        assert_eq!(config.learning_rate, 6e-4);
-        assert_eq!(config.min_lr, 1.0);
-        assert!(config.bias);
-        assert_eq!(config.device, "cuda:1");
-        assert_eq!(config.arch, Arch::Llama);
-        assert_eq!(config.max_iters, 10_000);
-    }
-
-    #[test]
-    fn override_errors_name_the_key() {
-        let mut config = TrainConfig::default();
-        let err = |c: &mut TrainConfig, s: &str| c.apply_overrides(&[s]).unwrap_err();
-        assert!(
-            matches!(err(&mut config, "n_layr=3"), ConfigError::UnknownKey { key, .. } if key == "n_layr")
-        );
-        assert!(matches!(
-            err(&mut config, "n_layer"),
-            ConfigError::OverrideSyntax(_)
-        ));
-        assert!(matches!(
-            err(&mut config, "n_layer=2.5"),
-            ConfigError::TypeMismatch { key, expected: "an integer", .. } if key == "n_layer"
-        ));
-        assert!(matches!(
-            err(&mut config, "bias=yes"),
-            ConfigError::TypeMismatch { .. }
-        ));
-        assert!(matches!(
-            err(&mut config, "learning_rate=fast"),
-            ConfigError::TypeMismatch { .. }
-        ));
-        let bad = err(&mut config, "batch_size=-1");
-        assert!(
-            matches!(&bad, ConfigError::BadValue { key, .. } if key == "batch_size"),
-            "{bad}"
-        );
-        let bad = err(&mut config, "arch=mamba");
-        assert!(bad.to_string().contains("arch"), "{bad}");
-        // A failed override leaves the config as it was.
-        assert_eq!(config, TrainConfig::default());
-    }
-
-    #[test]
-    fn validation_catches_contradictions() {
-        let check = |overrides: &[&str], key: &str| {
-            let mut config = TrainConfig::default();
-            config.apply_overrides(overrides).unwrap();
-            match config.validate() {
-                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{overrides:?}"),
-                other => panic!("{overrides:?}: expected Invalid {key}, got {other:?}"),
-            }
-        };
-        check(&["batch_size=0"], "batch_size");
-        let huge: TrainConfig = serde_json::from_str(r#"{"seed": 18446744073709551615}"#).unwrap();
-        assert!(matches!(
-            huge.validate(),
-            Err(ConfigError::Invalid { key: "seed", .. })
-        ));
-        assert!(matches!(
-            huge.clone().set("n_layer", "2"),
-            Err(ConfigError::BadValue { .. })
-        ));
-        check(&["min_lr=0.1"], "min_lr");
-        check(&["warmup_iters=6000"], "warmup_iters");
-        check(&["n_embd=250"], "n_embd");
-        check(&["beta2=1.0"], "beta2");
-        check(&["n_kv_head=2"], "n_kv_head");
-        check(&["arch=llama", "n_kv_head=3"], "n_kv_head");
-        check(&["arch=llama", "n_head=8", "n_embd=200"], "n_embd");
-        let mut gqa = TrainConfig::default();
-        gqa.apply_overrides(&["arch=llama", "n_kv_head=2"]).unwrap();
-        gqa.validate().unwrap();
-        assert_eq!(gqa.kv_heads(), 2);
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -60,6 +60,16 @@ pub enum ConfigError {
         /// What is wrong, with the values concerned.
         reason: String,
     },
+    /// `--resume` was asked to change settings that define the model or the batches it
+    /// learns from (only the schedule, optimizer, intervals and device may change).
+    #[error(
+        "--resume cannot change {changes}: they change the model or the data it trains on; \
+         train a new run in another --out folder instead"
+    )]
+    FixedOnResume {
+        /// Each refused key with its saved and requested values: `n_layer (2 → 3), ...`.
+        changes: String,
+    },
 }
 
 /// Why writing or reading a run folder, its metrics, plot or checkpoints failed.
@@ -67,8 +77,51 @@ pub enum ConfigError {
 #[non_exhaustive]
 pub enum TrainError {
     /// Building, running, saving or loading the model failed.
-    #[error("model: {0}")]
-    Model(String),
+    #[error(transparent)]
+    Model(#[from] midigpt_model::ModelError),
+    /// A checkpoint's weights do not fit the model the run's config describes (its
+    /// `config.json` was edited since).
+    #[error("{}: the checkpoint does not fit the run's config.json", path.display())]
+    CheckpointMismatch {
+        /// The checkpoint folder.
+        path: PathBuf,
+        /// Why the weights do not load.
+        source: midigpt_model::ModelError,
+    },
+    /// A model or optimizer record could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Record {
+        /// The record file.
+        path: PathBuf,
+        /// burn's error.
+        source: burn::record::RecorderError,
+    },
+    /// The loss or the gradients stopped being finite numbers: training diverged. The run
+    /// stops at that step, before anything of it is saved.
+    #[error(
+        "training diverged at step {step}: the {what} is {value}. Lower learning_rate (now \
+         {learning_rate}) or clip gradients (grad_clip, now {grad_clip}; 1.0 is usual) and \
+         resume, e.g. `midigpt train --resume --set learning_rate={}`: {}",
+        learning_rate / 2.0,
+        match last_checkpoint {
+            Some(step) => format!("it goes on from the last good checkpoint, of step {step}"),
+            None => "no checkpoint was saved yet, so it starts over".to_owned(),
+        }
+    )]
+    Diverged {
+        /// The step at which it happened.
+        step: u64,
+        /// `"training loss"`, `"validation loss"` or `"gradient norm"`.
+        what: &'static str,
+        /// The value (NaN or infinite).
+        value: f64,
+        /// The newest checkpoint, saved before the divergence.
+        last_checkpoint: Option<u64>,
+        /// The run's peak learning rate.
+        learning_rate: f64,
+        /// The run's gradient clipping norm (0: off).
+        grad_clip: f64,
+    },
     /// The configuration is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -9,7 +9,8 @@
 //! - [`RunDir`] and [`TrainInfo`] lay out the run folder;
 //! - [`Checkpoints`] saves atomic checkpoint folders with `latest` and `best` pointers and
 //!   rotation;
-//! - [`TrainProgress`] is the progress bar.
+//! - [`train`] runs the loop ([`train_step`] is one optimizer step) and tells a
+//!   [`TrainReport`] what it does.
 //!
 //! Batches come from [`midigpt_data::Batcher`].
 //!
@@ -35,8 +36,10 @@ mod metrics;
 pub mod optim;
 mod plot;
 mod progress;
+mod resume;
 mod run;
 mod schedule;
+mod step;
 mod trainer;
 
 pub use checkpoint::{
@@ -47,10 +50,13 @@ pub use config::{Arch, TrainConfig};
 pub use error::{ConfigError, TrainError};
 pub use metrics::{read_metrics, MetricRecord, MetricsWriter};
 pub use plot::{plot_loss, LOSS_PLOT_SIZE};
-pub use progress::TrainProgress;
+pub use progress::{NoReport, StepStats, TrainReport};
 pub use run::{
     utc_now, utc_now_secs, utc_timestamp, write_atomic, RunDir, TrainInfo, CONFIG_FILE,
     CONFIG_TOML_FILE, LOSS_PLOT_FILE, METRICS_FILE, TOKENIZER_FILE, TRAIN_INFO_FILE,
 };
 pub use schedule::LrSchedule;
-pub use trainer::{evaluate, evaluate_shard, model_config, train, Sampler, TrainJob, MODEL_FILE};
+pub use step::{
+    evaluate, evaluate_shard, step_seed, tensors, train_step, Pair, StepOutput, StepSettings,
+};
+pub use trainer::{model_config, train, Sampler, TrainJob, MODEL_FILE};

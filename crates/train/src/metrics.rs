@@ -23,7 +23,9 @@ pub struct MetricRecord {
     pub step: u64,
     /// `"train"` or `"val"`.
     pub split: Split,
-    /// Mean cross-entropy loss (nats per token).
+    /// Mean cross-entropy loss (nats per token). Always finite in files written now; read
+    /// as NaN from the `null` that older versions wrote for a diverged loss.
+    #[serde(deserialize_with = "number_or_null")]
     pub loss: f64,
     /// Learning rate of the step.
     pub lr: f64,
@@ -100,8 +102,18 @@ impl MetricsWriter {
     }
 
     /// Appends one line. The line goes to the OS in one write, so a crash leaves whole lines
-    /// (a torn last line at worst, which readers skip).
+    /// (a torn last line at worst, which readers skip). A loss that is not a finite number
+    /// is refused: JSON cannot hold it (it would be written as `null`).
     pub fn append(&mut self, record: &MetricRecord) -> Result<(), TrainError> {
+        if !record.loss.is_finite() {
+            return Err(TrainError::Json {
+                path: self.path.clone(),
+                message: format!(
+                    "step {}: loss {} is not a number JSON holds",
+                    record.step, record.loss
+                ),
+            });
+        }
         let mut line = serde_json::to_string(record).expect("a MetricRecord serializes");
         line.push('\n');
         self.file
@@ -122,6 +134,11 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>, TrainError> {
         .into_iter()
         .map(|(_, r)| r)
         .collect())
+}
+
+/// A number, or NaN for `null` (how serde_json writes NaN and infinities).
+fn number_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Parses the lines of a metrics file. A last line without its newline that does not parse
@@ -218,6 +235,33 @@ mod tests {
         assert!(read_metrics(&cut).unwrap().iter().all(|r| r.step < 10));
         log(&mut writer, 10..20);
         assert_eq!(std::fs::read(&cut).unwrap(), std::fs::read(&whole).unwrap());
+    }
+
+    #[test]
+    fn null_losses_of_older_runs_read_as_nan_and_are_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        std::fs::write(
+            &path,
+            "{\"step\":0,\"split\":\"train\",\"loss\":2.5,\"lr\":0.001,\"elapsed_s\":0.1}\n\
+             {\"step\":1,\"split\":\"train\",\"loss\":null,\"lr\":0.001,\"elapsed_s\":0.2}\n",
+        )
+        .unwrap();
+        let records = read_metrics(&path).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(records[1].loss.is_nan());
+        let mut writer = MetricsWriter::resume(&path, 2).unwrap();
+        let err = writer
+            .append(&MetricRecord::new(
+                2,
+                Split::Train,
+                f64::INFINITY,
+                1e-3,
+                0.3,
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains("step 2"), "{err}");
+        assert_eq!(read_metrics(&path).unwrap().len(), 2);
     }
 
     #[test]

@@ -1,84 +1,21 @@
 //! Real training on a tiny model: the loss falls, and a run interrupted and resumed from its
-//! checkpoint gives exactly the losses of a run that was never stopped.
+//! checkpoint gives exactly the losses (and weights) of a run that was never stopped, with
+//! dropout too; a resumed run takes new schedule settings but not a new model.
+
+mod common;
 
 use std::path::Path;
 
-use midigpt_data::{prepare, NoProgress, PrepareOptions, Split};
-use midigpt_model::CpuTrain;
-use midigpt_train::{read_metrics, train, TrainConfig, TrainError, TrainInfo, TrainJob};
-
-fn data(dir: &Path) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi");
-    let mut options = PrepareOptions::new(&fixtures, dir);
-    options.val_fraction = 0.2;
-    prepare(
-        midigpt_tokenize::builtin("remi-plus").unwrap(),
-        &options,
-        &NoProgress,
-    )
-    .unwrap();
-}
-
-fn config() -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.apply_overrides(&[
-        "n_layer=2",
-        "n_head=2",
-        "n_embd=32",
-        "block_size=32",
-        "batch_size=4",
-        "max_iters=20",
-        "warmup_iters=2",
-        "lr_decay_iters=20",
-        "eval_interval=10",
-        "eval_iters=2",
-        "checkpoint_interval=5",
-        "learning_rate=0.003",
-        "min_lr=0.0003",
-        "gradient_accumulation_steps=2",
-    ])
-    .unwrap();
-    c
-}
-
-fn try_run(
-    data: &Path,
-    out: &Path,
-    resume: bool,
-    stop_at: Option<u64>,
-) -> Result<TrainInfo, TrainError> {
-    train::<CpuTrain>(TrainJob {
-        data: data.to_path_buf(),
-        out: out.to_path_buf(),
-        config: config(),
-        resume,
-        device: Default::default(),
-        progress: false,
-        sampler: None,
-        stop_at,
-    })
-}
-
-fn run(data: &Path, out: &Path, resume: bool, stop_at: Option<u64>) {
-    try_run(data, out, resume, stop_at).unwrap();
-}
-
-/// (step, split, loss) of every metrics line.
-fn losses(out: &Path) -> Vec<(u64, bool, f64)> {
-    let records = read_metrics(&out.join("metrics.jsonl")).unwrap();
-    records
-        .iter()
-        .map(|r| (r.step, r.split == Split::Val, r.loss))
-        .collect()
-}
+use common::{config, losses, prepared, run, serial, try_run};
+use midigpt_train::{ConfigError, RunDir, TrainError};
 
 #[test]
 fn loss_falls_and_resume_is_exact() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("data");
-    data(&d);
+    let _serial = serial();
+    let c = config(&[]);
+    let (tmp, d) = prepared();
     let whole = tmp.path().join("whole");
-    run(&d, &whole, false, None);
+    run(&d, &whole, &c, false, None);
     let full = losses(&whole);
     let val: Vec<f64> = full.iter().filter(|l| l.1).map(|l| l.2).collect();
     assert_eq!(val.len(), 3, "evaluations at 0, 10, 20");
@@ -88,18 +25,18 @@ fn loss_falls_and_resume_is_exact() {
     assert!([10, 15, 20].iter().all(|&s| saved(&whole, s).is_dir()));
 
     // A fresh run never overwrites a run that has checkpoints.
-    let err = try_run(&d, &whole, false, None).unwrap_err();
+    let err = try_run(&d, &whole, &c, false, None).unwrap_err();
     assert!(
         matches!(err, TrainError::RunExists { step: 20, .. }),
         "{err}"
     );
 
     let cut = tmp.path().join("cut");
-    run(&d, &cut, false, Some(3)); // killed before its first checkpoint
-    run(&d, &cut, true, Some(13)); // resumes from the start; last checkpoint at 10
+    run(&d, &cut, &c, false, Some(3)); // killed before its first checkpoint
+    run(&d, &cut, &c, true, Some(13)); // resumes from the start; last checkpoint at 10
     let written = |out: &Path| std::fs::metadata(saved(out, 10).join("checkpoint.json"));
     let before = written(&cut).unwrap().modified().unwrap();
-    run(&d, &cut, true, None);
+    run(&d, &cut, &c, true, None);
     assert_eq!(
         losses(&cut),
         full,
@@ -113,4 +50,64 @@ fn loss_falls_and_resume_is_exact() {
         before,
         "the checkpoint resumed from is not written again"
     );
+}
+
+#[test]
+fn resume_with_dropout_is_exact() {
+    let _serial = serial();
+    let (tmp, d) = prepared();
+    let c = config(&["dropout=0.1"]);
+    let whole = tmp.path().join("whole");
+    run(&d, &whole, &c, false, None);
+    let cut = tmp.path().join("cut");
+    run(&d, &cut, &c, false, Some(7)); // last checkpoint at 5
+    run(&d, &cut, &c, true, Some(12)); // last checkpoint at 10
+    run(&d, &cut, &c, true, None);
+    assert_eq!(losses(&cut), losses(&whole));
+    let weights = |out: &Path| std::fs::read(out.join("checkpoints/step-000020/model.safetensors"));
+    assert!(
+        weights(&cut).unwrap() == weights(&whole).unwrap(),
+        "the resumed run ends with the uninterrupted run's weights"
+    );
+
+    // Dropout is at work: without it the first step's loss differs.
+    let plain = tmp.path().join("plain");
+    run(&d, &plain, &config(&[]), false, Some(1));
+    let first_train = |out: &Path| losses(out).into_iter().find(|l| !l.1).unwrap();
+    assert_ne!(first_train(&plain), first_train(&whole));
+}
+
+#[test]
+fn resume_takes_new_schedule_settings_but_not_a_new_model() {
+    let _serial = serial();
+    let (tmp, d) = prepared();
+    let out = tmp.path().join("run");
+    let short = config(&["max_iters=10", "lr_decay_iters=10"]);
+    assert_eq!(run(&d, &out, &short, false, None).steps, 10);
+
+    // Extended as nanoGPT users do, with a larger max_iters.
+    let longer = config(&["max_iters=16", "lr_decay_iters=16", "eval_interval=8"]);
+    let info = run(&d, &out, &longer, true, None);
+    assert_eq!((info.steps, info.finished), (16, true));
+    let saved = RunDir::open(&out).unwrap().load_config().unwrap();
+    assert_eq!((saved.max_iters, saved.eval_interval), (16, 8));
+    let steps: Vec<(u64, bool)> = losses(&out).iter().map(|l| (l.0, l.1)).collect();
+    assert!(
+        steps.contains(&(10, false)) && steps.contains(&(16, true)),
+        "{steps:?}"
+    );
+    assert!(out.join("checkpoints/step-000016").is_dir());
+
+    // Settings that change the model or the batches are refused, named, and nothing changes.
+    let other = config(&["max_iters=30", "n_layer=3", "batch_size=2"]);
+    let err = try_run(&d, &out, &other, true, None).unwrap_err();
+    let TrainError::Config(ConfigError::FixedOnResume { changes }) = &err else {
+        panic!("expected FixedOnResume, got {err}");
+    };
+    assert!(
+        changes.contains("n_layer (2 → 3)") && changes.contains("batch_size (4 → 2)"),
+        "{changes}"
+    );
+    assert!(!changes.contains("max_iters"), "{changes}");
+    assert_eq!(RunDir::open(&out).unwrap().load_config().unwrap(), saved);
 }

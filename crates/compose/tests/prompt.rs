@@ -3,7 +3,7 @@
 use midigpt_compose::{compose_model, Prompt, Request};
 use midigpt_midi::{Note, Score, TimeSignature, Track};
 use midigpt_model::{Cpu, GptConfig};
-use midigpt_tokenize::{builtin, Tokenizer};
+use midigpt_tokenize::builtin;
 
 /// The onsets (in quarter notes) of the prompt part of a piece continuing the first `bars`
 /// bars of `score`.

@@ -10,9 +10,8 @@ use midigpt_tokenize::TokenId;
 use crate::clock::{Clock, Kind, Table};
 
 /// Only these programs (GM numbers, -1 for drums). Until each has played once in the new
-/// part, a program token must be one that has not, and after each note another note must
-/// follow at once (so a new piece uses every instrument asked for, from its first chord:
-/// a model that never saw one would otherwise avoid it).
+/// part, a program token must be one that has not, and one must follow each note (so a new
+/// piece uses every instrument asked for, from its first chord).
 pub struct Instruments {
     pub(crate) table: Arc<Table>,
     pub(crate) programs: Vec<i16>,
@@ -35,8 +34,18 @@ impl Constraint for Instruments {
         } else {
             &unused
         };
+        // After a note or a tempo, while some instrument has not played, a note comes next: a
+        // model may otherwise go round position and tempo tokens to avoid an instrument it
+        // never saw.
+        let last = tokens.last().map(|&t| self.table.kind(t));
+        let after = matches!(last, Some(Kind::Duration(_) | Kind::Tempo(_)));
+        let force = !unused.is_empty() && after && tokens.len() > new_from;
         for (id, kind) in self.table.iter() {
-            if matches!(kind, Kind::Program(p) if !wanted.contains(&p)) {
+            let keep = match kind {
+                Kind::Program(p) => wanted.contains(&p),
+                _ => !force,
+            };
+            if !keep {
                 forbid(logits, id);
             }
         }

@@ -143,13 +143,7 @@ impl Constraint for EndAt {
                 self.clock.bars > bars0 && self.clock.seconds(bar_end) - seconds0 >= s
             }
         };
-        // No note past the bar line, which would lengthen the piece behind the count's back.
-        let positions = (self.clock.metre.0 as f64 * self.table.res).round() as u32;
-        for (id, kind) in self.table.iter() {
-            if matches!(kind, Kind::Position(p) if p >= positions) {
-                forbid(logits, id);
-            }
-        }
+        forbid_past_bar_line(&self.table, &self.clock, logits);
         // Every bar counted holds music: a model can pad a piece with silent bars (a metre
         // it rarely saw makes it do so), which would meet the length with nothing in it.
         if self.clock.bars > bars0 && self.clock.notes_in_bar == 0 {
@@ -177,6 +171,7 @@ pub struct NotesPerBar {
 impl Constraint for NotesPerBar {
     fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
         self.clock.catch_up(&self.table, tokens);
+        forbid_past_bar_line(&self.table, &self.clock, logits);
         if self.clock.notes_in_bar >= self.max {
             forbid_note_starts(&self.table, logits, |_| true);
         }
@@ -194,6 +189,7 @@ pub struct Polyphony {
 impl Constraint for Polyphony {
     fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
         self.clock.catch_up(&self.table, tokens);
+        forbid_past_bar_line(&self.table, &self.clock, logits);
         let full_now = self.clock.sounding_at(self.clock.now) >= self.max;
         let clock = &self.clock;
         let table = &self.table;
@@ -201,6 +197,17 @@ impl Constraint for Polyphony {
             Kind::Position(p) => clock.sounding_at(clock.position(table, p)) >= self.max,
             _ => full_now,
         });
+    }
+}
+
+/// Forbids positions past the current bar's end: a note there would sound in the next bar,
+/// behind the back of any control that counts by bars.
+fn forbid_past_bar_line(table: &Table, clock: &Clock, logits: &mut [f32]) {
+    let positions = (clock.metre.0 as f64 * table.res).round() as u32;
+    for (id, kind) in table.iter() {
+        if matches!(kind, Kind::Position(p) if p >= positions) {
+            forbid(logits, id);
+        }
     }
 }
 

@@ -119,3 +119,41 @@ fn seconds_end_the_piece_within_a_bar_of_the_length() {
         );
     }
 }
+
+#[test]
+fn caps_hold_in_the_decoded_music() {
+    let pkg = builtin();
+    let request = Request {
+        controls: Controls {
+            max_notes_per_bar: Some(4),
+            max_polyphony: Some(2),
+            pitch_range: Some((48, 84)),
+            ..Controls::default()
+        },
+        pieces: 2,
+        seed: 1,
+        ..Request::default()
+    };
+    for piece in compose(&pkg, &request).expect("composes") {
+        let score = &piece.score;
+        let notes: Vec<_> = score.tracks.iter().flat_map(|t| &t.notes).collect();
+        assert!(notes.len() > 20, "{}", piece.stats);
+        assert!(notes.iter().all(|n| (48..=84).contains(&n.pitch)));
+        let bars = score.bar_starts(score.end() + 1);
+        for (i, start) in bars.iter().enumerate() {
+            let end = bars.get(i + 1).copied().unwrap_or(u32::MAX);
+            let onsets = notes
+                .iter()
+                .filter(|n| n.time >= *start && n.time < end)
+                .count();
+            assert!(onsets <= 4, "bar {i}: {onsets} notes");
+        }
+        for n in &notes {
+            let sounding = notes
+                .iter()
+                .filter(|m| m.time <= n.time && m.end() > n.time)
+                .count();
+            assert!(sounding <= 2, "{sounding} notes sound at tick {}", n.time);
+        }
+    }
+}

@@ -79,3 +79,33 @@ fn prompt_bars_follow_a_change_inside_a_bar() {
     assert_eq!(kept.len(), 4, "{kept:?}");
     assert!(kept[3] < 4.0, "{kept:?}");
 }
+
+#[test]
+fn the_progress_hook_sees_every_token_and_can_stop() {
+    let tokenizer = builtin("remi-plus").unwrap();
+    let v = tokenizer.vocab_size();
+    let config = GptConfig {
+        n_layer: 1,
+        n_head: 2,
+        n_kv_head: 2,
+        n_embd: 16,
+        ..GptConfig::small(v)
+    };
+    let model = config.init::<Cpu>(&Default::default()).unwrap();
+    let request = Request {
+        pieces: 3,
+        max_tokens: 50,
+        ..Request::default()
+    };
+    let mut seen = Vec::new();
+    let pieces = compose_model(&model, tokenizer.as_ref(), &request, &mut |p| {
+        seen.push((p.piece, p.tokens));
+        !(p.piece == 1 && p.tokens == 10)
+    })
+    .unwrap();
+    assert_eq!(pieces.len(), 2, "stopped in the second piece");
+    assert!(pieces[1].stats.cancelled && pieces[1].stats.new_tokens == 10);
+    assert_eq!(pieces[0].tokens[pieces[0].new_from..].len(), pieces[0].stats.new_tokens);
+    let first: Vec<usize> = seen.iter().filter(|s| s.0 == 0).map(|s| s.1).collect();
+    assert_eq!(first, (1..=pieces[0].stats.new_tokens).collect::<Vec<_>>());
+}

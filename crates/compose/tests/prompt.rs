@@ -105,7 +105,10 @@ fn the_progress_hook_sees_every_token_and_can_stop() {
     .unwrap();
     assert_eq!(pieces.len(), 2, "stopped in the second piece");
     assert!(pieces[1].stats.cancelled && pieces[1].stats.new_tokens == 10);
-    assert_eq!(pieces[0].tokens[pieces[0].new_from..].len(), pieces[0].stats.new_tokens);
+    assert_eq!(
+        pieces[0].tokens[pieces[0].new_from..].len(),
+        pieces[0].stats.new_tokens
+    );
     let first: Vec<usize> = seen.iter().filter(|s| s.0 == 0).map(|s| s.1).collect();
     assert_eq!(first, (1..=pieces[0].stats.new_tokens).collect::<Vec<_>>());
 }

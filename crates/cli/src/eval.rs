@@ -45,7 +45,14 @@ impl OnBackend for Eval<'_> {
 }
 
 fn evaluate<B: GptTrainBackend>(args: &EvalArgs, device: &B::Device) -> Result<ExitCode> {
-    let loaded = crate::model_source::load_model::<B::InnerBackend>(args.model.as_deref(), device)?;
+    let loaded =
+        midigpt_compose::ModelPackage::<B::InnerBackend>::load(args.model.as_deref(), device)
+            .with_context(|| {
+                format!(
+                    "loading {}",
+                    crate::generate::model_name(args.model.as_deref())
+                )
+            })?;
     let meta = load_meta(&args.data)?;
     meta.check_tokenizer(loaded.tokenizer.as_ref())
         .with_context(|| {

@@ -1,20 +1,23 @@
-//! `midigpt generate --model RUN`: new MIDI files from a trained run, from scratch or
-//! continuing a prompt.
+//! `midigpt generate`: arguments for `midigpt_compose`, and the files it writes.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use midigpt_generate::{generate, SamplingConfig};
+use midigpt_compose::{
+    compose, compose_model, parse, Controls, Length, ModelPackage, Prompt, Request, SamplingConfig,
+};
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend, GptTrainBackend};
-use midigpt_tokenize::{load_tokenizer, TokenId, Tokenizer};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use midigpt_tokenize::load_tokenizer;
 
 use crate::device::{on_device, OnBackend};
-use crate::model_source::{load_model, Loaded};
 use crate::render::{write_companions, SynthArgs};
+
+/// New tokens per piece without a length control; with one, the piece ends at its bar line
+/// and this larger budget only guards against a model that never starts a new bar.
+const MAX_TOKENS: usize = 512;
+const MAX_TOKENS_WITH_LENGTH: usize = 16_384;
 
 /// Arguments of `midigpt generate`.
 #[derive(Debug, clap::Args)]
@@ -26,12 +29,12 @@ pub struct GenerateArgs {
     /// A MIDI file to continue.
     #[arg(long)]
     pub prompt: Option<PathBuf>,
-    /// Keep only the first N bars of the prompt.
+    /// Keep only the first N bars of the prompt (bars follow its time signatures).
     #[arg(long, requires = "prompt")]
-    pub prompt_bars: Option<u32>,
-    /// New tokens per sample.
-    #[arg(long, default_value_t = 512)]
-    pub max_tokens: usize,
+    pub prompt_bars: Option<usize>,
+    /// New tokens per sample at most [default: 512, or 16384 with --bars or --seconds].
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
     /// Sampling temperature (0: always the most likely token).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub temperature: f32,
@@ -42,7 +45,7 @@ pub struct GenerateArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
     /// The piece may not end before this many new tokens (the model's end token is held
-    /// back until then).
+    /// back until then; --bars and --seconds decide the end instead).
     #[arg(long, default_value_t = 128)]
     pub min_tokens: usize,
     /// Random seed: the same seed gives the same music.
@@ -51,6 +54,31 @@ pub struct GenerateArgs {
     /// How many samples to write.
     #[arg(long, default_value_t = 1)]
     pub num_samples: usize,
+    /// Only these instruments: GM program numbers or names (`piano,bass,strings`,
+    /// `"Electric Bass (finger)"`) and `drums`; a new piece uses each of them.
+    #[arg(long, value_name = "LIST")]
+    pub instruments: Option<String>,
+    /// Tempo in beats (quarter notes) per minute: the nearest tempo the model knows, held.
+    #[arg(long, value_name = "BPM")]
+    pub tempo: Option<f64>,
+    /// Every bar in this metre, e.g. 3/4 or 6/8.
+    #[arg(long, value_name = "N/D")]
+    pub time_signature: Option<String>,
+    /// The piece ends after exactly N bars.
+    #[arg(long, value_name = "N", conflicts_with = "seconds")]
+    pub bars: Option<usize>,
+    /// The piece ends at the first bar line after S seconds.
+    #[arg(long, value_name = "S")]
+    pub seconds: Option<f64>,
+    /// At most N notes start in one bar.
+    #[arg(long, value_name = "N")]
+    pub max_notes_per_bar: Option<usize>,
+    /// At most N notes sound at once.
+    #[arg(long, value_name = "N")]
+    pub max_polyphony: Option<usize>,
+    /// Pitched notes only within LOW..HIGH (MIDI numbers, 60 is middle C).
+    #[arg(long, value_name = "LOW..HIGH")]
+    pub pitch_range: Option<String>,
     /// Output folder for the .mid files.
     #[arg(long, default_value = "samples")]
     pub out: PathBuf,
@@ -67,150 +95,123 @@ pub struct GenerateArgs {
     pub device: String,
 }
 
+impl GenerateArgs {
+    /// The request these arguments describe.
+    fn request(&self) -> Result<Request> {
+        let length = match (self.bars, self.seconds) {
+            (Some(n), _) => Some(Length::Bars(n)),
+            (None, Some(s)) => Some(Length::Seconds(s)),
+            (None, None) => None,
+        };
+        let controls = Controls {
+            instruments: self
+                .instruments
+                .as_deref()
+                .map(parse::instruments)
+                .transpose()?,
+            tempo: self.tempo,
+            time_signature: (self.time_signature.as_deref())
+                .map(parse::time_signature)
+                .transpose()?,
+            length,
+            max_notes_per_bar: self.max_notes_per_bar,
+            max_polyphony: self.max_polyphony,
+            pitch_range: self
+                .pitch_range
+                .as_deref()
+                .map(parse::pitch_range)
+                .transpose()?,
+        };
+        let prompt = match &self.prompt {
+            Some(path) => Some(Prompt {
+                score: Score::from_file(path)
+                    .with_context(|| format!("reading prompt {}", path.display()))?,
+                bars: self.prompt_bars,
+            }),
+            None => None,
+        };
+        let default_max = if length.is_some() {
+            MAX_TOKENS_WITH_LENGTH
+        } else {
+            MAX_TOKENS
+        };
+        Ok(Request {
+            prompt,
+            sampling: SamplingConfig {
+                temperature: self.temperature,
+                top_k: self.top_k,
+                top_p: self.top_p,
+                min_tokens: self.min_tokens,
+            },
+            seed: self.seed,
+            pieces: self.num_samples,
+            max_tokens: self.max_tokens.unwrap_or(default_max),
+            controls,
+        })
+    }
+}
+
 /// Runs `midigpt generate`.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
-    let sampling = SamplingConfig {
-        temperature: args.temperature,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        min_tokens: args.min_tokens,
-    };
-    // The messages start with the option's name.
-    sampling.validate().map_err(|e| anyhow::anyhow!("--{e}"))?;
-    if args.num_samples == 0 || args.max_tokens == 0 {
+    let request = args.request()?;
+    // Out-of-range values fail before the model loads; the messages name the option.
+    request
+        .sampling
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    if args.num_samples == 0 || args.max_tokens == Some(0) {
         bail!("--num-samples and --max-tokens must be at least 1");
     }
-    on_device(&args.device, Generation { args, sampling })
+    request.controls.validate()?;
+    on_device(&args.device, Generation { args, request })
 }
 
 /// `generate` once its options are checked, on any backend.
 struct Generation<'a> {
     args: &'a GenerateArgs,
-    sampling: SamplingConfig,
+    request: Request,
 }
 
 impl OnBackend for Generation<'_> {
     type Output = ExitCode;
 
     fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<ExitCode> {
-        let Generation { args, sampling } = self;
-        let loaded = load_model::<B::InnerBackend>(args.model.as_deref(), &device)?;
-        write_samples(args, &sampling, &loaded)
+        let Generation { args, request } = self;
+        let pkg = ModelPackage::<B::InnerBackend>::load(args.model.as_deref(), &device)
+            .with_context(|| format!("loading {}", model_name(args.model.as_deref())))?;
+        // Load the SoundFont once for every sample.
+        let renderer = args.render.then(|| args.synth.renderer()).transpose()?;
+        if let Some(renderer) = &renderer {
+            println!("rendering with {}", renderer.describe());
+        }
+        let pieces = compose(&pkg, &request).with_context(|| match &args.prompt {
+            Some(prompt) => format!("continuing {}", prompt.display()),
+            None => "composing".into(),
+        })?;
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        for piece in pieces {
+            let path = unique_path(&args.out, &format!("sample-{}", piece.stats.seed));
+            piece
+                .score
+                .write_file(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("{} {}", path.display(), piece.stats);
+            // The MIDI file is written: a sample too long to render costs its WAV, not the run.
+            match write_companions(&piece.score, &path, renderer.as_ref(), args.pianoroll) {
+                Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
+                Err(e) => eprintln!("warning: {e:#}"),
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }
 
-/// Writes `--num-samples` samples (and their WAV and PNG when asked).
-fn write_samples<B: GptBackend>(
-    args: &GenerateArgs,
-    sampling: &SamplingConfig,
-    loaded: &Loaded<B>,
-) -> Result<ExitCode> {
-    let prompt = match &args.prompt {
-        Some(path) => prompt_ids(loaded.tokenizer.as_ref(), path, args.prompt_bars)?,
-        None => Vec::new(),
-    };
-    // Load the SoundFont once for every sample.
-    let renderer = args.render.then(|| args.synth.renderer()).transpose()?;
-    if let Some(renderer) = &renderer {
-        println!("rendering with {}", renderer.describe());
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    for i in 0..args.num_samples {
-        let seed = args.seed.wrapping_add(i as u64);
-        let path = unique_path(&args.out, &format!("sample-{seed}"));
-        let (score, report) = write_sample(
-            &loaded.model,
-            loaded.tokenizer.as_ref(),
-            &prompt,
-            args.max_tokens,
-            sampling,
-            seed,
-            &path,
-        )?;
-        println!("{} {report}", path.display());
-        // The MIDI file is written: a sample too long to render costs its WAV, not the run.
-        match write_companions(&score, &path, renderer.as_ref(), args.pianoroll) {
-            Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
-            Err(e) => eprintln!("warning: {e:#}"),
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Tokens of a prompt file (its first `bars` bars), as one sequence.
-fn prompt_ids(tokenizer: &dyn Tokenizer, path: &Path, bars: Option<u32>) -> Result<Vec<TokenId>> {
-    let mut score =
-        Score::from_file(path).with_context(|| format!("reading prompt {}", path.display()))?;
-    if let Some(bars) = bars {
-        let ts = score.time_signatures.first().map_or((4, 4), |t| {
-            (t.numerator as u64, t.denominator.max(1) as u64)
-        });
-        let end = bars as u64 * score.ticks_per_quarter as u64 * 4 * ts.0 / ts.1;
-        for track in &mut score.tracks {
-            track.notes.retain(|n| (n.time as u64) < end);
-        }
-    }
-    if score.note_count() == 0 {
-        bail!("the prompt {} has no notes to continue", path.display());
-    }
-    let seqs = tokenizer.encode(&score)?;
-    // One stream, or (tokenizers with a sequence per track) the first track.
-    Ok(seqs.into_iter().next().unwrap_or_default())
-}
-
-/// Generates one sample, writes it as MIDI, and returns it with a description.
-pub fn write_sample<B: GptBackend>(
-    model: &Gpt<B>,
-    tokenizer: &dyn Tokenizer,
-    prompt: &[TokenId],
-    max_tokens: usize,
-    sampling: &SamplingConfig,
-    seed: u64,
-    path: &Path,
-) -> Result<(Score, String)> {
-    let vocab = tokenizer.vocab();
-    let mut start: Vec<TokenId> = vocab.get("BOS_None").into_iter().collect();
-    start.extend_from_slice(prompt);
-    if start.is_empty() {
-        bail!("the tokenizer has no BOS token to start from");
-    }
-    let grammar = tokenizer.grammar();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let out = generate(
-        model,
-        &start,
-        max_tokens,
-        grammar.as_ref(),
-        vocab.get("EOS_None"),
-        sampling,
-        &mut rng,
-    )?;
-    let mut ids = prompt.to_vec();
-    ids.extend_from_slice(&out.ids);
-    let score = tokenizer.decode(&[ids])?;
-    score
-        .write_file(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    let rate = (out.ids.len().saturating_sub(1)) as f64 / out.seconds.max(1e-9);
-    let pitches = score
-        .pitch_range()
-        .map_or(String::new(), |(lo, hi)| format!(", pitches {lo}–{hi}"));
-    let tracks = score.tracks.iter().filter(|t| !t.notes.is_empty()).count();
-    let report = format!(
-        "{} new tokens ({rate:.0} tokens/s), {} notes in {tracks} track{}{pitches}, {:.1} s, {} repaired by the grammar{}",
-        out.ids.len(),
-        score.note_count(),
-        if tracks == 1 { "" } else { "s" },
-        score.seconds_at(score.end()),
-        out.repaired,
-        if out.ended {
-            ", ended by the model"
-        } else {
-            ""
-        }
-    );
-    Ok((score, report))
+/// How messages name the model of `--model`.
+pub fn model_name(path: Option<&Path>) -> String {
+    path.map_or(midigpt_compose::BUILTIN_NAME.into(), |p| {
+        p.display().to_string()
+    })
 }
 
 /// `dir/stem.mid`, or `dir/stem-2.mid`, ... : never overwrites a file.
@@ -224,9 +225,9 @@ fn unique_path(dir: &Path, stem: &str) -> PathBuf {
     path
 }
 
-/// The sampler `train` calls every `sample_interval` steps: a sample from scratch, written to
-/// `RUN/samples/step-NNNNNN.mid` with its piano roll and audio beside it (`.png`, `.wav`: the
-/// installed SoundFont or the built-in synthesizer; well under a second for a sample).
+/// The sampler `train` calls every `sample_interval` steps: a piece from scratch (seed = the
+/// step), written to `RUN/samples/step-NNNNNN.mid` with its piano roll and audio beside it
+/// (`.png`, `.wav`: the installed SoundFont or the built-in synthesizer).
 pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&Gpt<B>, u64, &Path) {
     let tokenizer = load_tokenizer(data.join("tokenizer.json")).ok();
     // Loaded at the first sample (a SoundFont is ~140 MB; a run without samples never needs
@@ -240,21 +241,27 @@ pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&G
                 .map_err(|e| eprintln!("warning: training samples get no audio: {e:#}"))
                 .ok()
         });
+        let request = Request {
+            seed: step,
+            max_tokens: tokens,
+            ..Request::default()
+        };
         let path = dir.join(format!("step-{step:06}.mid"));
         let result = std::fs::create_dir_all(dir)
             .map_err(anyhow::Error::from)
             .and_then(|_| {
-                write_sample(
+                Ok(compose_model(
                     model,
                     tokenizer.as_ref(),
-                    &[],
-                    tokens,
-                    &SamplingConfig::default(),
-                    step,
-                    &path,
-                )
+                    &request,
+                    &mut |_| true,
+                )?)
             })
-            .and_then(|(score, _)| write_companions(&score, &path, renderer.as_ref(), true));
+            .and_then(|pieces| {
+                let score = &pieces.first().context("no piece")?.score;
+                score.write_file(&path)?;
+                write_companions(score, &path, renderer.as_ref(), true)
+            });
         if let Err(e) = result {
             eprintln!("sample at step {step} failed: {e:#}");
         }

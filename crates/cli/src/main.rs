@@ -42,7 +42,7 @@ enum Command {
     /// Train a GPT on prepared shards (nanoGPT's settings; --config TOML, --set key=value).
     Train(train::TrainArgs),
     /// Write new MIDI files with a trained model, from scratch or continuing a prompt.
-    Generate(generate::GenerateArgs),
+    Generate(Box<generate::GenerateArgs>),
     /// Validation loss, perplexity and bits per note of a trained run on prepared data.
     Eval(eval::EvalArgs),
     /// Write a run's model as a folder of its own (weights, config, tokenizer) to share.

@@ -170,17 +170,22 @@ fn bad_options_and_mismatched_runs() {
         &words,
     );
 
-    // A config edited after training no longer fits the checkpoint.
-    let config = run.join("config.json");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let edited = text.replace("\"n_embd\": 16", "\"n_embd\": 32");
-    assert_ne!(edited, text);
-    std::fs::write(&config, edited).expect("write");
+    // A model config edited after training no longer fits the weights beside it (generate and
+    // eval read that one, as saved) ...
+    let edit = |path: &Path| {
+        let text = std::fs::read_to_string(path).expect("config");
+        let edited = text.replace("\"n_embd\": 16", "\"n_embd\": 32");
+        assert_ne!(edited, text);
+        std::fs::write(path, edited).expect("write");
+    };
+    edit(&run.join("checkpoints/step-000002/model_config.json"));
     refused(&model, &["has shape", "the config expects"]);
     refused(
         &["eval", "--model", s(&run), "--data", s(&data)],
         &["has shape"],
     );
+    // ... nor does a training config the run resumes with.
+    edit(&run.join("config.json"));
     refused(
         &["train", "--data", s(&data), "--out", s(&run), "--resume"],
         &["does not fit the run's config.json"],

@@ -1,87 +1,92 @@
-//! The generation loop: prompt → KV-cached decoding → sampled ids.
+//! The generation loop: prompt → KV-cached decoding → constrained sampling → ids.
 
 use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
 use midigpt_model::{Gpt, GptBackend, KvCache, ModelError};
-use midigpt_tokenize::{Grammar, TokenId};
+use midigpt_tokenize::TokenId;
 use rand::Rng;
 
-use crate::{sample, SamplingConfig};
+use crate::{sample, Constraint, SamplingConfig};
 
 /// What one generated sequence came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generated {
     /// The new ids (the prompt not included), up to and without the end-of-sequence token.
     pub ids: Vec<TokenId>,
-    /// Steps at which the model's most likely token broke the grammar and was masked out.
-    pub repaired: usize,
-    /// Whether the model ended the sequence itself (EOS) before the token budget.
+    /// Steps at which a constraint forbade the model's most likely token.
+    pub corrected: usize,
+    /// Whether the sequence ended with the end token (drawn by the model or forced by a
+    /// constraint) before the token budget.
     pub ended: bool,
+    /// Whether the progress hook asked to stop.
+    pub cancelled: bool,
     /// Seconds spent after the first new token (tokens/s is measured from there).
     pub seconds: f64,
 }
 
+/// Told of every new token: the token and how many new tokens there are now. Returns whether
+/// to go on (`false` stops generation: a cancel button).
+pub type OnToken<'a> = &'a mut dyn FnMut(TokenId, usize) -> bool;
+
 /// Samples up to `max_tokens` ids after `prompt` (which must not be empty: start with BOS).
-/// With a grammar, only tokens it allows are drawn; `eos` ends the sequence, and is held back
-/// for the first `sampling.min_tokens` new tokens. Past the model's context, the cache is
-/// rebuilt from the last half context, so generation can run longer than `block_size`.
+/// Before each draw, every constraint in turn restricts the logits; drawing `eos` ends the
+/// sequence, as does a step at which the constraints leave no token. Past the model's
+/// context, the cache is rebuilt from the last half context, so generation can run longer
+/// than `block_size`.
+#[allow(clippy::too_many_arguments)]
 pub fn generate<B: GptBackend>(
     model: &Gpt<B>,
     prompt: &[TokenId],
     max_tokens: usize,
-    grammar: Option<&Grammar>,
+    constraints: &mut [Box<dyn Constraint + '_>],
     eos: Option<TokenId>,
     sampling: &SamplingConfig,
     rng: &mut impl Rng,
+    on_token: OnToken<'_>,
 ) -> Result<Generated, ModelError> {
     let block = model.config().block_size;
     let device = model.devices().into_iter().next().unwrap_or_default();
     let mut cache = KvCache::new(model.config().n_layer);
+    // Everything so far, for the constraints; `context` is what the cache holds.
+    let mut tokens: Vec<TokenId> = prompt.to_vec();
+    let new_from = tokens.len();
     let mut context: Vec<TokenId> = prompt[prompt.len().saturating_sub(block)..].to_vec();
     let mut logits = step(model, &context, &mut cache, &device)?;
     let mut out = Generated {
         ids: Vec::new(),
-        repaired: 0,
+        corrected: 0,
         ended: false,
+        cancelled: false,
         seconds: 0.0,
     };
-    let mut mask = vec![true; logits.len()];
     let mut start = Instant::now();
     while out.ids.len() < max_tokens {
-        let prev = context.last().copied();
-        let held_eos = eos.filter(|_| out.ids.len() < sampling.min_tokens);
-        let allowed = (grammar.is_some() || held_eos.is_some()).then(|| {
-            match grammar {
-                Some(g) => g.fill_mask(prev, &mut mask),
-                None => mask.fill(true),
-            }
-            if let Some(slot) = held_eos.and_then(|e| mask.get_mut(e as usize)) {
-                *slot = false;
-            }
-            mask.as_slice()
-        });
-        let greedy = SamplingConfig {
-            temperature: 0.0,
-            ..*sampling
-        };
-        let Some(next) = sample(&logits, allowed, sampling, rng) else {
+        let favourite = argmax(&logits);
+        for c in constraints.iter_mut() {
+            c.apply(&tokens, new_from, &mut logits);
+        }
+        if favourite.is_some_and(|f| !logits[f].is_finite()) {
+            out.corrected += 1;
+        }
+        let Some(next) = sample(&logits, None, sampling, rng) else {
             break;
         };
-        // A repair is the grammar overruling the model; holding back EOS is not one.
-        let overruled = |g: usize| !mask[g] && Some(g as TokenId) != held_eos;
-        if grammar.is_some() && sample(&logits, None, &greedy, rng).is_some_and(overruled) {
-            out.repaired += 1;
-        }
         if Some(next as TokenId) == eos {
             out.ended = true;
             break;
         }
-        out.ids.push(next as TokenId);
-        context.push(next as TokenId);
+        let next = next as TokenId;
+        out.ids.push(next);
+        tokens.push(next);
+        context.push(next);
         if out.ids.len() == 1 {
             start = Instant::now();
+        }
+        if !on_token(next, out.ids.len()) {
+            out.cancelled = true;
+            break;
         }
         if out.ids.len() == max_tokens {
             break;
@@ -98,6 +103,13 @@ pub fn generate<B: GptBackend>(
     }
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// Index of the largest finite logit.
+fn argmax(logits: &[f32]) -> Option<usize> {
+    (0..logits.len())
+        .filter(|&i| logits[i].is_finite())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)))
 }
 
 /// Feeds `ids` through the cache and returns the logits of the last position.

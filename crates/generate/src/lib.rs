@@ -1,12 +1,16 @@
 //! Generation: turning a model's next-token logits into music.
 //!
-//! [`sample`] draws one token from logits with temperature, top-k and top-p (nucleus)
-//! filtering, after masking the tokens the tokenizer's [`Grammar`] forbids, so that every
-//! generated sequence decodes into the events it spells.
+//! [`generate`] runs the model token by token; before each draw, a list of [`Constraint`]s
+//! (logits processors) restricts the next token: the tokenizer's [`Grammar`]
+//! ([`GrammarConstraint`]), so that every generated sequence decodes into the events it
+//! spells, the minimum length ([`MinTokens`]), and any control a front end adds. [`sample`]
+//! then draws with temperature, top-k and top-p (nucleus) filtering.
 
+mod constraint;
 mod generate;
 mod sample;
 
-pub use generate::{generate, Generated};
+pub use constraint::{forbid, keep_only, transfer, Constraint, GrammarConstraint, MinTokens};
+pub use generate::{generate, Generated, OnToken};
 pub use midigpt_tokenize::Grammar;
 pub use sample::{sample, SamplingConfig, SamplingError};

@@ -22,9 +22,11 @@ mod error;
 mod gm;
 mod read;
 mod score;
+mod time;
 mod write;
 
 pub use error::MidiError;
 pub use gm::program_name;
 pub use score::{Note, Score, Tempo, TimeSignature, Track};
+pub use time::TempoMap;
 pub use write::write_atomic;

@@ -117,16 +117,7 @@ impl Score {
     /// Seconds from the start to `tick`, following the tempo changes (120 quarters per minute
     /// before the first, as MIDI specifies).
     pub fn seconds_at(&self, tick: u32) -> f64 {
-        let tpq = self.ticks_per_quarter.max(1) as f64;
-        let (mut seconds, mut last, mut mspq) = (0.0, 0u32, 500_000u32);
-        // A decoded or hand-built score need not keep its tempos in time order.
-        let mut tempos: Vec<_> = self.tempos.iter().collect();
-        tempos.sort_by_key(|t| t.time);
-        for tempo in tempos.into_iter().take_while(|t| t.time < tick) {
-            seconds += (tempo.time - last) as f64 / tpq * mspq as f64 / 1e6;
-            (last, mspq) = (tempo.time, tempo.mspq);
-        }
-        seconds + (tick - last) as f64 / tpq * mspq as f64 / 1e6
+        self.tempo_map().seconds(tick)
     }
 
     /// Last tick of any note end, tempo or time signature.

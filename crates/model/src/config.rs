@@ -2,7 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::path::Path;
+
 use crate::ModelError;
+
+/// The model's config beside its weights: `model.safetensors` has `model_config.json`.
+pub const MODEL_CONFIG_FILE: &str = "model_config.json";
 
 /// Which transformer recipe the model follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,9 +19,12 @@ pub enum Arch {
     Llama,
 }
 
-/// Hyper-parameters of the model. Saved next to every checkpoint; unknown keys are an error.
+/// Hyper-parameters of the model. Saved as itself beside every weights file
+/// ([`MODEL_CONFIG_FILE`]) and read back as is: every key is required (nothing is filled in
+/// from a preset, so changing a preset never changes what a saved model means) and unknown
+/// keys are an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct GptConfig {
     /// The recipe (see [`Arch`]).
     pub arch: Arch,
@@ -102,6 +110,34 @@ impl GptConfig {
             rope_theta: 1e6,
             norm_eps: 1e-5,
         }
+    }
+
+    /// The config saved beside the weights file `weights` ([`MODEL_CONFIG_FILE`] in its
+    /// folder), if there is one; checked with [`GptConfig::validate`].
+    pub fn beside(weights: &Path) -> Result<Option<GptConfig>, ModelError> {
+        let path = weights.with_file_name(MODEL_CONFIG_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::from_json(&text, &path).map(Some)
+    }
+
+    /// Parses and checks a config as [`GptConfig::to_json`] writes it; `origin` names the
+    /// file in errors.
+    pub fn from_json(text: &str, origin: &Path) -> Result<GptConfig, ModelError> {
+        let config: GptConfig = serde_json::from_str(text)
+            .map_err(|e| ModelError::Config(format!("{}: {e}", origin.display())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The config as pretty JSON, every key written.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a config always serializes")
     }
 
     /// Size of one attention head.

@@ -33,7 +33,7 @@ pub use backend::{Cpu, CpuDevice, CpuTrain};
 #[cfg(feature = "cuda")]
 pub use backend::{Cuda, CudaDevice, CudaTrain};
 pub use cache::KvCache;
-pub use config::{Arch, GptConfig};
+pub use config::{Arch, GptConfig, MODEL_CONFIG_FILE};
 pub use error::ModelError;
 pub use fused::{burn_attention, burn_cross_entropy, burn_layernorm, GptBackend, GptTrainBackend};
 pub use model::{loss, Gpt};

@@ -28,7 +28,7 @@ use burn::module::Param;
 use burn::tensor::{DType, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{Arch, GptConfig};
+use crate::config::{Arch, GptConfig, MODEL_CONFIG_FILE};
 use crate::model::{Gpt, Norm};
 use crate::ModelError;
 
@@ -212,7 +212,8 @@ pub enum WeightDtype {
 }
 
 /// Writes the model's weights to `path` as F32 safetensors with Hugging Face names (see the
-/// module docs), atomically: a temporary file in the same folder is renamed over `path`.
+/// module docs), atomically: a temporary file in the same folder is renamed over `path`. The
+/// model's config goes beside it as [`MODEL_CONFIG_FILE`].
 pub fn save_safetensors<B: GptBackend>(
     model: &Gpt<B>,
     path: impl AsRef<Path>,
@@ -274,6 +275,27 @@ pub fn save_safetensors_as<B: GptBackend>(
         });
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp); // best effort: the error that matters is returned
+    }
+    written?;
+    // The weights mean nothing without the shapes and recipe they were trained with.
+    write_atomic(
+        &path.with_file_name(MODEL_CONFIG_FILE),
+        model.config().to_json().as_bytes(),
+    )
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let tmp = tmp_path(path);
+    let io = |source| ModelError::Io {
+        path: path.into(),
+        source,
+    };
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(io)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
     written
 }

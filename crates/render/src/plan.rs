@@ -1,47 +1,7 @@
 //! What both synthesizers play: every note placed on the sample grid through the score's tempo
 //! map, and where each track sits in the stereo field.
 
-use midigpt_midi::Score;
-
-/// Tick → seconds for a whole score at once. `Score::seconds_at` walks every tempo change for
-/// each call; a song has thousands of notes and may have hundreds of tempo changes, so the
-/// map keeps the seconds at each change and looks a tick up by binary search.
-pub(crate) struct TempoMap {
-    /// Tempo changes in time order: (tick, seconds at that tick, seconds per tick from there).
-    segments: Vec<(u32, f64, f64)>,
-}
-
-impl TempoMap {
-    pub(crate) fn new(score: &Score) -> Self {
-        let tpq = score.ticks_per_quarter.max(1) as f64;
-        let per_tick = |mspq: u32| mspq as f64 / 1e6 / tpq;
-        let mut tempos: Vec<_> = score.tempos.iter().map(|t| (t.time, t.mspq)).collect();
-        tempos.sort_by_key(|t| t.0);
-        // MIDI's default of 120 quarters per minute holds until the first change.
-        let mut segments = vec![(0u32, 0.0, per_tick(500_000))];
-        for (tick, mspq) in tempos {
-            let &(last_tick, last_s, last_rate) = segments.last().expect("never empty");
-            let seconds = last_s + (tick - last_tick) as f64 * last_rate;
-            if tick == last_tick {
-                // Several changes at one tick: the last one holds, as in `Score::seconds_at`.
-                segments.pop();
-            }
-            segments.push((tick, seconds, per_tick(mspq)));
-        }
-        TempoMap { segments }
-    }
-
-    /// Seconds from the start to `tick`.
-    pub(crate) fn seconds(&self, tick: u32) -> f64 {
-        // The last segment that starts before `tick` (at `tick` gives the same answer).
-        let i = self
-            .segments
-            .partition_point(|s| s.0 < tick)
-            .saturating_sub(1);
-        let (start, seconds, rate) = self.segments[i];
-        seconds + (tick - start) as f64 * rate
-    }
-}
+use midigpt_midi::{Score, TempoMap};
 
 /// One note on the sample grid (sample indices count frames, one per stereo pair).
 #[derive(Debug, Clone, Copy)]

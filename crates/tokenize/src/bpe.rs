@@ -334,6 +334,11 @@ impl Bpe {
         })
     }
 
+    /// The base ids that BPE token `id` stands for.
+    pub fn base_ids(&self, id: TokenId) -> Option<&[TokenId]> {
+        self.expansions.get(id as usize).map(Vec::as_slice)
+    }
+
     /// The base tokenizer.
     pub fn base(&self) -> &dyn Tokenizer {
         self.base.as_ref()
@@ -454,5 +459,11 @@ impl Tokenizer for Bpe {
             .get(id as usize)
             .and_then(|ids| ids.first())
             .is_some_and(|&b| self.base.starts_word(b))
+    }
+
+    /// The base grammar over BPE tokens: each token is checked through its base tokens.
+    fn grammar(&self) -> Option<crate::Grammar> {
+        let base = self.base.grammar()?;
+        Some(base.over_expansions(&self.expansions, self.vocab.eos()))
     }
 }

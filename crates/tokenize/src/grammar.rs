@@ -1,7 +1,10 @@
 //! Which token may follow which: a token-type graph, as MidiTok's `tokens_types_graph`.
 //!
 //! Generation masks the tokens the graph forbids, so every sampled sequence decodes into the
-//! events it spells. A token's type is the part of its name before the first `_`.
+//! events it spells. A token's type is the part of its name before the first `_`. A BPE token
+//! stands for several base tokens: it may follow what its first base token may follow, what
+//! follows it is what may follow its last, and it is never drawn if its own base tokens break
+//! the graph.
 
 use std::collections::HashMap;
 
@@ -10,8 +13,9 @@ use crate::{TokenId, Vocab};
 /// The token-type graph of a tokenizer, resolved to ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grammar {
-    /// Type index of each token id (`u8::MAX` for special tokens).
-    kind_of: Vec<u8>,
+    /// Type index of each token id's first and last base token (`SPECIAL` for special
+    /// tokens, `NEVER` for a BPE token whose base tokens break the graph).
+    ends: Vec<(u8, u8)>,
     /// For each type, the bitmask of the types allowed next.
     next: Vec<u64>,
     /// Types allowed to start a sequence.
@@ -21,6 +25,7 @@ pub struct Grammar {
 }
 
 const SPECIAL: u8 = u8::MAX;
+const NEVER: u8 = u8::MAX - 1;
 
 impl Grammar {
     /// Builds a grammar from `(type, types allowed after it)` rules; `first` lists the types
@@ -37,41 +42,76 @@ impl Grammar {
                 .filter_map(|n| index.get(n))
                 .fold(0u64, |m, i| m | 1 << i)
         };
-        let kind_of = vocab
+        let ends = vocab
             .tokens()
             .iter()
             .map(|t| {
                 let kind = t.split('_').next().unwrap_or(t);
-                index.get(kind).copied().unwrap_or(SPECIAL)
+                let kind = index.get(kind).copied().unwrap_or(SPECIAL);
+                (kind, kind)
             })
             .collect();
         Grammar {
-            kind_of,
+            ends,
             next: rules.iter().map(|(_, after)| bits(after)).collect(),
             first: bits(first),
-            eos: vocab.get("EOS_None"),
+            eos: vocab.eos(),
+        }
+    }
+
+    /// The same graph over tokens that each stand for a run of this grammar's tokens (BPE:
+    /// `expansions[id]` are the base ids of token `id`); `eos` is the new vocabulary's end
+    /// token.
+    pub fn over_expansions(&self, expansions: &[Vec<TokenId>], eos: Option<TokenId>) -> Grammar {
+        let ends = expansions
+            .iter()
+            .map(|base| {
+                let kinds: Vec<u8> = base
+                    .iter()
+                    .map(|&b| self.ends.get(b as usize).map_or(NEVER, |e| e.0))
+                    .collect();
+                match kinds.as_slice() {
+                    [] => (NEVER, NEVER),
+                    [k] => (*k, *k),
+                    // Special tokens are never merged into others: such a token is no event.
+                    _ if kinds.iter().any(|&k| k >= NEVER) => (NEVER, NEVER),
+                    _ if kinds
+                        .windows(2)
+                        .all(|w| self.next[w[0] as usize] & (1 << w[1]) != 0) =>
+                    {
+                        (kinds[0], kinds[kinds.len() - 1])
+                    }
+                    _ => (NEVER, NEVER),
+                }
+            })
+            .collect();
+        Grammar {
+            ends,
+            next: self.next.clone(),
+            first: self.first,
+            eos,
         }
     }
 
     /// Whether `next` may follow `prev` (`None`: at the start of a sequence). Special tokens
     /// are never generated, except EOS, which may end a sequence after any non-special token.
     pub fn allows(&self, prev: Option<TokenId>, next: TokenId) -> bool {
+        let last = prev.and_then(|p| self.ends.get(p as usize)).map(|e| e.1);
         if Some(next) == self.eos {
             // Not right after BOS: an empty piece is no piece.
-            let kind = prev.and_then(|p| self.kind_of.get(p as usize));
-            return kind.is_some_and(|k| *k != SPECIAL);
+            return last.is_some_and(|k| k != SPECIAL);
         }
-        let Some(&kind) = self.kind_of.get(next as usize) else {
+        let Some(&(kind, _)) = self.ends.get(next as usize) else {
             return false;
         };
-        if kind == SPECIAL {
+        if kind >= NEVER {
             return false;
         }
-        let allowed = match prev.and_then(|p| self.kind_of.get(p as usize)) {
-            None => self.first,
-            // After a special token (e.g. BOS) anything a sequence may start with.
-            Some(&SPECIAL) => self.first,
-            Some(&k) => self.next[k as usize],
+        let allowed = match last {
+            // At the start, or after a special token (e.g. BOS): what a sequence may start with.
+            None | Some(SPECIAL) => self.first,
+            Some(NEVER) => 0,
+            Some(k) => self.next[k as usize],
         };
         allowed & (1 << kind) != 0
     }

@@ -67,8 +67,8 @@ pub trait Tokenizer: Send + Sync {
         false
     }
 
-    /// Which token may follow which, for generation; `None` when the scheme has no simple
-    /// grammar (BPE tokens), in which case decoding skips what does not fit.
+    /// Which token may follow which, for generation (BPE tokens through their base tokens);
+    /// `None` when the scheme has no grammar, in which case decoding skips what does not fit.
     fn grammar(&self) -> Option<Grammar> {
         None
     }

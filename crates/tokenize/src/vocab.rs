@@ -66,6 +66,26 @@ impl Vocab {
         self.tokens.len()
     }
 
+    /// The begin-of-sequence token (`BOS_None`), which every generated sequence starts from.
+    pub fn bos(&self) -> Option<TokenId> {
+        self.get("BOS_None")
+    }
+
+    /// The end-of-sequence token (`EOS_None`): a model ends a piece by drawing it.
+    pub fn eos(&self) -> Option<TokenId> {
+        self.get("EOS_None")
+    }
+
+    /// The padding token (`PAD_None`).
+    pub fn pad(&self) -> Option<TokenId> {
+        self.get("PAD_None")
+    }
+
+    /// The mask token (`MASK_None`).
+    pub fn mask(&self) -> Option<TokenId> {
+        self.get("MASK_None")
+    }
+
     /// Whether the vocabulary is empty.
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()

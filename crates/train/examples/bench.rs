@@ -161,10 +161,11 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
         &model,
         &[0],
         opts.new_tokens,
-        None,
+        &mut [],
         None,
         &sampling,
         &mut rng,
+        &mut |_, _| true,
     )?;
     let gen = (out.ids.len() - 1) as f64 / out.seconds;
     let gen_batch = match opts.gen_batch {

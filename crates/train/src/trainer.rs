@@ -56,7 +56,10 @@ pub fn model_config(config: &TrainConfig, vocab_size: usize) -> GptConfig {
         n_embd: config.n_embd,
         dropout: config.dropout,
         bias: config.bias,
-        ..GptConfig::small(vocab_size)
+        // Not in the training config: fixed, and saved beside every checkpoint with the rest.
+        mlp_hidden: None,
+        rope_theta: 10_000.0,
+        norm_eps: 1e-5,
     }
 }
 

@@ -1,0 +1,290 @@
+//! From a model and a request to pieces: prompt → constraints → generation → decoding.
+
+use midigpt_generate::{generate, Constraint, GrammarConstraint, MinTokens, SamplingConfig};
+use midigpt_midi::Score;
+use midigpt_model::{Gpt, GptBackend};
+use midigpt_tokenize::{TokenId, Tokenizer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{ComposeError, Controls, ModelPackage};
+
+/// What to continue: a score, and how many of its bars to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    /// The music to continue.
+    pub score: Score,
+    /// Keep only its first this many bars (bars by its time-signature map).
+    pub bars: Option<usize>,
+}
+
+/// What to compose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Music to continue (`None`: a new piece).
+    pub prompt: Option<Prompt>,
+    /// Temperature, top-k, top-p, and the minimum number of new tokens.
+    pub sampling: SamplingConfig,
+    /// Seed of the first piece; piece `i` uses `seed + i`, so any piece can be made again.
+    pub seed: u64,
+    /// How many pieces.
+    pub pieces: usize,
+    /// New tokens per piece at most (a length control ends a piece earlier).
+    pub max_tokens: usize,
+    /// Instruments, tempo, metre, length and caps, on the generated part.
+    pub controls: Controls,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            prompt: None,
+            sampling: SamplingConfig::default(),
+            seed: 0,
+            pieces: 1,
+            max_tokens: 512,
+            controls: Controls::default(),
+        }
+    }
+}
+
+/// What a piece came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The seed it was drawn with.
+    pub seed: u64,
+    /// Tokens generated (the prompt not included).
+    pub new_tokens: usize,
+    /// Generation speed after the first new token.
+    pub tokens_per_second: f64,
+    /// Notes in the piece.
+    pub notes: usize,
+    /// Tracks with notes.
+    pub tracks: usize,
+    /// Length in seconds, to the end of the last note.
+    pub seconds: f64,
+    /// Steps at which a constraint (grammar, minimum length, a control) overruled the
+    /// model's most likely token.
+    pub corrected: usize,
+    /// Whether the piece ended with the end token (rather than the token budget).
+    pub ended: bool,
+    /// Whether the progress hook stopped it.
+    pub cancelled: bool,
+}
+
+/// One composed piece.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    /// The music (the kept prompt, then the new part).
+    pub score: Score,
+    /// Its tokens: the kept prompt's, then the new ones (no BOS, no EOS).
+    pub tokens: Vec<TokenId>,
+    /// Where the new tokens start in `tokens`.
+    pub new_from: usize,
+    /// What it came to.
+    pub stats: Stats,
+}
+
+/// Progress of a request, for a user interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Which piece (0-based).
+    pub piece: usize,
+    /// New tokens in it so far.
+    pub tokens: usize,
+    /// The token just made.
+    pub token: TokenId,
+}
+
+/// Composes the pieces a request asks for.
+pub fn compose<B: GptBackend>(
+    pkg: &ModelPackage<B>,
+    request: &Request,
+) -> Result<Vec<Piece>, ComposeError> {
+    compose_with(pkg, request, &mut |_| true)
+}
+
+/// [`compose`], telling `progress` of every new token; it returns `false` to stop (the
+/// pieces made so far are returned, the current one cut short).
+pub fn compose_with<B: GptBackend>(
+    pkg: &ModelPackage<B>,
+    request: &Request,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Vec<Piece>, ComposeError> {
+    compose_model(&pkg.model, pkg.tokenizer.as_ref(), request, progress)
+}
+
+/// [`compose_with`] for a model and tokenizer held elsewhere (a model being trained).
+pub fn compose_model<B: GptBackend>(
+    model: &Gpt<B>,
+    tokenizer: &dyn Tokenizer,
+    request: &Request,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Vec<Piece>, ComposeError> {
+    request.sampling.validate()?;
+    if request.pieces == 0 || request.max_tokens == 0 {
+        return Err(ComposeError::Request(
+            "ask for at least one piece of at least one token".into(),
+        ));
+    }
+    let prompt = match &request.prompt {
+        Some(p) => prompt_tokens(tokenizer, p)?,
+        None => Vec::new(),
+    };
+    // Checked once: a control the tokenizer cannot express fails before any work.
+    request.controls.constraints(tokenizer)?;
+    let mut pieces = Vec::new();
+    for i in 0..request.pieces {
+        let mut stop = false;
+        let mut hook = |token: TokenId, tokens: usize| {
+            stop = !progress(Progress {
+                piece: i,
+                tokens,
+                token,
+            });
+            !stop
+        };
+        let seed = request.seed.wrapping_add(i as u64);
+        pieces.push(one_piece(
+            model, tokenizer, request, &prompt, seed, &mut hook,
+        )?);
+        if stop {
+            break;
+        }
+    }
+    Ok(pieces)
+}
+
+/// The tokens of a prompt (its first bars when asked), as one sequence.
+fn prompt_tokens(tokenizer: &dyn Tokenizer, prompt: &Prompt) -> Result<Vec<TokenId>, ComposeError> {
+    let score = match prompt.bars {
+        Some(bars) => prompt.score.slice_bars(0..bars),
+        None => prompt.score.clone(),
+    };
+    if score.note_count() == 0 {
+        return Err(ComposeError::Request(
+            "the prompt has no notes to continue".into(),
+        ));
+    }
+    // One stream, or (tokenizers with a sequence per track) the first track.
+    Ok(tokenizer
+        .encode(&score)?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
+/// The constraints of one piece: the grammar, then the minimum length (unless a length
+/// control decides where the piece ends), then the controls.
+pub fn constraints(
+    tokenizer: &dyn Tokenizer,
+    sampling: &SamplingConfig,
+    controls: &Controls,
+) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
+    let mut out: Vec<Box<dyn Constraint>> = Vec::new();
+    if let Some(grammar) = tokenizer.grammar() {
+        out.push(Box::new(GrammarConstraint(grammar)));
+    }
+    if let Some(eos) = tokenizer.vocab().eos() {
+        if sampling.min_tokens > 0 && controls.length.is_none() {
+            out.push(Box::new(MinTokens {
+                eos,
+                min: sampling.min_tokens,
+            }));
+        }
+    }
+    out.extend(controls.constraints(tokenizer)?);
+    Ok(out)
+}
+
+fn one_piece<B: GptBackend>(
+    model: &Gpt<B>,
+    tokenizer: &dyn Tokenizer,
+    request: &Request,
+    prompt: &[TokenId],
+    seed: u64,
+    on_token: &mut dyn FnMut(TokenId, usize) -> bool,
+) -> Result<Piece, ComposeError> {
+    let vocab = tokenizer.vocab();
+    let mut start: Vec<TokenId> = vocab.bos().into_iter().collect();
+    start.extend_from_slice(prompt);
+    if start.is_empty() {
+        return Err(ComposeError::Request(
+            "the tokenizer has no BOS token to start from".into(),
+        ));
+    }
+    let mut constraints = constraints(tokenizer, &request.sampling, &request.controls)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let out = generate(
+        model,
+        &start,
+        request.max_tokens,
+        &mut constraints,
+        vocab.eos(),
+        &request.sampling,
+        &mut rng,
+        on_token,
+    )?;
+    let mut tokens = prompt.to_vec();
+    tokens.extend_from_slice(&out.ids);
+    let mut score = tokenizer.decode(std::slice::from_ref(&tokens))?;
+    if request.controls.length.is_some() && out.ended {
+        // The piece ends at its last bar line: notes still ringing there stop with it.
+        let bars = tokens
+            .iter()
+            .filter(|&&t| Some(t) == vocab.get("Bar_None"))
+            .count();
+        let end = score.bars().nth(bars);
+        if let Some(end) = end {
+            cut_at(&mut score, end);
+        }
+    }
+    let stats = Stats {
+        seed,
+        new_tokens: out.ids.len(),
+        tokens_per_second: out.ids.len().saturating_sub(1) as f64 / out.seconds.max(1e-9),
+        notes: score.note_count(),
+        tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+        seconds: score.seconds_at(score.end()),
+        corrected: out.corrected,
+        ended: out.ended,
+        cancelled: out.cancelled,
+    };
+    Ok(Piece {
+        score,
+        tokens,
+        new_from: prompt.len(),
+        stats,
+    })
+}
+
+/// Shortens the notes that ring past `end`.
+fn cut_at(score: &mut Score, end: u32) {
+    for note in score.tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
+        if note.end() > end && note.time < end {
+            note.duration = end - note.time;
+        }
+    }
+}
+
+impl std::fmt::Display for Stats {
+    /// One line: "412 new tokens (950 tokens/s), 120 notes in 2 tracks, 31.5 s, ...".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} new tokens ({:.0} tokens/s), {} notes in {} track{}, {:.1} s, {} corrected by constraints{}",
+            self.new_tokens,
+            self.tokens_per_second,
+            self.notes,
+            self.tracks,
+            if self.tracks == 1 { "" } else { "s" },
+            self.seconds,
+            self.corrected,
+            match (self.cancelled, self.ended) {
+                (true, _) => ", stopped",
+                (false, true) => ", ended",
+                _ => "",
+            }
+        )
+    }
+}

@@ -1,0 +1,261 @@
+//! What a musician asks for, and the constraints that make the model obey it.
+
+use std::sync::Arc;
+
+use midigpt_generate::Constraint;
+use midigpt_tokenize::Tokenizer;
+
+use crate::clock::{Clock, Kind, Table};
+use crate::constraints::{
+    EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
+};
+use crate::ComposeError;
+
+/// Controls over the generated part of a piece. Each is off when `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Controls {
+    /// The only instruments (GM programs 0..=127, -1 for drums); a new piece uses them all.
+    pub instruments: Option<Vec<i16>>,
+    /// Quarter notes per minute: the nearest tempo token, held for the piece.
+    pub tempo: Option<f64>,
+    /// Every bar in this metre (numerator, denominator).
+    pub time_signature: Option<(u8, u8)>,
+    /// Length: the piece ends at the bar line after this many bars, or after this many seconds.
+    pub length: Option<Length>,
+    /// At most this many notes start in a bar.
+    pub max_notes_per_bar: Option<usize>,
+    /// At most this many notes sound at once.
+    pub max_polyphony: Option<usize>,
+    /// Pitched notes within this range (MIDI numbers, inclusive).
+    pub pitch_range: Option<(u8, u8)>,
+}
+
+impl Controls {
+    /// Whether any control is set.
+    pub fn any(&self) -> bool {
+        *self != Controls::default()
+    }
+
+    /// Checks the values on their own (a tokenizer may still lack the tokens for them).
+    pub fn validate(&self) -> Result<(), ComposeError> {
+        let positive = |control, ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ComposeError::control(control, format!("must be {what}")))
+            }
+        };
+        if let Some(t) = self.tempo {
+            positive(
+                "--tempo",
+                t.is_finite() && t > 0.0,
+                "a number of beats per minute above 0",
+            )?;
+        }
+        match self.length {
+            Some(Length::Bars(n)) => positive("--bars", n > 0, "at least 1")?,
+            Some(Length::Seconds(s)) => {
+                positive("--seconds", s.is_finite() && s > 0.0, "a number above 0")?
+            }
+            None => {}
+        }
+        if let Some(n) = self.max_notes_per_bar {
+            positive("--max-notes-per-bar", n > 0, "at least 1")?;
+        }
+        if let Some(n) = self.max_polyphony {
+            positive("--max-polyphony", n > 0, "at least 1")?;
+        }
+        if let Some(programs) = &self.instruments {
+            let ok = !programs.is_empty() && programs.iter().all(|p| (-1..=127).contains(p));
+            positive("--instruments", ok, "GM programs 0..=127 or -1 (drums)")?;
+        }
+        Ok(())
+    }
+
+    /// The constraints that enforce these controls with `tokenizer`, or a clear error for a
+    /// control the tokenizer has no tokens for.
+    pub fn constraints(
+        &self,
+        tokenizer: &dyn Tokenizer,
+    ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
+        let mut out: Vec<Box<dyn Constraint>> = Vec::new();
+        if !self.any() {
+            return Ok(out);
+        }
+        self.validate()?;
+        if tokenizer
+            .to_json()
+            .get("_model")
+            .is_some_and(|m| !m.is_null())
+        {
+            let first = self.names().first().copied().unwrap_or("controls");
+            return Err(ComposeError::control(
+                first,
+                "this model's tokenizer uses BPE, whose merged tokens hide the notes, bars and \
+                 programs controls act on: controls need a model trained without BPE",
+            ));
+        }
+        let table = Arc::new(Table::new(tokenizer.vocab(), resolution(tokenizer)));
+        let need = |control: &'static str, what: &str, kind: fn(Kind) -> bool| {
+            if table.has(kind) {
+                Ok(())
+            } else {
+                Err(ComposeError::control(
+                    control,
+                    format!("this model's tokenizer has no {what} tokens to control"),
+                ))
+            }
+        };
+        let bars = |control| need(control, "Bar and Position", |k| matches!(k, Kind::Bar));
+        let clock = Clock::default;
+        if let Some(programs) = &self.instruments {
+            need("--instruments", "Program", |k| {
+                matches!(k, Kind::Program(_))
+            })?;
+            for &p in programs {
+                if !table.has(|k| k == Kind::Program(p)) {
+                    let what = if p < 0 {
+                        "drums".into()
+                    } else {
+                        format!("program {p}")
+                    };
+                    return Err(ComposeError::control(
+                        "--instruments",
+                        format!("this model's tokenizer has no token for {what}"),
+                    ));
+                }
+            }
+            let programs = programs.clone();
+            let table = table.clone();
+            out.push(Box::new(Instruments {
+                table,
+                programs,
+                clock: clock(),
+            }));
+        }
+        if let Some(bpm) = self.tempo {
+            need("--tempo", "Tempo", |k| matches!(k, Kind::Tempo(_)))?;
+            let nearest = table
+                .iter()
+                .filter_map(|(id, k)| match k {
+                    Kind::Tempo(t) => Some((id, (t - bpm).abs())),
+                    _ => None,
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(id, _)| id)
+                .expect("checked above");
+            let table = table.clone();
+            out.push(Box::new(HoldTempo {
+                table,
+                tempo: nearest,
+                clock: clock(),
+            }));
+        }
+        if let Some((n, d)) = self.time_signature {
+            need("--time-signature", "TimeSig", |k| {
+                matches!(k, Kind::TimeSig(..))
+            })?;
+            bars("--time-signature")?;
+            let metre = table.ids(|k| k == Kind::TimeSig(n, d));
+            let Some(&metre) = metre.first() else {
+                let known: Vec<String> = (table.iter())
+                    .filter_map(|(_, k)| match k {
+                        Kind::TimeSig(n, d) => Some(format!("{n}/{d}")),
+                        _ => None,
+                    })
+                    .collect();
+                return Err(ComposeError::control(
+                    "--time-signature",
+                    format!(
+                        "{n}/{d} is not among this tokenizer's metres ({})",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let positions = (n as f64 * table.res).round() as u32;
+            out.push(Box::new(HoldMetre {
+                table: table.clone(),
+                metre,
+                positions,
+            }));
+        }
+        if let Some(length) = self.length {
+            let control = match length {
+                Length::Bars(_) => "--bars",
+                Length::Seconds(_) => "--seconds",
+            };
+            bars(control)?;
+            let bar = table.ids(|k| k == Kind::Bar)[0];
+            let eos = tokenizer.vocab().eos().ok_or_else(|| {
+                ComposeError::control(control, "this model's tokenizer has no end token")
+            })?;
+            let (table, clock) = (table.clone(), clock());
+            out.push(Box::new(EndAt {
+                table,
+                length,
+                bar,
+                eos,
+                clock,
+                start: None,
+            }));
+        }
+        if let Some(max) = self.max_notes_per_bar {
+            bars("--max-notes-per-bar")?;
+            out.push(Box::new(NotesPerBar {
+                table: table.clone(),
+                max,
+                clock: clock(),
+            }));
+        }
+        if let Some(max) = self.max_polyphony {
+            bars("--max-polyphony")?;
+            need("--max-polyphony", "Duration", |k| {
+                matches!(k, Kind::Duration(_))
+            })?;
+            out.push(Box::new(Polyphony {
+                table: table.clone(),
+                max,
+                clock: clock(),
+            }));
+        }
+        if let Some((low, high)) = self.pitch_range {
+            let inside = move |k| matches!(k, Kind::Pitch(p) if p >= low && p <= high);
+            if !table.has(inside) {
+                return Err(ComposeError::control(
+                    "--pitch-range",
+                    format!("this model's tokenizer has no pitch within {low}..{high}"),
+                ));
+            }
+            out.push(Box::new(PitchRange {
+                table: table.clone(),
+                low,
+                high,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// The command-line names of the controls that are set.
+    fn names(&self) -> Vec<&'static str> {
+        let set = [
+            (self.instruments.is_some(), "--instruments"),
+            (self.tempo.is_some(), "--tempo"),
+            (self.time_signature.is_some(), "--time-signature"),
+            (matches!(self.length, Some(Length::Bars(_))), "--bars"),
+            (matches!(self.length, Some(Length::Seconds(_))), "--seconds"),
+            (self.max_notes_per_bar.is_some(), "--max-notes-per-bar"),
+            (self.max_polyphony.is_some(), "--max-polyphony"),
+            (self.pitch_range.is_some(), "--pitch-range"),
+        ];
+        set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
+    }
+}
+
+/// Position ticks per beat of a MidiTok tokenizer: the finest `beat_res` (8 by default).
+fn resolution(tokenizer: &dyn Tokenizer) -> u32 {
+    let json = tokenizer.to_json();
+    let res = json.get("config").and_then(|c| c.get("beat_res"));
+    res.and_then(|r| r.as_object())
+        .and_then(|r| r.values().filter_map(|v| v.as_u64()).max())
+        .unwrap_or(8) as u32
+}

@@ -1,0 +1,47 @@
+//! Composing: one library path from a trained model and a musician's request to new MIDI.
+//!
+//! Load a [`ModelPackage`] (a run folder, an exported model folder, or the built-in POP909
+//! model), describe a [`Request`] (a prompt and the bars of it to keep, sampling, how many
+//! pieces, and [`Controls`]: instruments, tempo, metre, length in bars or seconds, caps on
+//! notes per bar, polyphony and pitch range), and [`compose`] returns [`Piece`]s: the score,
+//! its tokens and what it came to. Controls are constraints on the model's next-token
+//! logits, so they are obeyed by construction, with no retraining.
+//!
+//! ```no_run
+//! use midigpt_compose::{compose, parse, Controls, Length, ModelPackage, Request};
+//! use midigpt_model::Cpu;
+//! let pkg = ModelPackage::<Cpu>::load(None, &Default::default())?;
+//! let request = Request {
+//!     controls: Controls {
+//!         instruments: Some(parse::instruments("piano,bass,drums")?),
+//!         tempo: Some(100.0),
+//!         time_signature: Some((3, 4)),
+//!         length: Some(Length::Bars(16)),
+//!         ..Controls::default()
+//!     },
+//!     max_tokens: 4096,
+//!     ..Request::default()
+//! };
+//! for piece in compose(&pkg, &request)? {
+//!     piece.score.write_file(format!("sample-{}.mid", piece.stats.seed)).unwrap();
+//!     println!("{}", piece.stats);
+//! }
+//! # Ok::<(), midigpt_compose::ComposeError>(())
+//! ```
+
+mod clock;
+mod compose;
+mod constraints;
+mod controls;
+mod error;
+mod package;
+pub mod parse;
+
+pub use compose::{
+    compose, compose_model, compose_with, constraints, Piece, Progress, Prompt, Request, Stats,
+};
+pub use constraints::Length;
+pub use controls::Controls;
+pub use error::ComposeError;
+pub use midigpt_generate::{Constraint, SamplingConfig};
+pub use package::{ModelPackage, BUILTIN_NAME};

@@ -1,0 +1,185 @@
+//! A model package: the weights, the model's config and the tokenizer, from a run folder of
+//! `midigpt train` (its best checkpoint, else its latest), a folder written by `midigpt
+//! export`, or the POP909 model built into the library.
+//!
+//! Each weights file has the model's config beside it (`model_config.json`), read as is.
+//! Runs and exports made before that file existed are read through their training config
+//! (`config.json`), as they were trained.
+
+use std::path::{Path, PathBuf};
+
+use midigpt_model::{
+    load_safetensors, load_safetensors_bytes, save_safetensors_as, Gpt, GptBackend, GptConfig,
+    WeightDtype, MODEL_CONFIG_FILE,
+};
+use midigpt_tokenize::{from_json, load_tokenizer, Tokenizer};
+use midigpt_train::{
+    best_checkpoint, model_config, write_atomic, RunDir, TrainConfig, CONFIG_FILE, MODEL_FILE,
+    TOKENIZER_FILE,
+};
+
+use crate::ComposeError;
+
+/// What the built-in model is called in messages.
+pub const BUILTIN_NAME: &str = "the built-in POP909 model";
+/// The built-in model: `models/pop909/` of the source tree (its README says how it was
+/// trained), compiled in so that every program using this library makes music on its own.
+const BUILTIN_MODEL_CONFIG: &str = include_str!("../../../models/pop909/model_config.json");
+const BUILTIN_TOKENIZER: &str = include_str!("../../../models/pop909/tokenizer.json");
+const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../../models/pop909/model.safetensors");
+
+/// A trained model with its tokenizer, ready to compose.
+pub struct ModelPackage<B: GptBackend> {
+    /// The network.
+    pub model: Gpt<B>,
+    /// The tokenizer it was trained with.
+    pub tokenizer: Box<dyn Tokenizer>,
+    /// The model's config, as saved beside its weights.
+    pub config: GptConfig,
+    /// Where it came from, for messages: a path, or [`BUILTIN_NAME`].
+    pub origin: String,
+    /// The folder it was loaded from (`None` for the built-in model).
+    pub root: Option<PathBuf>,
+}
+
+impl<B: GptBackend> ModelPackage<B> {
+    /// Loads the model at `path` (a run or an exported folder), or the built-in one, onto
+    /// `device`.
+    pub fn load(path: Option<&Path>, device: &B::Device) -> Result<Self, ComposeError> {
+        let not = |why: String| {
+            let path = path.map(Path::to_path_buf).unwrap_or_default();
+            Err(ComposeError::NotAModel { path, why })
+        };
+        match path {
+            None => Self::builtin(device),
+            Some(root) if root.join("checkpoints").is_dir() => Self::load_run(root, device),
+            Some(root) if root.join(MODEL_FILE).is_file() => Self::load_exported(root, device),
+            Some(root) if !root.exists() => not("does not exist".into()),
+            Some(_) => not(format!(
+                "neither a run folder of `midigpt train` (no checkpoints/) nor a model folder \
+                 of `midigpt export` (no {MODEL_FILE})"
+            )),
+        }
+    }
+
+    /// The built-in POP909 model.
+    pub fn builtin(device: &B::Device) -> Result<Self, ComposeError> {
+        let origin = Path::new("models/pop909");
+        let json: serde_json::Value =
+            serde_json::from_str(BUILTIN_TOKENIZER).map_err(|e| ComposeError::NotAModel {
+                path: origin.join(TOKENIZER_FILE),
+                why: e.to_string(),
+            })?;
+        let tokenizer = from_json(&json)?;
+        let config = GptConfig::from_json(BUILTIN_MODEL_CONFIG, &origin.join(MODEL_CONFIG_FILE))?;
+        check_vocab(&config, tokenizer.as_ref(), origin)?;
+        let weights = origin.join(MODEL_FILE);
+        let model = load_safetensors_bytes::<B>(&config, BUILTIN_WEIGHTS, &weights, device)?;
+        Ok(ModelPackage {
+            model,
+            tokenizer,
+            config,
+            origin: BUILTIN_NAME.into(),
+            root: None,
+        })
+    }
+
+    fn load_run(root: &Path, device: &B::Device) -> Result<Self, ComposeError> {
+        let run = RunDir::open(root)?;
+        let tokenizer = load_tokenizer(run.tokenizer_path())?;
+        // Read only: the run may be training (and saving) right now.
+        let ckpt = best_checkpoint(root)?.ok_or_else(|| ComposeError::NotAModel {
+            path: root.into(),
+            why: "has no checkpoint yet".into(),
+        })?;
+        let weights = ckpt.path.join(MODEL_FILE);
+        let config = match GptConfig::beside(&weights)? {
+            Some(config) => config,
+            None => legacy_config(&run.load_config()?, tokenizer.as_ref()),
+        };
+        Self::from_files(root, &weights, config, tokenizer, device)
+    }
+
+    fn load_exported(root: &Path, device: &B::Device) -> Result<Self, ComposeError> {
+        let tokenizer = load_tokenizer(root.join(TOKENIZER_FILE))?;
+        let weights = root.join(MODEL_FILE);
+        let config = match GptConfig::beside(&weights)? {
+            Some(config) => config,
+            None => {
+                let train = TrainConfig::load(&root.join(CONFIG_FILE))?;
+                train.validate()?;
+                legacy_config(&train, tokenizer.as_ref())
+            }
+        };
+        Self::from_files(root, &weights, config, tokenizer, device)
+    }
+
+    fn from_files(
+        root: &Path,
+        weights: &Path,
+        config: GptConfig,
+        tokenizer: Box<dyn Tokenizer>,
+        device: &B::Device,
+    ) -> Result<Self, ComposeError> {
+        check_vocab(&config, tokenizer.as_ref(), root)?;
+        let model = load_safetensors::<B>(&config, weights, device)?;
+        Ok(ModelPackage {
+            model,
+            tokenizer,
+            config,
+            origin: root.display().to_string(),
+            root: Some(root.into()),
+        })
+    }
+
+    /// Writes the package as a model folder that [`ModelPackage::load`] reads: the weights
+    /// (as `dtype`) with the model's config beside them, the tokenizer, and the training
+    /// config when the package came from a folder that has one.
+    pub fn export(&self, out: &Path, dtype: WeightDtype) -> Result<(), ComposeError> {
+        std::fs::create_dir_all(out).map_err(|source| ComposeError::Io {
+            path: out.into(),
+            source,
+        })?;
+        save_safetensors_as(&self.model, out.join(MODEL_FILE), dtype)?;
+        // The tokenizer and how the model was trained: copied byte for byte.
+        for name in [TOKENIZER_FILE, CONFIG_FILE] {
+            let Some(from) = self.root.as_ref().map(|r| r.join(name)) else {
+                continue;
+            };
+            if from.is_file() {
+                let bytes = std::fs::read(&from)
+                    .map_err(|source| ComposeError::Io { path: from, source })?;
+                write_atomic(&out.join(name), &bytes)?;
+            }
+        }
+        if self.root.is_none() {
+            write_atomic(&out.join(TOKENIZER_FILE), BUILTIN_TOKENIZER.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The model a run made before `model_config.json` existed was trained as: its training
+/// config's sizes, the tokenizer's vocabulary, and the settings the training loop gave
+/// every model then.
+fn legacy_config(train: &TrainConfig, tokenizer: &dyn Tokenizer) -> GptConfig {
+    model_config(train, tokenizer.vocab_size())
+}
+
+fn check_vocab(
+    config: &GptConfig,
+    tokenizer: &dyn Tokenizer,
+    origin: &Path,
+) -> Result<(), ComposeError> {
+    if config.vocab_size == tokenizer.vocab_size() {
+        return Ok(());
+    }
+    Err(ComposeError::NotAModel {
+        path: origin.into(),
+        why: format!(
+            "the model has {} token ids, its tokenizer {}: they were not trained together",
+            config.vocab_size,
+            tokenizer.vocab_size()
+        ),
+    })
+}

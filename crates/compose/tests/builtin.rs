@@ -1,0 +1,159 @@
+//! The built-in model under controls: what is asked for is what comes out.
+
+use midigpt_compose::{compose, parse, Controls, Length, ModelPackage, Piece, Request};
+use midigpt_model::Cpu;
+
+fn builtin() -> ModelPackage<Cpu> {
+    ModelPackage::builtin(&Default::default()).expect("the built-in model loads")
+}
+
+fn names(pkg: &ModelPackage<Cpu>, piece: &Piece) -> Vec<String> {
+    let vocab = pkg.tokenizer.vocab();
+    (piece.tokens.iter())
+        .map(|&t| vocab.token(t).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn instruments_tempo_metre_and_bars_are_obeyed() {
+    let pkg = builtin();
+    let request = Request {
+        controls: Controls {
+            instruments: Some(parse::instruments("0,33,drums").unwrap()),
+            tempo: Some(100.0),
+            time_signature: Some(parse::time_signature("3/4").unwrap()),
+            length: Some(Length::Bars(16)),
+            ..Controls::default()
+        },
+        max_tokens: 16_384,
+        pieces: 2,
+        seed: 3,
+        ..Request::default()
+    };
+    let tempos: Vec<f64> = (pkg.tokenizer.vocab().tokens().iter())
+        .filter_map(|t| t.strip_prefix("Tempo_")?.parse().ok())
+        .collect();
+    let nearest = tempos
+        .iter()
+        .copied()
+        .min_by(|a, b| (a - 100.0).abs().total_cmp(&(b - 100.0).abs()))
+        .unwrap();
+    for piece in compose(&pkg, &request).expect("composes") {
+        let tokens = names(&pkg, &piece);
+        let of = |kind: &str| -> Vec<&str> {
+            (tokens.iter())
+                .filter_map(|t| t.strip_prefix(kind))
+                .collect()
+        };
+        assert!(piece.stats.ended, "{}", piece.stats);
+        assert_eq!(of("Bar_").len(), 16, "exactly 16 bars");
+        assert!(
+            of("TimeSig_").iter().all(|t| *t == "3/4"),
+            "{:?}",
+            of("TimeSig_")
+        );
+        assert_eq!(of("TimeSig_").len(), 16, "every bar says 3/4");
+        let used: Vec<f64> = of("Tempo_").iter().map(|t| t.parse().unwrap()).collect();
+        assert!(
+            !used.is_empty() && used.iter().all(|t| *t == nearest),
+            "{used:?}"
+        );
+        let programs: Vec<&str> = of("Program_");
+        for p in ["0", "33", "-1"] {
+            assert!(programs.contains(&p), "a new piece uses {p}: {programs:?}");
+        }
+        assert!(programs.iter().all(|p| ["0", "33", "-1"].contains(p)));
+        // The decoded score agrees.
+        let score = &piece.score;
+        assert!(score.note_count() > 0);
+        assert!(score
+            .tracks
+            .iter()
+            .all(|t| t.is_drum || [0, 33].contains(&t.program)));
+        assert!(score
+            .time_signatures
+            .iter()
+            .all(|t| (t.numerator, t.denominator) == (3, 4)));
+        let bar = score.ticks_per_quarter as u32 * 3;
+        let last_onset = (score.tracks.iter().flat_map(|t| &t.notes))
+            .map(|n| n.time)
+            .max()
+            .unwrap();
+        assert!(
+            last_onset < 16 * bar,
+            "every note starts within the 16 bars"
+        );
+        let qpm: Vec<f64> = score.tempos.iter().map(|t| t.qpm()).collect();
+        assert!(
+            qpm.iter().all(|q| (q - nearest).abs() < 0.01),
+            "{qpm:?} vs {nearest}"
+        );
+    }
+}
+
+#[test]
+fn seconds_end_the_piece_within_a_bar_of_the_length() {
+    let pkg = builtin();
+    let request = Request {
+        controls: Controls {
+            length: Some(Length::Seconds(30.0)),
+            ..Controls::default()
+        },
+        max_tokens: 16_384,
+        pieces: 2,
+        seed: 5,
+        ..Request::default()
+    };
+    for piece in compose(&pkg, &request).expect("composes") {
+        let score = &piece.score;
+        let starts = score.bar_starts(score.end());
+        let last = *starts.last().unwrap();
+        let ts = score.time_signature_at(last);
+        let map = score.tempo_map();
+        let bar_seconds = map.seconds(last + score.bar_ticks(&ts)) - map.seconds(last);
+        let seconds = piece.stats.seconds;
+        assert!(piece.stats.ended, "{}", piece.stats);
+        assert!(
+            (seconds - 30.0).abs() <= bar_seconds,
+            "{seconds:.2} s, a bar is {bar_seconds:.2} s"
+        );
+    }
+}
+
+#[test]
+fn caps_hold_in_the_decoded_music() {
+    let pkg = builtin();
+    let request = Request {
+        controls: Controls {
+            max_notes_per_bar: Some(4),
+            max_polyphony: Some(2),
+            pitch_range: Some((48, 84)),
+            ..Controls::default()
+        },
+        pieces: 2,
+        seed: 1,
+        ..Request::default()
+    };
+    for piece in compose(&pkg, &request).expect("composes") {
+        let score = &piece.score;
+        let notes: Vec<_> = score.tracks.iter().flat_map(|t| &t.notes).collect();
+        assert!(notes.len() > 20, "{}", piece.stats);
+        assert!(notes.iter().all(|n| (48..=84).contains(&n.pitch)));
+        let bars = score.bar_starts(score.end() + 1);
+        for (i, start) in bars.iter().enumerate() {
+            let end = bars.get(i + 1).copied().unwrap_or(u32::MAX);
+            let onsets = notes
+                .iter()
+                .filter(|n| n.time >= *start && n.time < end)
+                .count();
+            assert!(onsets <= 4, "bar {i}: {onsets} notes");
+        }
+        for n in &notes {
+            let sounding = notes
+                .iter()
+                .filter(|m| m.time <= n.time && m.end() > n.time)
+                .count();
+            assert!(sounding <= 2, "{sounding} notes sound at tick {}", n.time);
+        }
+    }
+}

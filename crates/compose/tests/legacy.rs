@@ -1,0 +1,93 @@
+//! Models saved before the model config was saved as itself still load, and make the very
+//! tokens they made before: a run folder and its export, made by the previous release (no
+//! `model_config.json`), and the built-in model. `data/legacy/tokens-*.json` are the ids the
+//! previous release's `generate` drew with the same seeds (its code path, token for token);
+//! `*-sample-*.mid` the files its `midigpt generate` wrote.
+
+use std::path::{Path, PathBuf};
+
+use midigpt_compose::{compose, ModelPackage, Request, SamplingConfig};
+use midigpt_model::{Cpu, GptConfig};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/legacy")
+        .join(name)
+}
+
+fn old_tokens(name: &str) -> Vec<u32> {
+    serde_json::from_str(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
+}
+
+/// `midigpt generate`'s defaults then: min_tokens 128, temperature 1.
+fn request(seed: u64, pieces: usize, max_tokens: usize) -> Request {
+    Request {
+        sampling: SamplingConfig {
+            min_tokens: 128,
+            ..SamplingConfig::default()
+        },
+        seed,
+        pieces,
+        max_tokens,
+        ..Request::default()
+    }
+}
+
+fn check(pkg: &ModelPackage<Cpu>, name: &str, seed: u64, max_tokens: usize) -> Vec<u8> {
+    let pieces = compose(pkg, &request(seed, 2, max_tokens)).unwrap();
+    for (i, piece) in pieces.iter().enumerate() {
+        let old = old_tokens(&format!("tokens-{name}-{}.json", seed + i as u64));
+        assert_eq!(piece.tokens, old, "{name}, seed {}", seed + i as u64);
+    }
+    pieces[0].score.to_bytes().unwrap()
+}
+
+#[test]
+fn a_run_and_an_export_of_the_previous_release_make_the_same_tokens() {
+    for name in ["legacy-run", "legacy-export"] {
+        assert!(!data(name).join("model_config.json").exists());
+        let pkg = ModelPackage::<Cpu>::load(Some(&data(name)), &Default::default()).unwrap();
+        let midi = check(&pkg, name, 5, 80);
+        assert_eq!(
+            midi,
+            std::fs::read(data("legacy-run-sample-5.mid")).unwrap()
+        );
+    }
+}
+
+#[test]
+fn the_builtin_model_makes_the_same_tokens() {
+    let pkg = ModelPackage::<Cpu>::builtin(&Default::default()).unwrap();
+    let midi = check(&pkg, "builtin", 11, 200);
+    assert_eq!(midi, std::fs::read(data("builtin-sample-11.mid")).unwrap());
+}
+
+#[test]
+fn an_export_now_saves_the_model_config_as_itself() {
+    let run = ModelPackage::<Cpu>::load(Some(&data("legacy-run")), &Default::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("model");
+    run.export(&out, midigpt_model::WeightDtype::F32).unwrap();
+    let saved = GptConfig::beside(&out.join("model.safetensors"))
+        .unwrap()
+        .expect("saved");
+    assert_eq!(saved, run.config);
+    // Read as is: the training config is no longer consulted.
+    std::fs::write(out.join("config.json"), "not json").unwrap();
+    let back = ModelPackage::<Cpu>::load(Some(&out), &Default::default()).unwrap();
+    assert_eq!(back.config, run.config);
+    assert_eq!(
+        check(&back, "legacy-run", 5, 80).len(),
+        std::fs::read(data("legacy-run-sample-5.mid"))
+            .unwrap()
+            .len()
+    );
+    // A key missing is an error, not a preset's value.
+    let mut json: serde_json::Value = serde_json::from_str(&saved.to_json()).unwrap();
+    json.as_object_mut().unwrap().remove("norm_eps");
+    std::fs::write(out.join("model_config.json"), json.to_string()).unwrap();
+    let err = ModelPackage::<Cpu>::load(Some(&out), &Default::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("norm_eps"), "{err}");
+}

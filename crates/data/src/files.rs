@@ -22,8 +22,7 @@ pub enum Split {
 pub struct MidiFile {
     /// Full path, for reading.
     pub path: PathBuf,
-    /// Path relative to the input folder with `/` separators: the file's name in `meta.json`
-    /// and the key of its split.
+    /// Path relative to the input folder with `/` separators: the file's name in `meta.json`.
     pub relative: String,
 }
 

@@ -64,7 +64,7 @@ impl Meta {
 /// Options recorded in `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetaOptions {
-    /// Share of files (by path hash) sent to validation.
+    /// Share of files (by content hash) sent to validation.
     pub val_fraction: f64,
     /// Whether drum tracks were removed.
     pub drop_drums: bool,

@@ -30,7 +30,7 @@ pub struct PrepareOptions {
     pub input: PathBuf,
     /// Output folder (created if missing): `train.bin`, `val.bin`, `meta.json`, `tokenizer.json`.
     pub output: PathBuf,
-    /// Share of files sent to validation, chosen by a hash of the relative path. Default 0.05.
+    /// Share of files sent to validation, chosen by a hash of their content. Default 0.05.
     pub val_fraction: f64,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,

@@ -114,19 +114,32 @@ fn insertion_sort<T: Copy>(
         return;
     }
     for cur in begin + 1..end {
-        let mut sift = cur;
-        if less(&v[sift], &v[sift - 1]) {
-            let tmp = v[sift];
-            loop {
-                v[sift] = v[sift - 1];
-                sift -= 1;
-                if !((unguarded || sift != begin) && less(&tmp, &v[sift - 1])) {
-                    break;
-                }
-            }
-            v[sift] = tmp;
+        if less(&v[cur], &v[cur - 1]) {
+            shift_left(v, begin, cur, less, unguarded);
         }
     }
+}
+
+/// Moves `v[cur]` (smaller than `v[cur - 1]`) left to its place in the sorted `v[begin..cur]`;
+/// returns where it lands.
+fn shift_left<T: Copy>(
+    v: &mut [T],
+    begin: usize,
+    cur: usize,
+    less: &impl Fn(&T, &T) -> bool,
+    unguarded: bool,
+) -> usize {
+    let tmp = v[cur];
+    let mut sift = cur;
+    loop {
+        v[sift] = v[sift - 1];
+        sift -= 1;
+        if !((unguarded || sift != begin) && less(&tmp, &v[sift - 1])) {
+            break;
+        }
+    }
+    v[sift] = tmp;
+    sift
 }
 
 /// Insertion sort that gives up (returns false) after more than
@@ -142,18 +155,8 @@ fn partial_insertion_sort<T: Copy>(
     }
     let mut limit = 0;
     for cur in begin + 1..end {
-        let mut sift = cur;
-        if less(&v[sift], &v[sift - 1]) {
-            let tmp = v[sift];
-            loop {
-                v[sift] = v[sift - 1];
-                sift -= 1;
-                if !(sift != begin && less(&tmp, &v[sift - 1])) {
-                    break;
-                }
-            }
-            v[sift] = tmp;
-            limit += cur - sift;
+        if less(&v[cur], &v[cur - 1]) {
+            limit += cur - shift_left(v, begin, cur, less, false);
         }
         if limit > PARTIAL_INSERTION_SORT_LIMIT {
             return false;

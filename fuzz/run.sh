@@ -4,7 +4,8 @@
 #   fuzz/run.sh TARGET|all SECONDS [extra libFuzzer flags...]
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpus
-# first if it is empty (fuzz/seed.py, from $MIDI_DIR, default /work/shared/data/midi).
+# first if it is empty (fuzz/seed.py, from $MIDI_DIR, default ../shared/data/midi beside
+# the repository).
 # Each target runs SECONDS seconds under `nice`, at most 2 GB of memory, 10 s and 8 KiB per
 # input (a later flag overrides, e.g. -max_len=65536);
 # a crash, hang or out-of-memory input is saved under fuzz/artifacts/TARGET/ and stops the
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 target=$1
@@ -33,7 +34,8 @@ else
 fi
 
 if [[ ! -d corpus/midi_read ]]; then
-    python3 seed.py "${MIDI_DIR:-/work/shared/data/midi}"
+    # seed.py's own default (../shared/data/midi beside the repository) unless MIDI_DIR is set.
+    python3 seed.py ${MIDI_DIR:+"$MIDI_DIR"}
 fi
 
 # `cargo fuzz` builds in release mode with debug assertions: an overflow is a finding too.

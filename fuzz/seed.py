@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "crates/tokenize/tests/data/midi"
+# The shared corpus beside the repository (`../shared/data/midi`), when there is one.
+DEFAULT_MIDI_DIR = ROOT.parent / "shared/data/midi"
 BPE_CONFIG = ROOT / "crates/tokenize/tests/data/bpe/tokenizer.json"
 # Fuzz target suffix -> `midigpt tokenize` arguments choosing its tokenizer.
 TOKENIZERS = {
@@ -68,7 +70,8 @@ def encoded(binary: str, args: list, path: Path):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("midi_dir", nargs="?", default="/work/shared/data/midi", type=Path)
+    parser.add_argument("midi_dir", nargs="?", default=DEFAULT_MIDI_DIR, type=Path,
+                        help="folder of MIDI files (default: ../shared/data/midi beside the repository)")
     parser.add_argument("--binary", default=str(ROOT / "target/release/midigpt"))
     parser.add_argument("--count", type=int, default=40, help="files sampled from MIDI_DIR")
     parser.add_argument("--max-bytes", type=int, default=16384, help="largest file sampled")

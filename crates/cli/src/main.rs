@@ -81,13 +81,32 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message(&err));
             if let Some(hint) = hint(&err) {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, joined by ": " like `{:#}`, leaving out a cause whose text
+/// already ends the message: errors that print their source as well as returning it (the
+/// standard library's own, many libraries') would otherwise repeat it ("nope.mid: No such
+/// file or directory (os error 2): No such file or directory (os error 2)").
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if text.ends_with(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 /// What to do about an error whose cause is the machine's, not midigpt's.
@@ -98,7 +117,7 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
         .find_map(|e| e.downcast_ref::<std::io::Error>())
         .map(std::io::Error::kind);
     // Some libraries (burn's recorder, the PNG encoder) pass the OS error on as text only.
-    let text = format!("{err:#}");
+    let text = message(err);
     let full = matches!(
         kind,
         Some(ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
@@ -113,4 +132,29 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     }
     (kind == Some(ErrorKind::PermissionDenied))
         .then_some("no permission to read or write there: choose another path")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let midi = midigpt_midi::MidiError::Io {
+            path: "nope.mid".into(),
+            source: io,
+        };
+        let err = anyhow::Error::new(midi).context("reading nope.mid");
+        let text = message(&err);
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        assert!(text.starts_with("reading nope.mid: nope.mid: "), "{text}");
+    }
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(tokenize::count(1, "track"), "1 track");
+        assert_eq!(tokenize::count(0, "note"), "0 notes");
+        assert_eq!(tokenize::count(2, "note"), "2 notes");
+    }
 }

@@ -25,8 +25,9 @@ pub struct PrepareArgs {
     out: PathBuf,
     #[command(flatten)]
     tokenizer: TokenizerChoice,
-    /// Share of files for validation, chosen by a hash of each file's relative path, so a
-    /// file keeps its split across runs.
+    /// Share of files for validation, chosen by a hash of each file's content, so a file keeps
+    /// its split across runs and renames (with two files or more, each split gets at least one).
+    /// Byte-identical copies of a file are left out.
     #[arg(long, default_value_t = 0.05)]
     val_fraction: f64,
     /// Worker threads (default: all cores).
@@ -38,8 +39,8 @@ pub struct PrepareArgs {
     /// Merge all non-drum tracks into one (program of the first), notes sorted by time, pitch.
     #[arg(long)]
     merge_tracks: bool,
-    /// Add each training file once per semitone shift in LOW..HIGH, e.g. -3..3 (validation
-    /// files are never transposed, nor are drums).
+    /// Add each training file once per semitone shift in LOW..HIGH, e.g. -3..3, at most 12
+    /// either way (validation files are never transposed, nor are drums).
     #[arg(long, value_name = "LOW..HIGH", allow_hyphen_values = true, value_parser = parse_range)]
     transpose: Option<RangeInclusive<i8>>,
     /// Train BPE on the training split to this vocabulary size and encode with it.
@@ -91,8 +92,8 @@ pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
 fn print_summary(meta: &Meta, args: &PrepareArgs, seconds: f64) {
     let c = &meta.counts;
     println!(
-        "files: {} found, {} ok, {} skipped",
-        c.files_found, c.files_ok, c.files_skipped
+        "files: {} found, {} ok, {} skipped, {} duplicates left out",
+        c.files_found, c.files_ok, c.files_skipped, c.files_duplicate
     );
     for skipped in meta.skipped.iter().take(SKIPPED_SHOWN) {
         println!("  skipped {}: {}", skipped.path, skipped.reason);

@@ -95,12 +95,17 @@ pub fn detokenize(args: &DetokenizeArgs) -> Result<ExitCode> {
         .write_file(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
-        "wrote {} ({} tracks, {} notes)",
+        "wrote {} ({}, {})",
         args.out.display(),
-        score.tracks.len(),
-        score.note_count()
+        count(score.tracks.len(), "track"),
+        count(score.note_count(), "note")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 note", "2 notes".
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Reads `ids` (or, failing that, `tokens`) as a list of sequences; a flat list is one sequence.

@@ -45,7 +45,8 @@ fn prepared(root: &Path, name: &str, tokenizer: &str) -> PathBuf {
         "--tokenizer",
         tokenizer,
         "--val-fraction",
-        "0.4",
+        // By content hash: POP909_008 and fmt0_channels in validation, Clementi in training.
+        "0.6",
     ]);
     assert!(ok, "{err}");
     data
@@ -220,4 +221,41 @@ fn train_logs_lines_without_a_terminal_and_resume_takes_only_schedule_changes() 
     assert!(ok, "{out}");
     assert!(out.contains("trained 4 steps"), "{out}");
     assert!(!out.contains("warning"), "{out}");
+}
+
+#[test]
+fn numbers_out_of_range_and_missing_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let midi = tmp.path().join("midi");
+    std::fs::create_dir(&midi).expect("folder");
+    std::fs::copy(fixture("Clementi.mid"), midi.join("a.mid")).expect("copy");
+    let out = tmp.path().join("out");
+    refused(
+        &[
+            "prepare",
+            s(&midi),
+            "--out",
+            s(&out),
+            "--transpose",
+            "-128..127",
+        ],
+        &["-128..127", "12 semitones"],
+    );
+    assert!(!out.exists());
+    let wav = tmp.path().join("a.wav");
+    refused(
+        &["render", s(&fixture("Clementi.mid")), "--out", s(&wav)]
+            .into_iter()
+            .chain(["--builtin", "--sample-rate", "500000"])
+            .collect::<Vec<_>>(),
+        &["sample rate 500000", "16000..=192000"],
+    );
+    assert!(!wav.exists());
+
+    // The OS error is said once, not once per error that wraps it.
+    let missing = tmp.path().join("nope.mid");
+    let (ok, text) = midigpt(&["tokenize", s(&missing)]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("nope.mid"), "{text}");
+    assert_eq!(text.matches("(os error 2)").count(), 1, "{text}");
 }

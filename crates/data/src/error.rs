@@ -42,6 +42,20 @@ pub enum DataError {
         /// The first file skipped and why.
         first: String,
     },
+    /// One split has no document although two or more files were found: every file it was
+    /// given was skipped.
+    #[error(
+        "the {split} split is empty: its files could not be encoded ({first_skipped}), while \
+         {encoded} other file(s) were; add MIDI files or change --val-fraction"
+    )]
+    EmptySplit {
+        /// The empty split: "training" or "validation".
+        split: &'static str,
+        /// Files encoded (all in the other split).
+        encoded: usize,
+        /// The first file skipped and why.
+        first_skipped: String,
+    },
     /// The tokenizer's vocabulary lacks a token `prepare` needs.
     #[error("the tokenizer has no {0:?} token")]
     MissingToken(&'static str),

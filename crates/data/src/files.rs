@@ -1,4 +1,4 @@
-//! Finding MIDI files and assigning them to a split.
+//! Finding MIDI files, and the split a file's content goes to.
 
 use std::path::{Path, PathBuf};
 
@@ -22,8 +22,7 @@ pub enum Split {
 pub struct MidiFile {
     /// Full path, for reading.
     pub path: PathBuf,
-    /// Path relative to the input folder with `/` separators: the file's name in `meta.json`
-    /// and the key of its split.
+    /// Path relative to the input folder with `/` separators: the file's name in `meta.json`.
     pub relative: String,
 }
 
@@ -79,16 +78,20 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// The split of a file, from the hash of its relative path: a file stays in the same split
-/// however the folder around it changes. About `val_fraction` of the files go to validation.
-pub fn split_of(relative: &str, val_fraction: f64) -> Split {
-    // The top 53 bits as a uniform number in [0, 1).
-    let unit = (fnv1a(relative.as_bytes()) >> 11) as f64 / (1u64 << 53) as f64;
-    if unit < val_fraction {
+/// The split of a file, from the hash of its content ([`fnv1a`] of its bytes): a file stays in
+/// the same split however the folder around it changes or it is renamed, and copies of one
+/// file always share a split. About `val_fraction` of the files go to validation.
+pub fn split_of(content_hash: u64, val_fraction: f64) -> Split {
+    if unit(content_hash) < val_fraction {
         Split::Val
     } else {
         Split::Train
     }
+}
+
+/// The top 53 bits of a hash as a uniform number in [0, 1).
+pub(crate) fn unit(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -104,16 +107,16 @@ mod tests {
 
     #[test]
     fn split_fraction_is_roughly_respected() {
-        let names: Vec<String> = (0..10_000)
-            .map(|i| format!("folder/song_{i}.mid"))
+        let hashes: Vec<u64> = (0..10_000)
+            .map(|i| fnv1a(format!("MThd song {i}").as_bytes()))
             .collect();
-        let val = names
+        let val = hashes
             .iter()
-            .filter(|n| split_of(n, 0.05) == Split::Val)
+            .filter(|&&h| split_of(h, 0.05) == Split::Val)
             .count();
         assert!((350..650).contains(&val), "{val} of 10000 in val");
-        assert!(names.iter().all(|n| split_of(n, 0.0) == Split::Train));
-        assert!(names.iter().all(|n| split_of(n, 1.0) == Split::Val));
+        assert!(hashes.iter().all(|&h| split_of(h, 0.0) == Split::Train));
+        assert!(hashes.iter().all(|&h| split_of(h, 1.0) == Split::Val));
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Folders of MIDI files → token shards for training (`prepare`).
 //!
 //! [`prepare`] finds every `.mid`, `.midi` and `.rmi` file below a folder (case-insensitive,
-//! sorted by relative path), splits them into training and validation by a hash of the path,
-//! cleans and encodes them in parallel, and writes to the output folder:
+//! sorted by relative path), drops byte-identical copies, splits the rest into training and
+//! validation by a hash of their content (neither split left empty when there are two files
+//! or more), cleans and encodes them in parallel, and writes to the output folder:
 //!
 //! - `train.bin`, `val.bin`: documents back to back, each tokenizer sequence between
 //!   `BOS_None` and `EOS_None`, ids little-endian u16 (u32 when the vocabulary exceeds 65,536);
-//! - `meta.json` ([`Meta`]): tokenizer, vocabulary size, dtype, per-document offsets, counts
-//!   and every skipped file with its reason;
+//! - `meta.json` ([`Meta`]): tokenizer, vocabulary size, dtype, per-document offsets, counts,
+//!   every skipped file with its reason and every duplicate with the file it copies;
 //! - `tokenizer.json`: the tokenizer, for later stages.
 //!
 //! For training, [`Shard`] reads a shard back and [`Batcher`] draws random windows from it
@@ -25,6 +26,7 @@
 //! ```
 
 mod batches;
+mod catalog;
 pub mod clean;
 mod error;
 mod files;
@@ -36,7 +38,9 @@ mod shard;
 pub use batches::{load_meta, Batch, Batcher, BatcherState, Shard};
 pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
-pub use meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
+pub use meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
 pub use output::{META_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE};
-pub use prepare::{encode_file, prepare, EncodedDoc, NoProgress, PrepareOptions, Progress};
+pub use prepare::{
+    encode_file, prepare, EncodedDoc, NoProgress, PrepareOptions, Progress, MAX_TRANSPOSE,
+};
 pub use shard::{read_shard, Dtype};

@@ -33,6 +33,10 @@ pub struct Meta {
     pub files: Vec<FileEntry>,
     /// Files that were skipped, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Files left out as byte-identical copies of an earlier file (absent before they were
+    /// detected: read as none).
+    #[serde(default)]
+    pub duplicates: Vec<Duplicate>,
 }
 
 impl Meta {
@@ -60,7 +64,7 @@ impl Meta {
 /// Options recorded in `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetaOptions {
-    /// Share of files (by path hash) sent to validation.
+    /// Share of files (by content hash) sent to validation.
     pub val_fraction: f64,
     /// Whether drum tracks were removed.
     pub drop_drums: bool,
@@ -75,12 +79,15 @@ pub struct MetaOptions {
 /// Totals over the whole run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
-    /// MIDI files found under the input folder.
+    /// MIDI files found under the input folder: `files_ok + files_skipped + files_duplicate`.
     pub files_found: usize,
     /// Files encoded.
     pub files_ok: usize,
     /// Files skipped (listed in `skipped`).
     pub files_skipped: usize,
+    /// Files left out as byte-identical copies of another (listed in `duplicates`).
+    #[serde(default)]
+    pub files_duplicate: usize,
     /// Documents in `train.bin` (transposed copies included).
     pub documents_train: usize,
     /// Documents in `val.bin`.
@@ -119,4 +126,13 @@ pub struct Skipped {
     pub path: String,
     /// The error's message.
     pub reason: String,
+}
+
+/// A file left out because its bytes equal an earlier file's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// Path relative to the input folder, `/`-separated.
+    pub path: String,
+    /// The file kept in its place (the first in path order).
+    pub same_as: String,
 }

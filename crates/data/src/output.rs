@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use midigpt_tokenize::{TokenId, Tokenizer};
 
-use crate::meta::{Counts, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
+use crate::meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
 use crate::prepare::EncodedDoc;
 use crate::shard::{tmp_path, ShardWriter};
 use crate::{DataError, Dtype, FileError, MidiFile, Split};
@@ -43,6 +43,8 @@ pub(crate) struct Outputs {
     counts: Counts,
     files: Vec<FileEntry>,
     skipped: Vec<Skipped>,
+    /// Files given to [`Outputs::add`], encoded or not.
+    added: usize,
 }
 
 impl Outputs {
@@ -69,6 +71,7 @@ impl Outputs {
             counts: Counts::default(),
             files: Vec::new(),
             skipped: Vec::new(),
+            added: 0,
         })
     }
 
@@ -79,6 +82,7 @@ impl Outputs {
         split: Split,
         result: Result<Vec<EncodedDoc>, FileError>,
     ) -> Result<(), DataError> {
+        self.added += 1;
         let docs = match result {
             Ok(docs) => docs,
             Err(e) => {
@@ -134,20 +138,38 @@ impl Outputs {
         tokenizer: &dyn Tokenizer,
         options: MetaOptions,
         files_found: usize,
+        duplicates: Vec<Duplicate>,
     ) -> Result<Meta, DataError> {
         self.counts.files_found = files_found;
         self.counts.files_skipped = self.skipped.len();
+        self.counts.files_duplicate = duplicates.len();
         self.counts.tokens_train = self.train.tokens();
         self.counts.tokens_val = self.val.tokens();
+        let first_skipped = self
+            .skipped
+            .first()
+            .map_or(String::new(), |s| format!("{}: {}", s.path, s.reason));
         if self.counts.files_ok == 0 {
-            let first = self
-                .skipped
-                .first()
-                .map_or(String::new(), |s| format!("{}: {}", s.path, s.reason));
             self.abandon();
             return Err(DataError::AllSkipped {
                 count: files_found,
-                first,
+                first: first_skipped,
+            });
+        }
+        // Every file of one split failed to encode (with two files or more, the catalog gave
+        // each split one).
+        let empty = match (self.counts.documents_train, self.counts.documents_val) {
+            (0, _) => Some("training"),
+            (_, 0) if self.added >= 2 => Some("validation"),
+            _ => None,
+        };
+        if let Some(split) = empty {
+            let encoded = self.counts.files_ok;
+            self.abandon();
+            return Err(DataError::EmptySplit {
+                split,
+                encoded,
+                first_skipped,
             });
         }
         let meta = Meta {
@@ -161,6 +183,7 @@ impl Outputs {
             counts: self.counts,
             files: self.files,
             skipped: self.skipped,
+            duplicates,
         };
         let dir = self.dir;
         // Until the rename to meta.json.pending the old dataset stands; a failure here (a

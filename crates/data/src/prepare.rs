@@ -9,13 +9,19 @@ use rayon::prelude::*;
 use midigpt_midi::Score;
 use midigpt_tokenize::{Bpe, TokenId, Tokenizer};
 
+use crate::catalog::{catalog, Catalog, Job};
 use crate::meta::{Meta, MetaOptions};
 use crate::output::Outputs;
-use crate::{clean, find_midi_files, split_of, DataError, FileError, MidiFile, Split};
+use crate::{clean, find_midi_files, DataError, FileError, MidiFile, Split};
 
 /// Files encoded per parallel batch. Batches are written in order, so the output does not
 /// depend on the thread count, and only one batch of ids is held in memory at a time.
 const BATCH: usize = 256;
+
+/// The widest transposition, in semitones either way: an octave. Each shift adds a copy of
+/// every training file; beyond an octave the copies only repeat pitch classes, in registers
+/// the instruments do not play.
+pub const MAX_TRANSPOSE: i8 = 12;
 
 /// What `prepare` should do. [`PrepareOptions::new`] gives the defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +30,7 @@ pub struct PrepareOptions {
     pub input: PathBuf,
     /// Output folder (created if missing): `train.bin`, `val.bin`, `meta.json`, `tokenizer.json`.
     pub output: PathBuf,
-    /// Share of files sent to validation, chosen by a hash of the relative path. Default 0.05.
+    /// Share of files sent to validation, chosen by a hash of their content. Default 0.05.
     pub val_fraction: f64,
     /// Worker threads; `None` uses every core.
     pub threads: Option<usize>,
@@ -32,7 +38,8 @@ pub struct PrepareOptions {
     pub drop_drums: bool,
     /// Merge all non-drum tracks into one (see [`clean::merge_tracks`]).
     pub merge_tracks: bool,
-    /// Semitone shifts applied to training files: each is added once per shift. Default `0..=0`.
+    /// Semitone shifts applied to training files: each is added once per shift. Default `0..=0`,
+    /// at most [`MAX_TRANSPOSE`] either way.
     pub transpose: RangeInclusive<i8>,
     /// Train BPE to this vocabulary size on the training files, and encode with it.
     pub bpe_vocab_size: Option<usize>,
@@ -60,11 +67,16 @@ impl PrepareOptions {
                 self.val_fraction
             )));
         }
+        let (low, high) = (*self.transpose.start(), *self.transpose.end());
         if self.transpose.is_empty() || !self.transpose.contains(&0) {
             return Err(DataError::Option(format!(
-                "transposition range {}..{} must contain 0",
-                self.transpose.start(),
-                self.transpose.end()
+                "transposition range {low}..{high} must contain 0"
+            )));
+        }
+        if low < -MAX_TRANSPOSE || high > MAX_TRANSPOSE {
+            return Err(DataError::Option(format!(
+                "transposition range {low}..{high} goes past {MAX_TRANSPOSE} semitones either \
+                 way: each shift adds a copy of every training file (e.g. -3..3 adds 6)"
             )));
         }
         Ok(())
@@ -106,7 +118,8 @@ pub struct EncodedDoc {
 }
 
 /// Prepares a dataset; returns what was written to `meta.json`. Files that fail are listed
-/// in [`Meta::skipped`]; the run fails only when nothing can be written.
+/// in [`Meta::skipped`], byte-identical copies in [`Meta::duplicates`]; the run fails only
+/// when nothing can be written, or when two or more files leave a split empty.
 pub fn prepare(
     tokenizer: Box<dyn Tokenizer>,
     options: &PrepareOptions,
@@ -117,56 +130,57 @@ pub fn prepare(
     if files.is_empty() {
         return Err(DataError::NoMidiFiles(options.input.clone()));
     }
-    let jobs: Vec<(MidiFile, Split)> = files
-        .into_iter()
-        .map(|f| {
-            let split = split_of(&f.relative, options.val_fraction);
-            (f, split)
-        })
-        .collect();
+    let files_found = files.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .build()
         .map_err(|e| DataError::Option(format!("thread pool: {e}")))?;
     pool.install(|| {
+        let catalog = catalog(files, options.val_fraction, progress);
         let tokenizer = match options.bpe_vocab_size {
-            Some(size) => train_bpe(tokenizer, &jobs, options, progress, size)?,
+            Some(size) => train_bpe(tokenizer, &catalog.jobs, options, progress, size)?,
             None => tokenizer,
         };
-        write_dataset(tokenizer.as_ref(), &jobs, options, progress)
+        write_dataset(tokenizer.as_ref(), catalog, files_found, options, progress)
     })
 }
 
 /// Encodes every file in batches and streams the documents to the shards.
 fn write_dataset(
     tokenizer: &dyn Tokenizer,
-    jobs: &[(MidiFile, Split)],
+    catalog: Catalog,
+    files_found: usize,
     options: &PrepareOptions,
     progress: &dyn Progress,
 ) -> Result<Meta, DataError> {
     let mut outputs = Outputs::create(&options.output, tokenizer)?;
-    progress.stage("encoding", jobs.len() as u64);
-    for batch in jobs.chunks(BATCH) {
+    progress.stage("encoding", catalog.jobs.len() as u64);
+    for batch in catalog.jobs.chunks(BATCH) {
         let results: Vec<_> = batch
             .par_iter()
-            .map(|(file, split)| {
-                let shifts = match split {
+            .map(|job| {
+                let shifts = match job.split {
                     Split::Train => options.transpose.clone(),
                     Split::Val => 0..=0,
                 };
-                let result = encode_file(file, tokenizer, options, shifts);
+                let result = encode_file(&job.file, tokenizer, options, shifts);
                 progress.advance();
                 result
             })
             .collect();
-        for ((file, split), result) in batch.iter().zip(results) {
-            if let Err(e) = outputs.add(file, *split, result) {
+        for (job, result) in batch.iter().zip(results) {
+            if let Err(e) = outputs.add(&job.file, job.split, result) {
                 outputs.abandon();
                 return Err(e);
             }
         }
     }
-    outputs.commit(tokenizer, options.meta_options(), jobs.len())
+    outputs.commit(
+        tokenizer,
+        options.meta_options(),
+        files_found,
+        catalog.duplicates,
+    )
 }
 
 /// Reads, cleans and encodes one file: the file as it is first, then each other shift.
@@ -214,31 +228,44 @@ fn encode_doc(
 
 /// Trains BPE on the base ids of the training files (untransposed: transposed copies would
 /// multiply the training time without adding new patterns of duration or rhythm).
+///
+/// The ids are streamed: files are encoded one batch at a time, in parallel, and each batch's
+/// sequences are counted as words and dropped before the next is encoded, so memory stays
+/// bounded by the distinct words (as [`Bpe::train`] promises), not by the corpus.
 fn train_bpe(
     base: Box<dyn Tokenizer>,
-    jobs: &[(MidiFile, Split)],
+    jobs: &[Job],
     options: &PrepareOptions,
     progress: &dyn Progress,
     vocab_size: usize,
 ) -> Result<Box<dyn Tokenizer>, DataError> {
     let train: Vec<&MidiFile> = jobs
         .iter()
-        .filter(|(_, split)| *split == Split::Train)
-        .map(|(file, _)| file)
+        .filter(|job| job.split == Split::Train)
+        .map(|job| &job.file)
         .collect();
+    // `Bpe::train` takes the base tokenizer; the batches encode with a copy of it.
+    let encoder = midigpt_tokenize::from_json(&base.to_json())?;
     progress.stage("BPE corpus", train.len() as u64);
-    let sequences: Vec<Vec<TokenId>> = train
-        .par_iter()
-        .flat_map_iter(|file| {
-            let docs = encode_file(file, base.as_ref(), options, 0..=0).unwrap_or_default();
-            progress.advance();
-            docs.into_iter().flat_map(|d| d.sequences)
-        })
-        .collect();
-    progress.stage("BPE training", 0);
+    let sequences = train.chunks(BATCH).flat_map(|batch| {
+        let batch: Vec<Vec<TokenId>> = batch
+            .par_iter()
+            .flat_map_iter(|file| {
+                let docs = encode_file(file, encoder.as_ref(), options, 0..=0).unwrap_or_default();
+                progress.advance();
+                docs.into_iter().flat_map(|d| d.sequences)
+            })
+            .collect();
+        batch
+    });
+    // The merges begin when the last sequence has been counted.
+    let announce = std::iter::from_fn(|| {
+        progress.stage("BPE training", 0);
+        None
+    });
     Ok(Box::new(Bpe::train(
         base,
-        sequences.into_iter(),
+        sequences.chain(announce),
         vocab_size,
     )?))
 }

@@ -27,6 +27,19 @@ pub enum MidiError {
     /// The score cannot be written as MIDI (a value out of MIDI's range).
     #[error("cannot write MIDI: {0}")]
     Unwritable(String),
+    /// The file is larger than any MIDI file should be ([`crate::MAX_FILE_BYTES`]).
+    #[error(
+        "{}: {bytes} bytes is larger than the {} MiB a MIDI file may be: is it a MIDI file?",
+        path.display(), max >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (or the bytes read before giving up).
+        bytes: u64,
+        /// The limit.
+        max: u64,
+    },
     /// Reading or writing the file failed.
     #[error("{path}: {source}")]
     Io {

@@ -9,7 +9,8 @@
 //! - a note-on with velocity 0 is a note-off; overlapping notes of one pitch and channel are
 //!   paired first-in, first-out; note-ons that are never closed are dropped;
 //! - notes keep file order (which is time order within a MIDI track);
-//! - tempos and time signatures from every track are merged and sorted by time.
+//! - tempos and time signatures from every track are merged and sorted by time with the
+//!   unstable sort symusic uses (pdqsort), so changes on one tick keep its order.
 //!
 //! ```no_run
 //! let score = midigpt_midi::Score::from_file("song.mid")?;
@@ -20,6 +21,7 @@
 
 mod error;
 mod gm;
+mod pdqsort;
 mod read;
 mod score;
 mod time;
@@ -27,6 +29,7 @@ mod write;
 
 pub use error::MidiError;
 pub use gm::program_name;
+pub use read::{read_file_bytes, MAX_FILE_BYTES};
 pub use score::{Note, Score, Tempo, TimeSignature, Track};
 pub use time::TempoMap;
 pub use write::write_atomic;

@@ -1,24 +1,54 @@
 //! Reading: bytes → [`Score`], by symusic's rules (see the crate docs).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
 use std::path::Path;
 
 use midly::{EventIter, MetaMessage, MidiMessage, Timing, TrackEventKind};
 
-use crate::{MidiError, Note, Score, Tempo, TimeSignature, Track};
+use crate::{pdqsort, MidiError, Note, Score, Tempo, TimeSignature, Track};
 
 /// Marks a note whose note-off has not been seen yet.
 const OPEN: u32 = u32::MAX;
 
+/// The largest MIDI file read, in bytes. Real MIDI files are kilobytes to a few megabytes; a
+/// bigger "MIDI file" is a mistake (a wrong path, a device such as /dev/zero) and could take
+/// all the memory, its notes more than its bytes.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The bytes of a file, refused with [`MidiError::TooLarge`] past [`MAX_FILE_BYTES`].
+pub fn read_file_bytes(path: &Path) -> Result<Vec<u8>, MidiError> {
+    let io = |source| MidiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let too_large = |bytes| MidiError::TooLarge {
+        path: path.to_path_buf(),
+        bytes,
+        max: MAX_FILE_BYTES,
+    };
+    let size = file.metadata().map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(too_large(size));
+    }
+    // The size the file system gives is not trusted (devices and pipes give 0): read at most
+    // one byte past the limit.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 impl Score {
-    /// Reads a `.mid`/`.midi` file, or a RIFF `.rmi` file wrapping one.
+    /// Reads a `.mid`/`.midi` file, or a RIFF `.rmi` file wrapping one (at most
+    /// [`MAX_FILE_BYTES`]).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Score, MidiError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| MidiError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Score::from_bytes(&bytes)
+        Score::from_bytes(&read_file_bytes(path.as_ref())?)
     }
 
     /// Parses a Standard MIDI File (or a RIFF `.rmi` wrapping one) from memory.
@@ -48,9 +78,10 @@ impl Score {
             let events = events.map_err(|e| MidiError::Malformed(format!("track {index}: {e}")))?;
             read_track(index, events, &mut open, &mut score)?;
         }
-        // Stable sorts: simultaneous changes keep file order, so "the last one wins" holds.
-        score.tempos.sort_by_key(|t| t.time);
-        score.time_signatures.sort_by_key(|t| t.time);
+        // symusic's unstable sort, not a stable one: with several changes on one tick, the one
+        // that comes last (and wins) must be the one MidiTok sees last.
+        pdqsort::sort_by_time(&mut score.tempos, |t| t.time);
+        pdqsort::sort_by_time(&mut score.time_signatures, |t| t.time);
         Ok(score)
     }
 }

@@ -208,3 +208,30 @@ fn seconds_follow_tempo_changes_and_pitch_range_spans_all_tracks() {
     }
     assert_eq!(score.pitch_range(), Some((40, 72)));
 }
+
+#[test]
+fn files_larger_than_a_midi_file_can_be_are_refused_unread() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let huge = dir.path().join("huge.mid");
+    // Sparse: one byte past the limit costs no disk.
+    let file = std::fs::File::create(&huge).expect("create");
+    file.set_len(midigpt_midi::MAX_FILE_BYTES + 1)
+        .expect("size");
+    match Score::from_file(&huge) {
+        Err(MidiError::TooLarge { bytes, max, .. }) => {
+            assert_eq!((bytes, max), (64 << 20 | 1, 64 << 20));
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let text = Score::from_file(&huge).unwrap_err().to_string();
+    assert!(
+        text.contains("huge.mid") && text.contains("64 MiB"),
+        "{text}"
+    );
+    // A file at the limit is read (and then refused as MIDI, being zeros).
+    file.set_len(midigpt_midi::MAX_FILE_BYTES).expect("size");
+    assert!(matches!(
+        Score::from_file(&huge),
+        Err(MidiError::Malformed(_))
+    ));
+}

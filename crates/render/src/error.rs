@@ -18,12 +18,17 @@ pub enum RenderError {
         message: String,
     },
     /// The score lasts longer than a rendering may (its samples would not fit in memory).
-    #[error("the score lasts {seconds:.0} s, longer than the {max:.0} s a rendering may")]
+    #[error(
+        "the score lasts {seconds:.0} s, longer than the {max:.0} s a rendering at \
+         {sample_rate} Hz may (its samples are held in memory; a lower sample rate allows more)"
+    )]
     TooLong {
         /// Length of the score with its tail.
         seconds: f64,
-        /// The longest rendering allowed.
+        /// The longest rendering allowed at this sample rate.
         max: f64,
+        /// The sample rate asked for.
+        sample_rate: u32,
     },
     /// Encoding the WAV or PNG data failed.
     #[error("encoding {path}: {message}")]

@@ -40,9 +40,14 @@ use crate::plan::total_frames;
 use crate::soundfont::SoundFontSynth;
 use crate::synth::BuiltinSynth;
 
-/// The longest score a rendering accepts, in seconds: its samples are held in memory
-/// (30 minutes of 44.1 kHz stereo is 640 MB as f32).
+/// The longest score a rendering accepts at 44.1 kHz, in seconds: its samples are held in
+/// memory (30 minutes of 44.1 kHz stereo is 635 MB as f32).
 pub const MAX_SECONDS: f64 = 30.0 * 60.0;
+
+/// The most frames a rendering holds, whatever the sample rate: [`MAX_SECONDS`] at 44.1 kHz.
+/// A higher rate renders proportionally shorter scores (at 192 kHz, about 6.9 minutes), so
+/// memory stays at 635 MB instead of growing to 2.8 GB.
+pub const MAX_FRAMES: usize = 30 * 60 * 44_100;
 
 /// Which synthesizer plays the notes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -143,11 +148,11 @@ impl Renderer {
     pub fn samples(&self, score: &Score) -> Result<Vec<f32>, RenderError> {
         let rate = self.options.sample_rate;
         let frames = total_frames(score, rate, self.options.tail_seconds);
-        let seconds = frames as f64 / rate as f64;
-        if seconds > MAX_SECONDS {
+        if frames > MAX_FRAMES {
             return Err(RenderError::TooLong {
-                seconds,
-                max: MAX_SECONDS,
+                seconds: frames as f64 / rate as f64,
+                max: MAX_FRAMES as f64 / rate as f64,
+                sample_rate: rate,
             });
         }
         let mut out = vec![0.0f32; 2 * frames];

@@ -240,6 +240,14 @@ fn header(canvas: &mut Canvas, score: &Score, title: &str) -> f64 {
         title
     };
     canvas.text(title, (LEFT, 24.0), 22.0, TEXT, Anchor::Left);
+    let summary = summary(score);
+    let x = LEFT + Canvas::text_width(title, 22.0) + 24.0;
+    canvas.text(&summary, (x, 25.0), 15.0, FAINT_TEXT, Anchor::Left);
+    44.0
+}
+
+/// "2:05  ·  4/4  ·  96-120 BPM  ·  1 track  ·  312 notes".
+fn summary(score: &Score) -> String {
     let seconds = score.seconds_at(score.end()).round() as u64;
     let mut summary = format!("{}:{:02}", seconds / 60, seconds % 60);
     if let Some(ts) = score.time_signatures.iter().min_by_key(|t| t.time) {
@@ -253,10 +261,14 @@ fn header(canvas: &mut Canvas, score: &Score, title: &str) -> f64 {
         (a, b) => summary += &format!("  ·  {a}-{b} BPM"),
     }
     let tracks = score.tracks.iter().filter(|t| !t.notes.is_empty()).count();
-    summary += &format!("  ·  {tracks} tracks  ·  {} notes", score.note_count());
-    let x = LEFT + Canvas::text_width(title, 22.0) + 24.0;
-    canvas.text(&summary, (x, 25.0), 15.0, FAINT_TEXT, Anchor::Left);
-    44.0
+    let notes = score.note_count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    summary += &format!(
+        "  ·  {tracks} track{}  ·  {notes} note{}",
+        plural(tracks),
+        plural(notes)
+    );
+    summary
 }
 
 /// One swatch and name per track, wrapped into rows; returns the y below them.
@@ -405,5 +417,32 @@ fn outline(canvas: &mut Canvas, frame: &Frame, has_drums: bool) {
         canvas.fill(frame.x0, bottom - 1.0, frame.x1, bottom, FRAME);
         canvas.fill(frame.x0, top, frame.x0 + 1.0, bottom, FRAME);
         canvas.fill(frame.x1 - 1.0, top, frame.x1, bottom, FRAME);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midigpt_midi::Note;
+
+    #[test]
+    fn summary_counts_in_words() {
+        let note = Note {
+            time: 0,
+            duration: 480,
+            pitch: 60,
+            velocity: 80,
+        };
+        let mut score = Score::new(480);
+        score.tracks.push(Track {
+            notes: vec![note],
+            ..Default::default()
+        });
+        let one = summary(&score);
+        assert!(one.ends_with("1 track  ·  1 note"), "{one}");
+        score.tracks[0].notes.push(note);
+        score.tracks.push(score.tracks[0].clone());
+        let more = summary(&score);
+        assert!(more.ends_with("2 tracks  ·  4 notes"), "{more}");
     }
 }

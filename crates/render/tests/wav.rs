@@ -174,6 +174,27 @@ fn bad_options_and_missing_soundfonts_are_errors() {
 }
 
 #[test]
+fn the_memory_bound_shrinks_with_the_sample_rate() {
+    // Ten minutes at 120 qpm (the default tempo): within the 30 minutes allowed at 44.1 kHz,
+    // past the 6.9 minutes allowed at 192 kHz, refused before any sample is allocated.
+    let mut score = Score::new(480);
+    let ten_minutes = 10 * 60 * 2 * 480;
+    score
+        .tracks
+        .push(track(0, false, &[(ten_minutes - 480, 480, 60)]));
+    let fast = RenderOptions {
+        sample_rate: 192_000,
+        ..builtin()
+    };
+    let err = render_samples(&score, &fast).expect_err("too long at 192 kHz");
+    let text = err.to_string();
+    assert!(
+        text.contains("601 s") && text.contains("192000 Hz") && text.contains("lower sample rate"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_soundfont_renders_when_one_is_installed() {
     let Some(font) = find_soundfont() else {
         eprintln!(

@@ -18,6 +18,7 @@ from pathlib import Path
 import miditok
 import symusic
 import torch
+import transformers
 from transformers import (AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, LlamaConfig,
                           LlamaForCausalLM, MistralConfig, MistralForCausalLM)
 
@@ -66,7 +67,9 @@ def exported(tool, midi, work):
         out = model.generate(torch.tensor([ids[:8]]), do_sample=True, top_p=0.95,
                              max_new_tokens=min(120, ctx - 8))
         path = work / f"{arch}.mid"
-        tok.decode(out[0].tolist()).dump_midi(path)
+        ids_out = out[0].tolist()
+        # A tokenizer of one stream per track decodes a list of streams.
+        tok.decode(ids_out if tok.one_token_stream else [ids_out]).dump_midi(path)
         notes = sum(len(t.notes) for t in symusic.Score(str(path)).tracks)
         print(f"     generate + decode: {path.name}, {path.stat().st_size} bytes, {notes} notes")
     return ok
@@ -104,8 +107,7 @@ def main():
     parser.add_argument("--tool", required=True)
     parser.add_argument("--midi", required=True)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, transformers "
-          f"{__import__('transformers').__version__}, miditok {miditok.__version__}")
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

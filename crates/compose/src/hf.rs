@@ -201,7 +201,8 @@ kind = json.load(open(\"DIR/tokenizer.json\"))[\"tokenization\"]\n\
 tok = getattr(miditok, kind)(params=\"DIR/tokenizer.json\")\n\
 out = model.generate(torch.tensor([[tok[\"BOS_None\"]]]), do_sample=True, top_p=0.95, \
 max_new_tokens=500)\n\
-tok.decode(out[0].tolist()).dump_midi(\"out.mid\")\n```\n\n\
+ids = out[0].tolist()\n\
+tok.decode(ids if tok.one_token_stream else [ids]).dump_midi(\"out.mid\")\n```\n\n\
 `transformers` has no grammar mask; MidiTok's decoder skips ids that do not form events. \
 With GPT-2, keep prompt and new tokens within {ctx}.\n\n\
 ## Use with midigpt\n\n\

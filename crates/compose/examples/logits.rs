@@ -6,7 +6,7 @@
 //! - `logits export gpt2|llama|builtin OUT_DIR` exports a tiny random model (REMI vocabulary)
 //!   of the recipe, or the built-in model, as `midigpt export` does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -22,7 +22,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn logits(model: &PathBuf, ids: &str) -> Result<()> {
+fn logits(model: &Path, ids: &str) -> Result<()> {
     let ids = ids
         .split(',')
         .map(|s| s.trim().parse::<i64>().with_context(|| format!("id {s:?}")))
@@ -39,7 +39,7 @@ fn logits(model: &PathBuf, ids: &str) -> Result<()> {
     Ok(())
 }
 
-fn export(arch: &str, out: &PathBuf) -> Result<()> {
+fn export(arch: &str, out: &Path) -> Result<()> {
     let device = Default::default();
     let pkg = if arch == "builtin" {
         ModelPackage::<Cpu>::builtin(&device)?

@@ -148,7 +148,7 @@ fn sharded_half_precision_and_mistral_folders_load() {
     let bytes = std::fs::read(root.join("model.safetensors")).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
     // Two F16 shards, split by name, and the index transformers writes.
-    let mut shards: [Vec<(String, Vec<usize>, Vec<u8>)>; 2] = Default::default();
+    let mut shards: [Vec<Tensor16>; 2] = Default::default();
     let mut weight_map = serde_json::Map::new();
     for (i, (name, view)) in file.tensors().into_iter().enumerate() {
         let f16: Vec<u8> = view
@@ -180,6 +180,9 @@ fn sharded_half_precision_and_mistral_folders_load() {
     let diff = max_diff(&logits(&back), &logits(&pkg));
     assert!(diff > 0.0 && diff < 2e-2, "F16's precision: {diff}");
 }
+
+/// A tensor of a shard: name, shape, F16 bytes.
+type Tensor16 = (String, Vec<usize>, Vec<u8>);
 
 /// F32 to F16 bits, rounding to nearest (the values here are small and normal).
 fn half_bits(x: f32) -> [u8; 2] {

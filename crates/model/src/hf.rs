@@ -10,7 +10,8 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::config::{Arch, GptConfig};
-use crate::ModelError;
+use crate::weights::{file_tensors, tensor_names, write_file, WeightDtype};
+use crate::{Gpt, GptBackend, ModelError};
 
 /// The special token ids a Hugging Face config names (MidiTok's `BOS_None`, `EOS_None`,
 /// `PAD_None`), when the tokenizer has them.
@@ -318,4 +319,42 @@ fn llama(cfg: &Cfg, mistral: bool) -> Result<HfModel, ModelError> {
         config,
         tied: cfg.flag("tie_word_embeddings", false),
     })
+}
+
+/// [`save_safetensors_as`] for `transformers`: a GPT-2 without biases gets zero biases (its
+/// `GPT2LMHeadModel` always has them, and a zero bias adds nothing, so the logits are the
+/// same); midigpt still reads the file as the model it is.
+pub fn save_safetensors_hf<B: GptBackend>(
+    model: &Gpt<B>,
+    path: impl AsRef<Path>,
+    dtype: WeightDtype,
+) -> Result<(), ModelError> {
+    let mut tensors = file_tensors(model, dtype);
+    let config = model.config();
+    if config.arch == Arch::Gpt2 && !config.bias {
+        let width = match dtype {
+            WeightDtype::F32 => 4,
+            WeightDtype::F16 => 2,
+        };
+        let with_bias = GptConfig {
+            bias: true,
+            ..config.clone()
+        };
+        for name in tensor_names(&with_bias)? {
+            let Some(weight) = name.strip_suffix(".bias").map(|p| format!("{p}.weight")) else {
+                continue;
+            };
+            if tensors.iter().any(|(n, _, _)| *n == name) {
+                continue;
+            }
+            // A bias is as long as its weight's output dimension (its last).
+            let len = tensors
+                .iter()
+                .find(|(n, _, _)| *n == weight)
+                .and_then(|(_, shape, _)| shape.last().copied())
+                .unwrap_or(0);
+            tensors.push((name, vec![len], vec![0; len * width]));
+        }
+    }
+    write_file(model, path.as_ref(), dtype, tensors)
 }

@@ -231,46 +231,8 @@ pub fn save_safetensors_as<B: GptBackend>(
     write_file(model, path.as_ref(), dtype, tensors)
 }
 
-/// [`save_safetensors_as`] for `transformers`: a GPT-2 without biases gets zero biases (its
-/// `GPT2LMHeadModel` always has them, and a zero bias adds nothing, so the logits are the
-/// same); midigpt still reads the file as the model it is.
-pub fn save_safetensors_hf<B: GptBackend>(
-    model: &Gpt<B>,
-    path: impl AsRef<Path>,
-    dtype: WeightDtype,
-) -> Result<(), ModelError> {
-    let mut tensors = file_tensors(model, dtype);
-    let config = model.config();
-    if config.arch == Arch::Gpt2 && !config.bias {
-        let width = match dtype {
-            WeightDtype::F32 => 4,
-            WeightDtype::F16 => 2,
-        };
-        let with_bias = GptConfig {
-            bias: true,
-            ..config.clone()
-        };
-        for name in tensor_names(&with_bias)? {
-            let Some(weight) = name.strip_suffix(".bias").map(|p| format!("{p}.weight")) else {
-                continue;
-            };
-            if tensors.iter().any(|(n, _, _)| *n == name) {
-                continue;
-            }
-            // A bias is as long as its weight's output dimension (its last).
-            let len = tensors
-                .iter()
-                .find(|(n, _, _)| *n == weight)
-                .and_then(|(_, shape, _)| shape.last().copied())
-                .unwrap_or(0);
-            tensors.push((name, vec![len], vec![0; len * width]));
-        }
-    }
-    write_file(model, path.as_ref(), dtype, tensors)
-}
-
 /// The model's tensors as the file stores them, in `dtype`.
-fn file_tensors<B: GptBackend>(model: &Gpt<B>, dtype: WeightDtype) -> Vec<FileTensor> {
+pub(crate) fn file_tensors<B: GptBackend>(model: &Gpt<B>, dtype: WeightDtype) -> Vec<FileTensor> {
     let data_dtype = match dtype {
         WeightDtype::F32 => DType::F32,
         WeightDtype::F16 => DType::F16,
@@ -302,7 +264,7 @@ fn file_tensors<B: GptBackend>(model: &Gpt<B>, dtype: WeightDtype) -> Vec<FileTe
 }
 
 /// Writes `tensors` to `path` atomically, and the model's config beside them.
-fn write_file<B: GptBackend>(
+pub(crate) fn write_file<B: GptBackend>(
     model: &Gpt<B>,
     path: &Path,
     dtype: WeightDtype,
@@ -508,7 +470,7 @@ fn read(
 }
 
 /// A tensor as the file stores it: name, shape and little-endian bytes.
-type FileTensor = (String, Vec<usize>, Vec<u8>);
+pub(crate) type FileTensor = (String, Vec<usize>, Vec<u8>);
 
 fn file_tensor<B: GptBackend, const D: usize>(
     name: &str,

@@ -14,7 +14,8 @@ pub struct ExportArgs {
     /// Run folder of `midigpt train` (its best checkpoint is exported, else its latest).
     #[arg(long)]
     pub model: PathBuf,
-    /// Folder to write model.safetensors, model_config.json, tokenizer.json and config.json into.
+    /// Folder to write the Hugging Face model folder into (model.safetensors, config.json,
+    /// generation_config.json, tokenizer.json, model_config.json, README.md).
     #[arg(long)]
     pub out: PathBuf,
     /// Store the weights as F16: half the size, for sharing (F32 otherwise).

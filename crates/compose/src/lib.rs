@@ -34,6 +34,7 @@ mod compose;
 mod constraints;
 mod controls;
 mod error;
+mod hf;
 mod package;
 pub mod parse;
 
@@ -43,5 +44,6 @@ pub use compose::{
 pub use constraints::Length;
 pub use controls::Controls;
 pub use error::ComposeError;
+pub use hf::{CARD_FILE, GENERATION_CONFIG_FILE, INDEX_FILE, TRAINING_CONFIG_FILE};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use midigpt_model::{
-    load_safetensors, load_safetensors_bytes, save_safetensors_as, Gpt, GptBackend, GptConfig,
+    load_safetensors, load_safetensors_bytes, save_safetensors_hf, Gpt, GptBackend, GptConfig,
     WeightDtype, MODEL_CONFIG_FILE,
 };
 use midigpt_tokenize::{from_json, load_tokenizer, Tokenizer};
@@ -18,6 +18,7 @@ use midigpt_train::{
     TOKENIZER_FILE,
 };
 
+use crate::hf::is_hf_folder;
 use crate::ComposeError;
 
 /// What the built-in model is called in messages.
@@ -53,11 +54,13 @@ impl<B: GptBackend> ModelPackage<B> {
         match path {
             None => Self::builtin(device),
             Some(root) if root.join("checkpoints").is_dir() => Self::load_run(root, device),
+            Some(root) if is_hf_folder(root) => Self::load_hf(root, device),
             Some(root) if root.join(MODEL_FILE).is_file() => Self::load_exported(root, device),
             Some(root) if !root.exists() => not("does not exist".into()),
             Some(_) => not(format!(
-                "neither a run folder of `midigpt train` (no checkpoints/) nor a model folder \
-                 of `midigpt export` (no {MODEL_FILE})"
+                "neither a run folder of `midigpt train` (no checkpoints/), a model folder \
+                 of `midigpt export` (no {MODEL_FILE}) nor a Hugging Face model folder \
+                 (no config.json with a model_type)"
             )),
         }
     }
@@ -132,30 +135,31 @@ impl<B: GptBackend> ModelPackage<B> {
         })
     }
 
-    /// Writes the package as a model folder that [`ModelPackage::load`] reads: the weights
-    /// (as `dtype`) with the model's config beside them, the tokenizer, and the training
-    /// config when the package came from a folder that has one.
+    /// Writes the package as a Hugging Face model folder that `transformers` loads with
+    /// `AutoModelForCausalLM` and [`ModelPackage::load`] reads exactly: the weights (as
+    /// `dtype`, zero biases added where a GPT-2 has none) with midigpt's model config beside
+    /// them, Hugging Face's `config.json` and `generation_config.json`, the MidiTok tokenizer,
+    /// the training config when the package came from a folder that has one, and a model card.
     pub fn export(&self, out: &Path, dtype: WeightDtype) -> Result<(), ComposeError> {
         std::fs::create_dir_all(out).map_err(|source| ComposeError::Io {
             path: out.into(),
             source,
         })?;
-        save_safetensors_as(&self.model, out.join(MODEL_FILE), dtype)?;
-        // The tokenizer and how the model was trained: copied byte for byte.
-        for name in [TOKENIZER_FILE, CONFIG_FILE] {
-            let Some(from) = self.root.as_ref().map(|r| r.join(name)) else {
-                continue;
-            };
-            if from.is_file() {
-                let bytes = std::fs::read(&from)
-                    .map_err(|source| ComposeError::Io { path: from, source })?;
-                write_atomic(&out.join(name), &bytes)?;
+        save_safetensors_hf(&self.model, out.join(MODEL_FILE), dtype)?;
+        let tokenizer = match self.root.as_ref().map(|r| r.join(TOKENIZER_FILE)) {
+            // Copied byte for byte: it is what the model was trained with.
+            Some(from) if from.is_file() => {
+                std::fs::read(&from).map_err(|source| ComposeError::Io { path: from, source })?
             }
-        }
-        if self.root.is_none() {
-            write_atomic(&out.join(TOKENIZER_FILE), BUILTIN_TOKENIZER.as_bytes())?;
-        }
-        Ok(())
+            _ => {
+                let mut text = serde_json::to_string_pretty(&self.tokenizer.to_json())
+                    .expect("JSON serializes");
+                text.push('\n');
+                text.into_bytes()
+            }
+        };
+        write_atomic(&out.join(TOKENIZER_FILE), &tokenizer)?;
+        self.write_hf_files(out)
     }
 }
 
@@ -166,7 +170,7 @@ fn legacy_config(train: &TrainConfig, tokenizer: &dyn Tokenizer) -> GptConfig {
     model_config(train, tokenizer.vocab_size())
 }
 
-fn check_vocab(
+pub(crate) fn check_vocab(
     config: &GptConfig,
     tokenizer: &dyn Tokenizer,
     origin: &Path,

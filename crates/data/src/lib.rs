@@ -39,7 +39,7 @@ pub use batches::{load_meta, Batch, Batcher, BatcherState, Shard};
 pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
 pub use meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
-pub use output::{META_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE};
+pub use output::{meta_pkl, META_FILE, META_PKL_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE};
 pub use prepare::{
     encode_file, prepare, EncodedDoc, NoProgress, PrepareOptions, Progress, MAX_TRANSPOSE,
 };

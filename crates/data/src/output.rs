@@ -27,10 +27,12 @@ pub const VAL_FILE: &str = "val.bin";
 pub const META_FILE: &str = "meta.json";
 /// The tokenizer, as [`midigpt_tokenize::load_tokenizer`] reads it.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// nanoGPT's `meta.pkl` (`{'vocab_size': V}`), so its `train.py` reads the shards as they are.
+pub const META_PKL_FILE: &str = "meta.pkl";
 /// `meta.json` of a dataset whose files are being renamed into place.
 const PENDING_META: &str = "meta.json.pending";
 /// The files a commit renames into place before `meta.json`.
-const COMMITTED: [&str; 3] = [TRAIN_FILE, VAL_FILE, TOKENIZER_FILE];
+const COMMITTED: [&str; 4] = [TRAIN_FILE, VAL_FILE, TOKENIZER_FILE, META_PKL_FILE];
 
 /// Everything being written to the output folder.
 pub(crate) struct Outputs {
@@ -192,6 +194,7 @@ impl Outputs {
             self.train.finish()?;
             self.val.finish()?;
             write_json_tmp(&dir.join(TOKENIZER_FILE), &meta.tokenizer)?;
+            write_bytes_tmp(&dir.join(META_PKL_FILE), &meta_pkl(meta.vocab_size))?;
             write_json_tmp(&dir.join(META_FILE), &meta)
         })();
         let meta_tmp = written.inspect_err(|_| remove_temporaries(&dir))?;
@@ -210,7 +213,13 @@ impl Outputs {
 
 /// Removes whatever temporary files of an unfinished commit are in `dir`.
 fn remove_temporaries(dir: &Path) {
-    for name in [TRAIN_FILE, VAL_FILE, TOKENIZER_FILE, META_FILE] {
+    for name in [
+        TRAIN_FILE,
+        VAL_FILE,
+        TOKENIZER_FILE,
+        META_PKL_FILE,
+        META_FILE,
+    ] {
         let _ = std::fs::remove_file(tmp_path(&dir.join(name)));
     }
 }
@@ -254,15 +263,33 @@ fn sync_dir(dir: &Path) {
 
 /// Writes pretty JSON to `path` + `.tmp`, synced, and returns the temporary path.
 fn write_json_tmp(path: &Path, value: &impl serde::Serialize) -> Result<PathBuf, DataError> {
-    let tmp = tmp_path(path);
     let mut text = serde_json::to_vec_pretty(value).map_err(|e| DataError::Io {
-        path: tmp.clone(),
+        path: tmp_path(path),
         source: e.into(),
     })?;
     text.push(b'\n');
+    write_bytes_tmp(path, &text)
+}
+
+/// `pickle.dumps({'vocab_size': vocab_size}, protocol=2)` without memo opcodes: PROTO 2,
+/// EMPTY_DICT, BINUNICODE key, BININT value, SETITEM, STOP.
+pub fn meta_pkl(vocab_size: usize) -> Vec<u8> {
+    let key = b"vocab_size";
+    let mut out = vec![0x80, 2, b'}', b'X'];
+    out.extend((key.len() as u32).to_le_bytes());
+    out.extend(key);
+    out.push(b'J');
+    out.extend((vocab_size.min(i32::MAX as usize) as i32).to_le_bytes());
+    out.extend([b's', b'.']);
+    out
+}
+
+/// Writes `bytes` to the temporary file of `path`, synced; returns that file.
+fn write_bytes_tmp(path: &Path, text: &[u8]) -> Result<PathBuf, DataError> {
+    let tmp = tmp_path(path);
     std::fs::File::create(&tmp)
         .and_then(|mut f| {
-            f.write_all(&text)?;
+            f.write_all(text)?;
             f.sync_all()
         })
         .map_err(DataError::io(&tmp))?;

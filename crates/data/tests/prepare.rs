@@ -94,6 +94,11 @@ fn bad_files_are_listed_and_shards_match_meta() {
     let out = tempfile::tempdir().unwrap();
     let meta = run(&options(input.path(), out.path())).unwrap();
 
+    // nanoGPT's meta.pkl beside the shards: the pickle of {'vocab_size': V}.
+    let pkl = std::fs::read(out.path().join("meta.pkl")).unwrap();
+    assert_eq!(pkl, midigpt_data::meta_pkl(meta.vocab_size));
+    assert!(tmp_files(out.path()).is_empty());
+
     assert_eq!(meta.counts.files_found, 16);
     assert_eq!(meta.counts.files_ok, 13);
     let skipped: Vec<_> = meta.skipped.iter().map(|s| s.path.as_str()).collect();
@@ -418,4 +423,14 @@ fn a_full_disk_leaves_the_previous_dataset() {
         "{:?}",
         tmp_files(out.path())
     );
+}
+
+#[test]
+fn meta_pkl_is_the_bytes_python_unpickles() {
+    // `pickle.loads` of these bytes (checked with CPython 3.11) is {'vocab_size': 300}.
+    let python: [u8; 25] = [
+        128, 2, 125, 88, 10, 0, 0, 0, 118, 111, 99, 97, 98, 95, 115, 105, 122, 101, 74, 44, 1, 0,
+        0, 115, 46,
+    ];
+    assert_eq!(midigpt_data::meta_pkl(300), python);
 }

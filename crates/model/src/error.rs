@@ -60,6 +60,16 @@ pub enum ModelError {
         /// The dtype found.
         dtype: String,
     },
+    /// A Hugging Face `config.json` asks for something midigpt does not compute exactly.
+    #[error("{path}: {setting} {why}")]
+    HfConfig {
+        /// The config file.
+        path: PathBuf,
+        /// The setting, as the file names it.
+        setting: String,
+        /// What it says and why it cannot be honoured.
+        why: String,
+    },
     /// The file is not a valid safetensors file.
     #[error("{path}: {source}")]
     Safetensors {

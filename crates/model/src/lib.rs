@@ -26,6 +26,7 @@ mod cache;
 mod config;
 mod error;
 mod fused;
+mod hf;
 mod model;
 mod weights;
 
@@ -36,8 +37,11 @@ pub use cache::KvCache;
 pub use config::{Arch, GptConfig, MODEL_CONFIG_FILE};
 pub use error::ModelError;
 pub use fused::{burn_attention, burn_cross_entropy, burn_layernorm, GptBackend, GptTrainBackend};
+pub use hf::{
+    from_hf_config, hf_config, hf_generation_config, save_safetensors_hf, HfModel, SpecialIds,
+};
 pub use model::{loss, Gpt};
 pub use weights::{
-    load_safetensors, load_safetensors_bytes, save_safetensors, save_safetensors_as, tensor_names,
-    WeightDtype,
+    load_safetensors, load_safetensors_bytes, load_safetensors_files, save_safetensors,
+    save_safetensors_as, tensor_names, WeightDtype,
 };

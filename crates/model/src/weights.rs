@@ -227,10 +227,15 @@ pub fn save_safetensors_as<B: GptBackend>(
     path: impl AsRef<Path>,
     dtype: WeightDtype,
 ) -> Result<(), ModelError> {
-    let path = path.as_ref();
-    let (file_dtype, data_dtype) = match dtype {
-        WeightDtype::F32 => (Dtype::F32, DType::F32),
-        WeightDtype::F16 => (Dtype::F16, DType::F16),
+    let tensors = file_tensors(model, dtype);
+    write_file(model, path.as_ref(), dtype, tensors)
+}
+
+/// The model's tensors as the file stores them, in `dtype`.
+pub(crate) fn file_tensors<B: GptBackend>(model: &Gpt<B>, dtype: WeightDtype) -> Vec<FileTensor> {
+    let data_dtype = match dtype {
+        WeightDtype::F32 => DType::F32,
+        WeightDtype::F16 => DType::F16,
     };
     // Cheap: tensors are shared, not copied. (Safe because models from `GptConfig::init` and
     // `load_safetensors` hold no lazily initialised parameters, which a clone would redraw.)
@@ -255,6 +260,20 @@ pub fn save_safetensors_as<B: GptBackend>(
             }
         }
     }
+    tensors
+}
+
+/// Writes `tensors` to `path` atomically, and the model's config beside them.
+pub(crate) fn write_file<B: GptBackend>(
+    model: &Gpt<B>,
+    path: &Path,
+    dtype: WeightDtype,
+    tensors: Vec<FileTensor>,
+) -> Result<(), ModelError> {
+    let file_dtype = match dtype {
+        WeightDtype::F32 => Dtype::F32,
+        WeightDtype::F16 => Dtype::F16,
+    };
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
@@ -323,14 +342,56 @@ pub fn load_safetensors_bytes<B: GptBackend>(
     origin: &Path,
     device: &B::Device,
 ) -> Result<Gpt<B>, ModelError> {
-    let path = origin;
-    let file = SafeTensors::deserialize(bytes).map_err(|source| safetensors_error(path, source))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| safetensors_error(origin, e))?;
+    load_from(config, &[(origin, file)], false, device)
+}
+
+/// [`load_safetensors`] from a checkpoint split over several files (Hugging Face's shards),
+/// each tensor read from whichever file holds it. `tied_head`: a Llama's LM head is its token
+/// embedding (`tie_word_embeddings`), so the files have no `lm_head.weight`.
+pub fn load_safetensors_files<B: GptBackend>(
+    config: &GptConfig,
+    paths: &[PathBuf],
+    tied_head: bool,
+    device: &B::Device,
+) -> Result<Gpt<B>, ModelError> {
+    let bytes = paths
+        .iter()
+        .map(|path| {
+            std::fs::read(path).map_err(|source| ModelError::Io {
+                path: path.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let files = paths
+        .iter()
+        .zip(&bytes)
+        .map(|(path, bytes)| {
+            let file = SafeTensors::deserialize(bytes).map_err(|e| safetensors_error(path, e))?;
+            Ok((path.as_path(), file))
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    load_from(config, &files, tied_head, device)
+}
+
+fn load_from<B: GptBackend>(
+    config: &GptConfig,
+    files: &[(&Path, SafeTensors<'_>)],
+    tied_head: bool,
+    device: &B::Device,
+) -> Result<Gpt<B>, ModelError> {
     config.validate()?;
     let mut model = Gpt::new(config.clone(), device);
     for entry in entries(&mut model) {
         match entry.slot {
             Slot::Vector(p) => {
-                let data = read(&file, path, &entry.parts[0].0, &p.lazy_shape().dims::<1>())?;
+                let data = read(
+                    files,
+                    tied_head,
+                    &entry.parts[0].0,
+                    &p.lazy_shape().dims::<1>(),
+                )?;
                 *p = Param::from_tensor(Tensor::from_data(data, device));
             }
             Slot::Matrix(p) => {
@@ -342,7 +403,8 @@ pub fn load_safetensors_bytes<B: GptBackend>(
                     } else {
                         [d_in, width]
                     };
-                    let part = Tensor::<B, 2>::from_data(read(&file, path, name, &shape)?, device);
+                    let data = read(files, tied_head, name, &shape)?;
+                    let part = Tensor::<B, 2>::from_data(data, device);
                     parts.push(if entry.transposed {
                         part.transpose()
                     } else {
@@ -358,15 +420,28 @@ pub fn load_safetensors_bytes<B: GptBackend>(
 
 /// The tensor `name` of `file` as F32 data, checked to have `shape`.
 fn read(
-    file: &SafeTensors<'_>,
-    path: &Path,
+    files: &[(&Path, SafeTensors<'_>)],
+    tied_head: bool,
     name: &str,
     shape: &[usize],
 ) -> Result<TensorData, ModelError> {
-    let view = file.tensor(name).map_err(|_| ModelError::MissingTensor {
-        path: path.into(),
-        name: name.into(),
-    })?;
+    // A tied head is the embedding; both are stored (out, in) = (V, C).
+    let stored = match name {
+        "lm_head.weight" if tied_head => "model.embed_tokens.weight",
+        _ => name,
+    };
+    let found = files
+        .iter()
+        .find_map(|(path, file)| file.tensor(stored).ok().map(|view| (*path, view)));
+    let Some((path, view)) = found else {
+        return Err(ModelError::MissingTensor {
+            path: files
+                .first()
+                .map(|(p, _)| p.to_path_buf())
+                .unwrap_or_default(),
+            name: stored.into(),
+        });
+    };
     if view.shape() != shape {
         return Err(ModelError::ShapeMismatch {
             path: path.into(),
@@ -394,12 +469,14 @@ fn read(
     )
 }
 
-/// A tensor as the file stores it: name, shape and little-endian F32 bytes.
+/// A tensor as the file stores it: name, shape and little-endian bytes.
+pub(crate) type FileTensor = (String, Vec<usize>, Vec<u8>);
+
 fn file_tensor<B: GptBackend, const D: usize>(
     name: &str,
     t: Tensor<B, D>,
     dtype: DType,
-) -> (String, Vec<usize>, Vec<u8>) {
+) -> FileTensor {
     let shape = t.dims().to_vec();
     let bytes = t.into_data().convert_dtype(dtype).into_bytes().to_vec();
     (name.to_string(), shape, bytes)

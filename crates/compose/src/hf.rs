@@ -11,7 +11,9 @@ use midigpt_model::{
     GptConfig, SpecialIds, MODEL_CONFIG_FILE,
 };
 use midigpt_tokenize::{load_tokenizer, Tokenizer};
-use midigpt_train::{write_atomic, TrainConfig, CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
+use midigpt_train::{
+    read_metrics, write_atomic, TrainConfig, CONFIG_FILE, METRICS_FILE, MODEL_FILE, TOKENIZER_FILE,
+};
 
 use crate::package::check_vocab;
 use crate::{ComposeError, ModelPackage};
@@ -165,6 +167,37 @@ impl<B: GptBackend> ModelPackage<B> {
     }
 }
 
+/// The losses of the run a package came from (its `metrics.jsonl`), for the model card: the
+/// best validation loss and the last training loss. Empty when the folder has no metrics.
+fn metrics_summary(root: Option<&Path>) -> String {
+    let Some(records) = root.and_then(|r| read_metrics(&r.join(METRICS_FILE)).ok()) else {
+        return String::new();
+    };
+    let finite = |split| {
+        records
+            .iter()
+            .filter(move |r| r.split == split && r.loss.is_finite())
+    };
+    let best_val = finite(midigpt_data::Split::Val).min_by(|a, b| a.loss.total_cmp(&b.loss));
+    let last_train = finite(midigpt_data::Split::Train).next_back();
+    let mut lines = String::new();
+    if let Some(v) = best_val {
+        lines += &format!(
+            "- best validation loss: {:.4} nats per token (perplexity {:.2}) at step {}\n",
+            v.loss,
+            v.loss.exp(),
+            v.step
+        );
+    }
+    if let Some(t) = last_train {
+        lines += &format!("- last training loss: {:.4} at step {}\n", t.loss, t.step);
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!("\nMetrics (`{METRICS_FILE}` of the run):\n\n{lines}")
+}
+
 /// The model card: what the model is, how it was trained, and how to use it from Python.
 fn model_card<B: GptBackend>(pkg: &ModelPackage<B>, training: Option<&TrainConfig>) -> String {
     let c: &GptConfig = &pkg.config;
@@ -187,6 +220,7 @@ fn model_card<B: GptBackend>(pkg: &ModelPackage<B>, training: Option<&TrainConfi
         ),
         None => "The training configuration was not recorded with this model.\n".into(),
     };
+    let training = training + &metrics_summary(pkg.root.as_deref());
     format!(
         "---\nlibrary_name: transformers\ntags:\n- midi\n- music-generation\n- miditok\n---\n\n\
 # {origin}\n\n\

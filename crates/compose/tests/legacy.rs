@@ -72,6 +72,19 @@ fn an_export_now_saves_the_model_config_as_itself() {
         .unwrap()
         .expect("saved");
     assert_eq!(saved, run.config);
+    // The model card carries the run's losses, the best validation loss among them.
+    let best = std::fs::read_to_string(data("legacy-run").join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["split"] == "val")
+        .map(|r| r["loss"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        card.contains(&format!("best validation loss: {best:.4} nats per token")),
+        "{card}"
+    );
     // Read as is: the training config is no longer consulted.
     std::fs::write(out.join("config.json"), "not json").unwrap();
     let back = ModelPackage::<Cpu>::load(Some(&out), &Default::default()).unwrap();

@@ -1,10 +1,16 @@
-"""Builds the MidiTok 3.1.0 BPE reference fixture for midigpt's BPE tests."""
+"""Builds the MidiTok 3.1.0 BPE reference fixture for midigpt's BPE tests.
+
+Usage: make_fixture.py [MIDI_DIR]  (default: ../shared/data/midi beside the repository)
+"""
 import json
+import sys
 from pathlib import Path
 from symusic import Score
 from miditok import REMI, TokSequence
 
-d = Path("/work/shared/data/midi/miditok_tests/tests/MIDIs_one_track")
+repo = Path(__file__).resolve().parents[5]
+midi = Path(sys.argv[1]) if len(sys.argv) > 1 else repo.parent / "shared" / "data" / "midi"
+d = midi / "miditok_tests" / "tests" / "MIDIs_one_track"
 train = [d / "6338816_Etude No. 4.mid", d / "POP909_008.mid", d / "POP909_022.mid"]
 tok = REMI()
 tok.train(vocab_size=450, files_paths=train)

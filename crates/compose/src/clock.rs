@@ -91,6 +91,15 @@ impl Table {
             .map(|(i, k)| (i as TokenId, *k))
     }
 
+    /// Forbids (see [`midigpt_generate::forbid`]) every id for which `f` holds.
+    pub fn forbid_where(&self, logits: &mut [f32], f: impl Fn(TokenId, Kind) -> bool) {
+        for (id, kind) in self.iter() {
+            if f(id, kind) {
+                midigpt_generate::forbid(logits, id);
+            }
+        }
+    }
+
     /// Ids for which `f` holds.
     pub fn ids(&self, f: impl Fn(Kind) -> bool) -> Vec<TokenId> {
         self.iter().filter(|(_, k)| f(*k)).map(|(i, _)| i).collect()

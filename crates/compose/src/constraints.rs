@@ -40,15 +40,10 @@ impl Constraint for Instruments {
         let last = tokens.last().map(|&t| self.table.kind(t));
         let after = matches!(last, Some(Kind::Duration(_) | Kind::Tempo(_)));
         let force = !unused.is_empty() && after && tokens.len() > new_from;
-        for (id, kind) in self.table.iter() {
-            let keep = match kind {
-                Kind::Program(p) => wanted.contains(&p),
-                _ => !force,
-            };
-            if !keep {
-                forbid(logits, id);
-            }
-        }
+        self.table.forbid_where(logits, |_, kind| match kind {
+            Kind::Program(p) => !wanted.contains(&p),
+            _ => force,
+        });
     }
 }
 
@@ -73,11 +68,10 @@ impl Constraint for HoldTempo {
             keep_only(logits, |id| id == self.tempo);
             return;
         }
-        for (id, kind) in self.table.iter() {
-            if matches!(kind, Kind::Tempo(_)) && (id != self.tempo || self.clock.tempo_seen) {
-                forbid(logits, id);
-            }
-        }
+        let seen = self.clock.tempo_seen;
+        self.table.forbid_where(logits, |id, kind| {
+            matches!(kind, Kind::Tempo(_)) && (id != self.tempo || seen)
+        });
     }
 }
 
@@ -91,12 +85,10 @@ pub struct HoldMetre {
 
 impl Constraint for HoldMetre {
     fn apply(&mut self, _tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        for (id, kind) in self.table.iter() {
+        self.table.forbid_where(logits, |id, kind| {
             let other_metre = matches!(kind, Kind::TimeSig(..)) && id != self.metre;
-            if other_metre || matches!(kind, Kind::Position(p) if p >= self.positions) {
-                forbid(logits, id);
-            }
-        }
+            other_metre || matches!(kind, Kind::Position(p) if p >= self.positions)
+        });
     }
 }
 
@@ -204,25 +196,22 @@ impl Constraint for Polyphony {
 /// behind the back of any control that counts by bars.
 fn forbid_past_bar_line(table: &Table, clock: &Clock, logits: &mut [f32]) {
     let positions = (clock.metre.0 as f64 * table.res).round() as u32;
-    for (id, kind) in table.iter() {
-        if matches!(kind, Kind::Position(p) if p >= positions) {
-            forbid(logits, id);
-        }
-    }
+    table.forbid_where(
+        logits,
+        |_, kind| matches!(kind, Kind::Position(p) if p >= positions),
+    );
 }
 
 /// Forbids the tokens that lead to a new note (positions, programs, pitches, drum hits) for
 /// which `when` holds.
 fn forbid_note_starts(table: &Table, logits: &mut [f32], when: impl Fn(Kind) -> bool) {
-    for (id, kind) in table.iter() {
+    table.forbid_where(logits, |_, kind| {
         let starts = matches!(
             kind,
             Kind::Position(_) | Kind::Program(_) | Kind::Pitch(_) | Kind::Drum(_)
         );
-        if starts && when(kind) {
-            forbid(logits, id);
-        }
-    }
+        starts && when(kind)
+    });
 }
 
 /// Pitched notes only within `low..=high` (drum hits are not pitches).
@@ -234,10 +223,9 @@ pub struct PitchRange {
 
 impl Constraint for PitchRange {
     fn apply(&mut self, _tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        for (id, kind) in self.table.iter() {
-            if matches!(kind, Kind::Pitch(p) if p < self.low || p > self.high) {
-                forbid(logits, id);
-            }
-        }
+        self.table.forbid_where(
+            logits,
+            |_, kind| matches!(kind, Kind::Pitch(p) if p < self.low || p > self.high),
+        );
     }
 }

@@ -13,6 +13,17 @@ pub(crate) type Rgb = [u8; 3];
 static FONT: &[u8] = include_bytes!("../../train/assets/DejaVuSans-ascii.ttf");
 static REGISTER_FONT: Once = Once::new();
 
+/// Makes plotters' "sans-serif" the bundled font (once per process): call before drawing
+/// text with plotters.
+pub fn register_font() {
+    REGISTER_FONT.call_once(|| {
+        // The font is a constant of the build: failing to parse it is a bug.
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            panic!("bundled font does not parse");
+        }
+    });
+}
+
 /// Where a label sits relative to its point.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Anchor {
@@ -43,12 +54,7 @@ pub(crate) struct Canvas {
 
 impl Canvas {
     pub(crate) fn new(width: u32, height: u32, background: Rgb) -> Self {
-        REGISTER_FONT.call_once(|| {
-            // The font is a constant of the build: failing to parse it is a bug.
-            if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
-                panic!("bundled font does not parse");
-            }
-        });
+        register_font();
         let rgb = background.repeat(width as usize * height as usize);
         Canvas {
             width,

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use midigpt_midi::Score;
 
+pub use canvas::register_font;
 pub use error::RenderError;
 pub use pianoroll::{pianoroll_png, PianorollOptions};
 pub use soundfont::{find_soundfont, SOUNDFONT_ENV};

@@ -6,6 +6,7 @@ mod bench;
 mod device;
 mod eval;
 mod generate;
+mod metrics;
 mod model_source;
 mod prepare;
 mod progress;
@@ -51,6 +52,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Draw a MIDI file as a piano-roll PNG.
     Pianoroll(render::PianorollArgs),
+    /// Music metrics (MusPy's) of MIDI files and folders, and their overlap with a reference.
+    Metrics(metrics::MetricsArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -69,6 +72,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => model_source::export(&args),
         Command::Render(args) => render::render(&args),
         Command::Pianoroll(args) => render::pianoroll(&args),
+        Command::Metrics(args) => metrics::run(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

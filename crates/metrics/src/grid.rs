@@ -31,6 +31,18 @@ pub(crate) fn grid_notes(score: &Score, steps_per_quarter: u32) -> Vec<GridNote>
         .collect()
 }
 
+/// Start ticks of the bars that begin before `until`: every `bar_quarters` quarter notes, or
+/// by the score's time signatures when `None`.
+pub(crate) fn bar_starts(score: &Score, bar_quarters: Option<u32>, until: u32) -> Vec<u32> {
+    match bar_quarters {
+        Some(q) => {
+            let bar = (q.max(1) * score.ticks_per_quarter.max(1) as u32) as usize;
+            (0..until).step_by(bar).collect()
+        }
+        None => score.bar_starts(until),
+    }
+}
+
 /// Total length of the union of half-open intervals `[start, end)` (empty ones ignored).
 pub(crate) fn union_length(mut intervals: Vec<(u64, u64)>) -> u64 {
     intervals.retain(|(s, e)| e > s);

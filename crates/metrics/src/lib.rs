@@ -10,7 +10,7 @@
 //! | `pitch_class_entropy` | Shannon entropy (bits) of the notes' pitch-class histogram | ignored |
 //! | `pitch_entropy` | the same over the 128 pitches | ignored |
 //! | `scale_consistency` | largest share of notes inside one major or minor scale (24 scales) | ignored |
-//! | `groove_consistency` | 1 − mean Hamming distance of the onset patterns of neighbouring bars, divided by the steps per bar (bar length of the time signature at tick 0) | counted |
+//! | `groove_consistency` | 1 − mean Hamming distance of the onset patterns of neighbouring bars, divided by the steps per bar (MusPy's `measure_resolution`: [`MetricsConfig::bar_quarters`] × 12 steps, 48 by default) | counted |
 //! | `empty_beat_rate` | share of beats (quarter notes) where no note sounds; a note covers the beats from its onset's to its end's, both included | counted |
 //! | `polyphony` | mean number of pitches sounding, over the steps where at least one sounds | ignored |
 //! | `polyphony_rate` | share of all steps where more than 2 pitches sound (MusPy's default threshold 2, compared with `>`) | ignored (but the piece's length counts them) |
@@ -22,7 +22,7 @@
 //! | metric | definition |
 //! | --- | --- |
 //! | `notes_per_second` | notes (all tracks) / seconds from 0 to the last note's end, following the tempo map |
-//! | `notes_per_bar` | notes (all tracks) / bars up to the last note's end (bars follow the time signatures) |
+//! | `notes_per_bar` | notes (all tracks) / bars up to the last note's end (bars of [`MetricsConfig::bar_quarters`]) |
 //! | `mean_duration` | mean length of the pitched notes, in quarter notes |
 //! | `structure` | share of bars that come back: see [`structure`] |
 //!
@@ -128,6 +128,12 @@ pub struct MetricsConfig {
     pub steps_per_quarter: u32,
     /// Cut every piece to its first this many seconds before measuring (default: none).
     pub seconds: Option<f64>,
+    /// Bars are this many quarter notes long, whatever the time signatures say (default 4),
+    /// for the groove, notes per bar and the structure: time-signature metadata differ from
+    /// one source to another (POP909 marks many 4/4 songs 2/4), and the metrics of two sets
+    /// should not follow it. `None`: bars follow the score's time signatures (the groove, the
+    /// one at tick 0).
+    pub bar_quarters: Option<u32>,
     /// Onsets of the structure measure are compared on a grid of this many steps per quarter
     /// note (default 4: sixteenths, so a slightly early or late note still matches).
     pub structure_steps_per_quarter: u32,
@@ -141,6 +147,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             steps_per_quarter: 12,
             seconds: None,
+            bar_quarters: Some(4),
             structure_steps_per_quarter: 4,
             structure_similarity: 0.8,
         }
@@ -153,6 +160,9 @@ impl MetricsConfig {
         let bad = |m: String| Err(MetricsError::Config(m));
         if self.steps_per_quarter == 0 || self.structure_steps_per_quarter == 0 {
             return bad("steps per quarter note must be at least 1".into());
+        }
+        if self.bar_quarters == Some(0) {
+            return bad("a bar must be at least 1 quarter note long".into());
         }
         if !(self.structure_similarity > 0.0 && self.structure_similarity <= 1.0) {
             return bad(format!(

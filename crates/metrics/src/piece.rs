@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use midigpt_midi::Score;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::grid::{grid_notes, union_length, GridNote};
+use crate::grid::{bar_starts, grid_notes, union_length, GridNote};
 use crate::{cut_seconds, structure, Metric, MetricsConfig};
 
 /// Every metric of one piece, NaN where it has no meaning (see the crate documentation).
@@ -68,7 +68,11 @@ pub fn measure(score: &Score, config: &MetricsConfig) -> PieceMetrics {
     set(Metric::ScaleConsistency, scale_consistency(&class_counts));
     set(
         Metric::GrooveConsistency,
-        groove_consistency(&notes, length, measure_steps(score, steps)),
+        groove_consistency(
+            &notes,
+            length,
+            measure_steps(score, config.bar_quarters, steps),
+        ),
     );
     set(
         Metric::EmptyBeatRate,
@@ -82,7 +86,7 @@ pub fn measure(score: &Score, config: &MetricsConfig) -> PieceMetrics {
     let used = |counts: &[usize]| counts.iter().filter(|&&c| c > 0).count() as f64;
     set(Metric::NPitchClassesUsed, used(&class_counts));
     set(Metric::NPitchesUsed, used(&pitch_counts));
-    let (per_second, per_bar) = density(score);
+    let (per_second, per_bar) = density(score, config.bar_quarters);
     set(Metric::NotesPerSecond, per_second);
     set(Metric::NotesPerBar, per_bar);
     set(Metric::MeanDuration, mean_duration(score));
@@ -130,9 +134,12 @@ fn scale_consistency(class_counts: &[usize; 12]) -> f64 {
     best
 }
 
-/// Steps of one bar of the time signature at tick 0 (4/4 when none), MusPy's
-/// `measure_resolution`; rounded (half to even) when the grid does not divide the bar evenly.
-fn measure_steps(score: &Score, steps: u64) -> u64 {
+/// MusPy's `measure_resolution`: steps of a bar of `bar_quarters`, or of the time signature
+/// at tick 0 (4/4 when none), rounded (half to even) when the grid does not divide it evenly.
+fn measure_steps(score: &Score, bar_quarters: Option<u32>, steps: u64) -> u64 {
+    if let Some(q) = bar_quarters {
+        return steps * q.max(1) as u64;
+    }
     let ts = score.time_signature_at(0);
     let bar = steps as f64 * 4.0 * ts.numerator.max(1) as f64 / ts.denominator.max(1) as f64;
     (bar.round_ties_even() as u64).max(1)
@@ -242,7 +249,7 @@ fn polyphony(notes: &[GridNote], length: u64) -> (f64, f64) {
 }
 
 /// Notes (every track) per second and per bar, up to the end of the last note.
-fn density(score: &Score) -> (f64, f64) {
+fn density(score: &Score, bar_quarters: Option<u32>) -> (f64, f64) {
     let notes = score.note_count() as f64;
     let end = score
         .tracks
@@ -253,7 +260,7 @@ fn density(score: &Score) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     };
     let seconds = score.seconds_at(end);
-    let bars = score.bar_starts(end).len() as f64;
+    let bars = bar_starts(score, bar_quarters, end).len() as f64;
     (notes / seconds, notes / bars)
 }
 

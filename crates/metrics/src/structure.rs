@@ -3,7 +3,8 @@
 //! A bar's *content* is the set of (pitch, onset) of the pitched notes that start in it, the
 //! onset measured from the bar line on a grid of
 //! [`MetricsConfig::structure_steps_per_quarter`] steps per quarter note (sixteenths by
-//! default, rounded half to even). Bars follow the score's time signatures. Two bars are
+//! default, rounded half to even). Bars are [`MetricsConfig::bar_quarters`] long (4 quarter
+//! notes by default) or follow the score's time signatures. Two bars are
 //! *alike* when the Jaccard similarity of their contents, |A ∩ B| / |A ∪ B|, is at least
 //! [`MetricsConfig::structure_similarity`] (0.8 by default; 1 only for exact repeats). A bar
 //! *comes back* when an earlier bar is alike to it.
@@ -16,11 +17,12 @@
 
 use midigpt_midi::Score;
 
+use crate::grid::bar_starts;
 use crate::MetricsConfig;
 
 /// The structure measure of `score` (see the module documentation).
 pub fn structure(score: &Score, config: &MetricsConfig) -> f64 {
-    let bars = bar_contents(score, config.structure_steps_per_quarter);
+    let bars = bar_contents(score, config);
     if bars.is_empty() {
         return f64::NAN;
     }
@@ -32,7 +34,7 @@ pub fn structure(score: &Score, config: &MetricsConfig) -> f64 {
 }
 
 /// The contents of the bars with pitched onsets, in time order, each sorted.
-fn bar_contents(score: &Score, steps_per_quarter: u32) -> Vec<Vec<(u8, u64)>> {
+fn bar_contents(score: &Score, config: &MetricsConfig) -> Vec<Vec<(u8, u64)>> {
     let pitched = || {
         score
             .tracks
@@ -43,8 +45,8 @@ fn bar_contents(score: &Score, steps_per_quarter: u32) -> Vec<Vec<(u8, u64)>> {
     let Some(last) = pitched().map(|n| n.time).max() else {
         return Vec::new();
     };
-    let starts = score.bar_starts(last.saturating_add(1));
-    let factor = steps_per_quarter as f64 / score.ticks_per_quarter.max(1) as f64;
+    let starts = bar_starts(score, config.bar_quarters, last.saturating_add(1));
+    let factor = config.structure_steps_per_quarter as f64 / score.ticks_per_quarter.max(1) as f64;
     let mut bars: Vec<Vec<(u8, u64)>> = vec![Vec::new(); starts.len()];
     for n in pitched() {
         // The last bar that starts at or before the onset (bar 0 starts at tick 0).

@@ -212,3 +212,23 @@ fn cutting_to_seconds_keeps_the_start_and_clips_the_last_notes() {
     close(measure(&s, &config).get(Metric::NotesPerSecond), 2.0);
     assert_eq!(cut_seconds(&s, 100.0), s);
 }
+
+#[test]
+fn bars_are_four_quarters_unless_asked_to_follow_time_signatures() {
+    let mut s = c_major_scale();
+    s.time_signatures.push(midigpt_midi::TimeSignature {
+        time: 0,
+        numerator: 2,
+        denominator: 4,
+    });
+    close(get(&s, Metric::NotesPerBar), 4.0);
+    let by_signature = MetricsConfig {
+        bar_quarters: None,
+        ..MetricsConfig::default()
+    };
+    let m = measure(&s, &by_signature);
+    // Four bars of 2/4; onsets 0 and 12 in each of 4 bars of 24 steps, then an empty fifth
+    // (96 // 24 + 1): one Hamming distance of 2 over 4 · 24 positions.
+    close(m.get(Metric::NotesPerBar), 2.0);
+    close(m.get(Metric::GrooveConsistency), 1.0 - 2.0 / 96.0);
+}

@@ -5,7 +5,7 @@
 #
 # The validation songs are the ones `midigpt prepare` puts in val.bin (split by content hash,
 # 5%) when run, as the built-in model's data was, on the 909 main files (not versions/).
-# 32 pieces of `midigpt generate --bars 64` (default sampling, seeds 0..31), and the songs, are
+# PIECES (32) pieces of `midigpt generate --bars 64` (default sampling, seeds 0..31) and the songs are
 # measured on their first 30 s (SECONDS_CUT). Writes OUT/metrics.txt, OUT/metrics.json and
 # OUT/metrics.png; OUT defaults to /tmp/midigpt-metrics-baseline.
 set -euo pipefail
@@ -31,8 +31,11 @@ for name in val:
         os.symlink(os.path.realpath(f"{out}/pop909-main/{name}"), link)
 print(f"{len(val)} validation songs")
 PY
-[ -n "$(ls "$out/generated" 2>/dev/null)" ] ||
-    "$exe" generate --bars 64 --num-samples 32 --out "$out/generated"
+# One seed at a time, so that a rerun goes on where a stopped one left off.
+for seed in $(seq 0 $((${PIECES:-32} - 1))); do
+    [ -e "$out/generated/sample-$seed.mid" ] ||
+        "$exe" generate --bars 64 --seed "$seed" --out "$out/generated"
+done
 args=("$out/generated" --reference "$out/val" --seconds "${SECONDS_CUT:-30}")
 "$exe" metrics "${args[@]}" --plot "$out/metrics.png" | tee "$out/metrics.txt"
 "$exe" metrics "${args[@]}" --json >"$out/metrics.json"

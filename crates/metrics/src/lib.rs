@@ -14,7 +14,7 @@
 //! | `empty_beat_rate` | share of beats (quarter notes) where no note sounds; a note covers the beats from its onset's to its end's, both included | counted |
 //! | `polyphony` | mean number of pitches sounding, over the steps where at least one sounds | ignored |
 //! | `polyphony_rate` | share of all steps where more than 2 pitches sound (MusPy's default threshold 2, compared with `>`) | ignored (but the piece's length counts them) |
-//! | `pitch_range` | highest − lowest pitch | ignored |
+//! | `pitch_range` | highest − lowest pitch (NaN without pitched notes, where MusPy gives 0, or −127 for drums only) | ignored |
 //! | `n_pitch_classes_used`, `n_pitches_used` | distinct pitch classes, pitches | ignored |
 //!
 //! and, MusPy having no such metric, midigpt's own:
@@ -26,7 +26,9 @@
 //! | `mean_duration` | mean length of the pitched notes, in quarter notes |
 //! | `structure` | share of bars that come back: see [`structure`] |
 //!
-//! A piece's length, for MusPy's metrics, is the end of its last note (MusPy also counts
+//! Files are read as everywhere in midigpt (symusic's rules): a note-on never closed is
+//! dropped, where MusPy's reader closes it at the end of its track. A piece's length, for
+//! MusPy's metrics, is the end of its last note (MusPy also counts
 //! control changes and lyrics, which a [`Score`] does not hold). A metric without meaning for a
 //! piece (no pitched note, a single bar) is NaN, `null` in JSON, and left out of the means.
 //!

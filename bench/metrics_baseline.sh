@@ -4,10 +4,11 @@
 #   bench/metrics_baseline.sh POP909_DIR [OUT]    e.g. bench/metrics_baseline.sh ../shared/data/midi/pop909/POP909
 #
 # The validation songs are the ones `midigpt prepare` puts in val.bin (split by content hash,
-# 5%) when run, as the built-in model's data was, on the 909 main files (not versions/).
+# 5%) when run, as models/pop909/README.md does, on the 909 main files (not versions/).
 # PIECES (32) pieces of `midigpt generate --bars 64` (default sampling, seeds 0..31) and the songs are
-# measured on their first 30 s (SECONDS_CUT). Writes OUT/metrics.txt, OUT/metrics.json and
-# OUT/metrics.png; OUT defaults to /tmp/midigpt-metrics-baseline.
+# measured on their first 30 s (SECONDS_CUT). MODEL: a run or model folder instead of the
+# built-in model. Writes OUT/metrics.txt, OUT/metrics.json, OUT/metrics.png and, over whole
+# pieces, OUT/metrics-whole.txt; OUT defaults to /tmp/midigpt-metrics-baseline.
 set -euo pipefail
 pop=${1:?usage: bench/metrics_baseline.sh POP909_DIR [OUT]}
 pop=$(cd "$pop" && pwd)
@@ -34,8 +35,9 @@ PY
 # One seed at a time, so that a rerun goes on where a stopped one left off.
 for seed in $(seq 0 $((${PIECES:-32} - 1))); do
     [ -e "$out/generated/sample-$seed.mid" ] ||
-        "$exe" generate --bars 64 --seed "$seed" --out "$out/generated"
+        "$exe" generate ${MODEL:+--model "$MODEL"} --bars 64 --seed "$seed" --out "$out/generated"
 done
 args=("$out/generated" --reference "$out/val" --seconds "${SECONDS_CUT:-30}")
 "$exe" metrics "${args[@]}" --plot "$out/metrics.png" | tee "$out/metrics.txt"
 "$exe" metrics "${args[@]}" --json >"$out/metrics.json"
+"$exe" metrics "$out/generated" --reference "$out/val" >"$out/metrics-whole.txt"

@@ -10,6 +10,7 @@ mod model_source;
 mod prepare;
 mod progress;
 mod render;
+mod studio;
 mod tokenize;
 mod train;
 
@@ -51,6 +52,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Draw a MIDI file as a piano-roll PNG.
     Pianoroll(render::PianorollArgs),
+    /// Serve the studio: a web page to continue MIDI with a model, listen and download.
+    Studio(studio::StudioArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -69,6 +72,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => model_source::export(&args),
         Command::Render(args) => render::render(&args),
         Command::Pianoroll(args) => render::pianoroll(&args),
+        Command::Studio(args) => studio::run(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

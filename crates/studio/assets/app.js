@@ -12,6 +12,7 @@ const state = {
   selected: -1,  // -1: the piece itself, else a candidate
   job: null,     // {id, events: EventSource}
   cutBar: null,  // bar the candidates start at
+  preview: null, // the latest notes of the candidate being written
 };
 
 const current = () => state.history[state.pos] || null;
@@ -49,7 +50,7 @@ function clearTakes() {
   state.takes = [];
   state.selected = -1;
   state.cutBar = null;
-  roll.preview = null;
+  state.preview = null;
 }
 
 function move(step) {
@@ -63,6 +64,8 @@ function move(step) {
 function refresh() {
   const piece = current(), view = shown();
   roll.score = view;
+  const p = state.preview, take = p && state.takes[p.candidate];
+  roll.preview = take && !take.score && state.selected === p.candidate ? { tracks: p.tracks } : null;
   const bars = roll.bars();
   roll.cut = state.cutBar !== null ? bars[Math.min(state.cutBar, bars.length - 1)] : null;
   roll.draw();
@@ -155,7 +158,6 @@ function drawTabs() {
     b.type = "button";
     b.className = "tab" + (state.selected === index ? " selected" : "") + (writing ? " writing" : "");
     b.textContent = label;
-    b.disabled = writing;
     b.dataset.index = String(index);
     b.addEventListener("click", () => { state.selected = index; refresh(); });
     box.append(b);
@@ -225,13 +227,13 @@ const handlers = {
   start: () => status("writing…"),
   notes: (e) => {
     if (state.takes[e.candidate] && state.takes[e.candidate].score) return;
-    roll.preview = { tracks: e.tracks };
-    if (state.selected === e.candidate) roll.draw();
+    state.preview = e;
+    if (state.selected === e.candidate) refresh();
     status(`writing candidate ${e.candidate + 1}: ${e.tokens} tokens`);
     $("speed").textContent = `${Math.round(e.tokens_per_second)} tokens/s`;
   },
   candidate: (e) => {
-    roll.preview = null;
+    state.preview = null;
     state.takes[e.index] = {
       score: e.score,
       info: `seed ${e.seed} · ${e.new_tokens} tokens at ${Math.round(e.tokens_per_second)} tokens/s · ${e.score.notes} notes${e.ended ? "" : " (token budget reached)"}`,
@@ -242,7 +244,7 @@ const handlers = {
   end: (e) => {
     if (state.job && state.job.events) state.job.events.close();
     state.job = null;
-    roll.preview = null;
+    state.preview = null;
     state.takes = state.takes.filter((t) => t.score);
     if (state.selected >= state.takes.length) state.selected = state.takes.length - 1;
     setBusy(false);

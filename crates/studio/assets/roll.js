@@ -45,10 +45,15 @@ class Roll {
     canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
   }
 
-  // Everything to draw: the score's tracks and the preview's.
+  // Everything to draw: the score's tracks and the preview's, which replaces what the score
+  // has after the cut.
   tracks() {
-    const out = this.score ? this.score.tracks.slice() : [];
-    if (this.preview) out.push(...this.preview.tracks);
+    let out = this.score ? this.score.tracks.slice() : [];
+    if (this.preview) {
+      const cut = this.cut === null ? 0 : this.cut;
+      out = out.map((t) => ({ ...t, notes: t.notes.filter((n) => n[0] < cut) }));
+      out.push(...this.preview.tracks);
+    }
     return out;
   }
 
@@ -61,7 +66,9 @@ class Roll {
   bars() {
     // The score's bars, continued in its last bar length past its end.
     const bars = this.score && this.score.bars.length > 1 ? this.score.bars.slice() : [0, 4];
-    const end = this.end();
+    // ... to the end of the notes, and to the right edge of the view.
+    const visible = ((this.canvas.clientWidth || 1000) - LEFT) / this.pxPerQuarter;
+    const end = Math.max(this.end(), this.x0 + visible);
     const step = bars[bars.length - 1] - bars[bars.length - 2] || 4;
     while (bars[bars.length - 1] < end + step) bars.push(bars[bars.length - 1] + step);
     return bars;

@@ -47,7 +47,6 @@ use midigpt_render::{RenderOptions, Synth};
 pub use error::StudioError;
 pub use jobs::ModelInfo;
 pub use request::{JobRequest, Sampling, Settings, Task};
-pub use routes::router;
 pub use view::{splice, ScoreView, TrackView};
 
 /// How the studio listens and what it accepts. Every limit bounds memory or time a request
@@ -127,7 +126,7 @@ impl Studio {
 
     /// The router of the page and its API, for serving or for tests.
     pub fn router(&self) -> axum::Router {
-        router(self.state.clone())
+        routes::router(self.state.clone())
     }
 
     /// A listener on the configured host and port.

@@ -39,7 +39,7 @@ use crate::store::{Kind, Store};
 use crate::{assets, worker, JobRequest, ScoreView, StudioConfig, StudioError};
 
 /// Everything the handlers share.
-pub struct AppState {
+pub(crate) struct AppState {
     pub(crate) config: StudioConfig,
     pub(crate) model: ModelInfo,
     pub(crate) jobs: Arc<Jobs>,
@@ -86,7 +86,7 @@ impl AppState {
 }
 
 /// The studio's routes over `state`.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let upload = state.config.max_upload_bytes;
     Router::new()
         .route("/", get(assets::index))

@@ -289,16 +289,6 @@ impl Jobs {
             .ok_or_else(|| StudioError::NotFound(format!("no job {id} here")))
     }
 
-    /// Jobs known now (waiting, running and recently finished).
-    pub fn len(&self) -> usize {
-        self.all.lock().expect("jobs lock").len()
-    }
-
-    /// Whether no job is known.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Jobs ahead of `job` (0: it is being written or finished).
     pub fn ahead(&self, job: &Job) -> usize {
         let queue = self.queue.lock().expect("queue lock");

@@ -297,7 +297,7 @@ async fn events(
         |(job, mut watch, seen, preview)| async move {
             loop {
                 // Marked seen before reading, so a change after the read wakes us.
-                watch.borrow_and_update();
+                watch.mark_unchanged();
                 match job.next(seen, preview) {
                     (Some((value, seen, preview)), _) => {
                         let kind = value["type"].as_str().unwrap_or("message").to_owned();

@@ -110,16 +110,6 @@ impl Store {
         }
     }
 
-    /// Scores held now.
-    pub fn len(&self) -> usize {
-        self.inner.lock().expect("store lock").entries.len()
-    }
-
-    /// Whether the store is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn path(&self, id: u64, kind: Kind) -> PathBuf {
         let ext = match kind {
             Kind::Wav => "wav",

@@ -7,18 +7,18 @@
 //! the tiny untrained one (real music in the screenshots, slower).
 
 mod common;
+mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
 use midigpt_compose::ModelPackage;
 use midigpt_midi::Score;
 use midigpt_model::Cpu;
 use midigpt_studio::{Studio, StudioConfig};
 use serde_json::{json, Value};
+use webdriver::{decode_base64, WebDriver};
 
 /// The first of `names` found on the PATH.
 fn which(names: &[&str]) -> Option<PathBuf> {
@@ -61,31 +61,26 @@ async fn start_driver(driver: &Path) -> (Driver, String) {
     (guard, format!("http://127.0.0.1:{port}"))
 }
 
-async fn browser(chromium: &Path, driver: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
+async fn browser(chromium: &Path, driver: &str) -> WebDriver {
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
             "binary": chromium,
-            // Root in a container needs --no-sandbox; autoplay lets `play()` run untouched.
+            // Root in a container needs --no-sandbox.
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,900", "--autoplay-policy=no-user-gesture-required"],
-        }),
-    );
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(driver)
-        .await
-        .expect("a browser session")
+                     "--window-size=1400,900"],
+        },
+    });
+    WebDriver::start(driver, capabilities).await
 }
 
 /// Evaluates `script` (a function body returning a value) in the page.
-async fn eval(client: &Client, script: &str) -> Value {
-    client.execute(script, vec![]).await.expect(script)
+async fn eval(client: &WebDriver, script: &str) -> Value {
+    client.execute(script, vec![]).await
 }
 
 /// Waits until `script` returns true.
-async fn until(client: &Client, what: &str, script: &str, seconds: u64) {
+async fn until(client: &WebDriver, what: &str, script: &str, seconds: u64) {
     let start = Instant::now();
     while eval(client, script).await != Value::Bool(true) {
         let error = eval(client, "return document.getElementById('error').textContent").await;
@@ -94,9 +89,9 @@ async fn until(client: &Client, what: &str, script: &str, seconds: u64) {
     }
 }
 
-async fn screenshot(client: &Client, name: &str) {
+async fn screenshot(client: &WebDriver, name: &str) {
     let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else { return };
-    let png = client.screenshot().await.expect("a screenshot");
+    let png = client.screenshot().await;
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
 }
@@ -123,15 +118,15 @@ async fn a_musician_continues_a_song_in_the_browser() {
     let (_driver, driver_url) = start_driver(&driver).await;
     let client = browser(&chromium, &driver_url).await;
 
-    client.goto(&base).await.unwrap();
+    client.goto(&base).await;
     until(&client, "the model", "return state.model !== null", 30).await;
     let model = eval(&client, "return document.getElementById('model').textContent").await;
     assert!(model.as_str().unwrap().contains("REMI+"), "{model}");
     screenshot(&client, "empty").await;
 
     // Open the song: the file input takes a path, as a person choosing it would.
-    let input = client.find(Locator::Css("#upload")).await.unwrap();
-    input.send_keys(common::SONG_PATH).await.unwrap();
+    let input = client.find("#upload").await;
+    client.send_keys(&input, common::SONG_PATH).await;
     until(&client, "the upload", "return document.body.dataset.current !== ''", 30).await;
     let original = eval(&client, "return document.body.dataset.current").await;
     // The roll drew notes, in the tracks' colours.
@@ -144,10 +139,11 @@ async fn a_musician_continues_a_song_in_the_browser() {
     // Continue after bar 4 (clicked on the ruler would do the same), with the first track's
     // instrument, two candidates of two bars.
     eval(&client, "document.getElementById('after-bar').value = 4; document.getElementById('bars').value = 2; document.getElementById('candidates').value = 2; return true").await;
-    client.find(Locator::Css("#tracks .track")).await.unwrap().click().await.unwrap();
+    let track = client.find("#tracks .track").await;
+    client.click(&track).await;
     let instruments = eval(&client, "return document.getElementById('instruments').value").await;
     assert!(!instruments.as_str().unwrap().is_empty(), "a track chosen");
-    client.find(Locator::Css("#generate")).await.unwrap().click().await.unwrap();
+    client.click(&client.find("#generate").await).await;
     until(&client, "two candidates", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 3", 300).await;
     let error = eval(&client, "return document.getElementById('error').textContent").await;
     assert_eq!(error, "", "no error shown");
@@ -156,28 +152,29 @@ async fn a_musician_continues_a_song_in_the_browser() {
     screenshot(&client, "candidates").await;
 
     // Its audio is a WAV the browser can play.
-    let audio = client.execute_async(AUDIO, vec![]).await.unwrap();
+    let audio = client.execute_async(AUDIO, vec![]).await;
     assert!(audio["src"].as_str().unwrap().ends_with("/audio.wav"), "{audio}");
     assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
     assert!(audio["error"].is_null(), "{audio}");
 
     // Accept it, undo, redo: the piece follows.
-    client.find(Locator::Css("#accept")).await.unwrap().click().await.unwrap();
+    client.click(&client.find("#accept").await).await;
     assert_eq!(eval(&client, "return document.body.dataset.current").await, shown);
-    client.find(Locator::Css("#undo")).await.unwrap().click().await.unwrap();
+    client.click(&client.find("#undo").await).await;
     assert_eq!(eval(&client, "return document.body.dataset.current").await, original);
-    client.find(Locator::Css("#redo")).await.unwrap().click().await.unwrap();
+    client.click(&client.find("#redo").await).await;
     assert_eq!(eval(&client, "return document.body.dataset.current").await, shown);
 
     // Download the accepted piece's MIDI and read it.
-    let link = client.find(Locator::Css("#dl-mid")).await.unwrap();
-    let href = link.attr("href").await.unwrap().expect("a link");
-    let bytes = client.execute_async(FETCH_BASE64, vec![json!(href)]).await.unwrap();
+    let link = client.find("#dl-mid").await;
+    let href = client.attr(&link, "href").await;
+    assert!(href.as_str().unwrap().ends_with("/score.mid"), "{href}");
+    let bytes = client.execute_async(FETCH_BASE64, vec![href]).await;
     let bytes = decode_base64(bytes.as_str().unwrap());
     let piece = Score::from_bytes(&bytes).expect("the download is MIDI");
     let song = Score::from_bytes(common::SONG).unwrap();
     assert_eq!(piece.slice_bars(0..4).note_count(), song.slice_bars(0..4).note_count());
-    client.close().await.unwrap();
+    client.quit().await;
     server.abort();
 }
 
@@ -207,18 +204,3 @@ const FETCH_BASE64: &str = "
         let s = ''; for (const x of new Uint8Array(b)) s += String.fromCharCode(x);
         done(btoa(s));
     });";
-
-fn decode_base64(text: &str) -> Vec<u8> {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|&c| c != b'=') {
-        acc = acc << 6 | ABC.iter().position(|&a| a == c).expect("base64") as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}

@@ -121,7 +121,7 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
         start.elapsed().as_secs_f64()
     );
     assert_eq!(answered + refused, REQUESTS, "every request answered or refused");
-    assert!(answered >= 5, "the running job and a full queue at least");
+    assert!(answered >= 4, "a full queue at least");
     assert!(refused >= 1, "more requests than places: some are refused");
     // Each job keeps its few events and one candidate: nothing grows with the load.
     assert!(rss_after - rss_before < 200.0, "{rss_before} → {rss_after} MiB");

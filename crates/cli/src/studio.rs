@@ -51,9 +51,15 @@ pub fn run(args: &StudioArgs) -> Result<ExitCode> {
     studio.run_until_ctrl_c(|addr| {
         let url = format!("http://{addr}/");
         let m = studio.model();
-        println!("midigpt studio: {url} ({}, {}); Ctrl-C stops it", m.name, m.tokenizer);
+        println!(
+            "midigpt studio: {url} ({}, {}); Ctrl-C stops it",
+            m.name, m.tokenizer
+        );
         if !addr.ip().is_loopback() {
-            println!("note: listening on {}: anyone who can reach it can use the model", addr.ip());
+            println!(
+                "note: listening on {}: anyone who can reach it can use the model",
+                addr.ip()
+            );
         }
         if args.open {
             if let Err(e) = open_browser(&url) {

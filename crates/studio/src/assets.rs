@@ -7,9 +7,21 @@ use axum::response::{Html, IntoResponse, Response};
 const INDEX: &str = include_str!("../assets/index.html");
 /// The other files of the page: name, type, contents.
 const ASSETS: [(&str, &str, &str); 3] = [
-    ("studio.css", "text/css", include_str!("../assets/studio.css")),
-    ("roll.js", "text/javascript", include_str!("../assets/roll.js")),
-    ("app.js", "text/javascript", include_str!("../assets/app.js")),
+    (
+        "studio.css",
+        "text/css",
+        include_str!("../assets/studio.css"),
+    ),
+    (
+        "roll.js",
+        "text/javascript",
+        include_str!("../assets/roll.js"),
+    ),
+    (
+        "app.js",
+        "text/javascript",
+        include_str!("../assets/app.js"),
+    ),
 ];
 
 /// `GET /`.

@@ -41,7 +41,9 @@ pub enum StudioError {
     #[error("{0}")]
     NotFound(String),
     /// The queue is full (503).
-    #[error("queue full: {waiting} requests are waiting for the model; try again when one has finished")]
+    #[error(
+        "queue full: {waiting} requests are waiting for the model; try again when one has finished"
+    )]
     QueueFull {
         /// Jobs waiting.
         waiting: usize,

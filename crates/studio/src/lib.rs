@@ -33,8 +33,8 @@ mod jobs;
 mod request;
 mod routes;
 mod store;
-mod worker;
 mod view;
+mod worker;
 
 use std::future::Future;
 use std::net::IpAddr;

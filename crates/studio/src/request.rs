@@ -202,12 +202,14 @@ mod tests {
     #[test]
     fn the_mode_names_the_task_and_unknown_fields_are_refused() {
         let r: JobRequest =
-            serde_json::from_str(r#"{"task": {"mode": "continue", "after_bar": 4}, "score": 3}"#).unwrap();
+            serde_json::from_str(r#"{"task": {"mode": "continue", "after_bar": 4}, "score": 3}"#)
+                .unwrap();
         assert_eq!(r.task, Task::Continue { after_bar: 4 });
         assert_eq!((r.score, r.candidates), (Some(3), 1));
-        let err = serde_json::from_str::<JobRequest>(r#"{"task": {"mode": "remix", "after_bar": 1}}"#)
-            .unwrap_err()
-            .to_string();
+        let err =
+            serde_json::from_str::<JobRequest>(r#"{"task": {"mode": "remix", "after_bar": 1}}"#)
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("remix"), "{err}");
         let err = serde_json::from_str::<JobRequest>(
             r#"{"task": {"mode": "continue", "after_bar": 1}, "settings": {"tempi": 3}}"#,
@@ -225,7 +227,10 @@ mod tests {
         let err = r
             .compose_request(None, &StudioConfig::default())
             .unwrap_err();
-        assert!(err.to_string().starts_with("instruments: \"kazoo\""), "{err}");
+        assert!(
+            err.to_string().starts_with("instruments: \"kazoo\""),
+            "{err}"
+        );
         r.settings.instruments = vec!["piano".into(), "drums".into(), "0".into()];
         let request = r.compose_request(None, &StudioConfig::default()).unwrap();
         assert_eq!(request.controls.instruments, Some(vec![0, -1]));

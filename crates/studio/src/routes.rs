@@ -66,7 +66,10 @@ impl AppState {
             .spawn(move || {
                 let pkg = match load() {
                     Ok(pkg) => pkg,
-                    Err(e) => return drop(ready.send(Err(e))),
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
                 };
                 let _ = ready.send(Ok(worker::model_info(&pkg)));
                 queue.work(|job| worker::run(&pkg, job, &scores));
@@ -143,8 +146,9 @@ async fn upload_score(
         )),
         _ => StudioError::BadRequest(format!("{name}: {}", e.body_text())),
     })?;
-    let score = Score::from_bytes(&bytes)
-        .map_err(|e| StudioError::BadRequest(format!("{name}: not a MIDI file we can read: {e}")))?;
+    let score = Score::from_bytes(&bytes).map_err(|e| {
+        StudioError::BadRequest(format!("{name}: not a MIDI file we can read: {e}"))
+    })?;
     let notes = score.note_count();
     if notes > s.config.max_notes {
         return Err(StudioError::BadRequest(format!(
@@ -192,11 +196,10 @@ async fn score_file(
             let _permit = (s.render_permits.acquire().await)
                 .map_err(|e| StudioError::Internal(e.to_string()))?;
             let state = s.clone();
-            let bytes = tokio::task::spawn_blocking(move || {
-                state.store.file(id, kind, &state.renderer)
-            })
-            .await
-            .map_err(|e| StudioError::Internal(e.to_string()))??;
+            let bytes =
+                tokio::task::spawn_blocking(move || state.store.file(id, kind, &state.renderer))
+                    .await
+                    .map_err(|e| StudioError::Internal(e.to_string()))??;
             (bytes, mime, ext)
         }
         other => {

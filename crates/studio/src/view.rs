@@ -79,7 +79,10 @@ impl ScoreView {
         if metres.first().is_none_or(|m| m.0 > 0.0) {
             metres.insert(0, (0.0, 4, 4));
         }
-        let tempos = score.tempos.iter().map(|t| (quarters(t.time, tpq), t.qpm()));
+        let tempos = score
+            .tempos
+            .iter()
+            .map(|t| (quarters(t.time, tpq), t.qpm()));
         ScoreView {
             id,
             name: name.to_owned(),
@@ -137,12 +140,11 @@ pub fn splice(original: &Score, cut_bar: usize, piece: &Score) -> Score {
         ..*t
     });
     out.tempos.extend(tempos);
-    let metres = (piece.time_signatures.iter().filter(|t| t.time >= cut_p)).map(|t| {
-        TimeSignature {
+    let metres =
+        (piece.time_signatures.iter().filter(|t| t.time >= cut_p)).map(|t| TimeSignature {
             time: at(t.time),
             ..*t
-        }
-    });
+        });
     out.time_signatures.extend(metres);
     // A change to what is already in effect says nothing.
     out.tempos.dedup_by(|b, a| a.mspq == b.mspq);
@@ -215,7 +217,11 @@ mod tests {
         });
         let out = splice(&original, 2, &piece);
         assert_eq!(out.ticks_per_quarter, 480);
-        let lead: Vec<_> = out.tracks[0].notes.iter().map(|n| (n.time, n.pitch)).collect();
+        let lead: Vec<_> = out.tracks[0]
+            .notes
+            .iter()
+            .map(|n| (n.time, n.pitch))
+            .collect();
         assert_eq!(lead, [(0, 60), (1920, 62), (3840, 70), (5760, 72)]);
         assert_eq!(out.tracks[0].name, "lead", "the original's track goes on");
         assert_eq!(out.tracks[1].program, 33);

@@ -15,8 +15,14 @@ async fn the_page_and_its_files_are_served() {
     assert_eq!(status, StatusCode::OK);
     assert!(mime.starts_with("text/html"), "{mime}");
     let html = String::from_utf8(body).unwrap();
-    assert!(html.contains("<canvas id=\"roll\""), "the page draws a piano roll");
-    assert!(!html.contains("http://") && !html.contains("https://"), "nothing from the network");
+    assert!(
+        html.contains("<canvas id=\"roll\""),
+        "the page draws a piano roll"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from the network"
+    );
     for asset in ["app.js", "roll.js", "studio.css"] {
         let (status, _, body) = call(&router, Method::GET, &format!("/{asset}"), vec![]).await;
         assert_eq!(status, StatusCode::OK, "{asset}");
@@ -37,7 +43,11 @@ async fn the_model_says_what_it_can_do() {
         .map(|c| c.as_str().unwrap())
         .collect();
     assert_eq!(controls, ["instruments", "tempo", "time_signature", "bars"]);
-    assert!(model["metres"].as_array().unwrap().iter().any(|m| m == "3/4"));
+    assert!(model["metres"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "3/4"));
 }
 
 #[tokio::test]
@@ -56,7 +66,10 @@ async fn an_upload_becomes_a_score_with_its_files() {
     let file = |name: &str| format!("/api/scores/{id}/{name}");
     let (status, mime, mid) = call(&router, Method::GET, &file("score.mid"), vec![]).await;
     assert_eq!((status, mime.as_str()), (StatusCode::OK, "audio/midi"));
-    assert_eq!(Score::from_bytes(&mid).unwrap().note_count(), song.note_count());
+    assert_eq!(
+        Score::from_bytes(&mid).unwrap().note_count(),
+        song.note_count()
+    );
     let (status, mime, wav) = call(&router, Method::GET, &file("audio.wav"), vec![]).await;
     assert_eq!((status, mime.as_str()), (StatusCode::OK, "audio/wav"));
     let reader = hound_header(&wav);
@@ -71,13 +84,24 @@ async fn an_upload_becomes_a_score_with_its_files() {
     }
     let (status, err) = json(&router, Method::GET, "/api/scores/999/score.mid", vec![]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(err["error"].as_str().unwrap().contains("no score 999"), "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("no score 999"),
+        "{err}"
+    );
     // The files are in the studio's own folder, which goes with the studio.
     let folder = studio.folder().to_owned();
-    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 2, "the WAV and the PNG");
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        2,
+        "the WAV and the PNG"
+    );
     drop(router);
     drop(studio);
-    assert!(!folder.exists(), "{} is removed at shutdown", folder.display());
+    assert!(
+        !folder.exists(),
+        "{} is removed at shutdown",
+        folder.display()
+    );
 }
 
 /// Channels and sample rate of a WAV file's header.
@@ -95,13 +119,31 @@ async fn uploads_that_are_not_midi_or_too_large_are_refused_clearly() {
         ..config()
     });
     let router = studio.router();
-    let (status, err) = json(&router, Method::POST, "/api/scores?name=notes.txt", b"hello".to_vec()).await;
+    let (status, err) = json(
+        &router,
+        Method::POST,
+        "/api/scores?name=notes.txt",
+        b"hello".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = err["error"].as_str().unwrap();
     assert!(text.starts_with("notes.txt: not a MIDI file"), "{text}");
-    let (status, err) = json(&router, Method::POST, "/api/scores?name=song.mid", SONG.to_vec()).await;
+    let (status, err) = json(
+        &router,
+        Method::POST,
+        "/api/scores?name=song.mid",
+        SONG.to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
-    assert!(err["error"].as_str().unwrap().contains("larger than the 8 KiB"), "{err}");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 8 KiB"),
+        "{err}"
+    );
     // A name is only a name: no folders, nothing but plain characters.
     let few = StudioConfig {
         max_notes: 10,
@@ -128,7 +170,13 @@ async fn a_continuation_streams_and_keeps_the_bars_before_it() {
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job_id = job["id"].as_u64().unwrap();
     // The event stream runs until the job ends.
-    let (status, mime, events) = call(&router, Method::GET, &format!("/api/jobs/{job_id}/events"), vec![]).await;
+    let (status, mime, events) = call(
+        &router,
+        Method::GET,
+        &format!("/api/jobs/{job_id}/events"),
+        vec![],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mime, "text/event-stream");
     let events = String::from_utf8(events).unwrap();
@@ -146,10 +194,20 @@ async fn a_continuation_streams_and_keeps_the_bars_before_it() {
     let head = original.slice_bars(0..4);
     for c in candidates {
         let id = c["score"]["id"].as_u64().unwrap();
-        let (_, _, mid) = call(&router, Method::GET, &format!("/api/scores/{id}/score.mid"), vec![]).await;
+        let (_, _, mid) = call(
+            &router,
+            Method::GET,
+            &format!("/api/scores/{id}/score.mid"),
+            vec![],
+        )
+        .await;
         let piece = Score::from_bytes(&mid).unwrap();
         assert_eq!(piece.ticks_per_quarter, original.ticks_per_quarter);
-        assert_eq!(piece.slice_bars(0..4).note_count(), head.note_count(), "bars 1-4 are the original's");
+        assert_eq!(
+            piece.slice_bars(0..4).note_count(),
+            head.note_count(),
+            "bars 1-4 are the original's"
+        );
         assert!(c["tokens_per_second"].as_f64().unwrap() > 0.0);
     }
 }
@@ -163,7 +221,13 @@ async fn a_new_piece_needs_no_score() {
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = wait(&router, job["id"].as_u64().unwrap()).await;
     assert_eq!(job["status"], "done", "{job}");
-    let last = job["events"].as_array().unwrap().iter().rev().nth(1).unwrap();
+    let last = job["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .nth(1)
+        .unwrap();
     assert_eq!(last["type"], "candidate", "{job}");
 }
 
@@ -174,10 +238,19 @@ async fn requests_that_cannot_be_are_refused_before_they_queue() {
     let id = upload_song(&router).await["id"].as_u64().unwrap();
     let bars = Score::from_bytes(SONG).unwrap().bar_count();
     let cases = [
-        (continue_request(Some(id), 999, 1), format!("after bar 999: the score has {bars} bars")),
+        (
+            continue_request(Some(id), 999, 1),
+            format!("after bar 999: the score has {bars} bars"),
+        ),
         (continue_request(None, 3, 1), "there is no score yet".into()),
-        (continue_request(Some(id), 4, 0), "candidates: 0 is outside 1..=8".into()),
-        (continue_request(Some(id), 4, 9), "candidates: 9 is outside 1..=8".into()),
+        (
+            continue_request(Some(id), 4, 0),
+            "candidates: 0 is outside 1..=8".into(),
+        ),
+        (
+            continue_request(Some(id), 4, 9),
+            "candidates: 9 is outside 1..=8".into(),
+        ),
         (
             serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "settings": {"instruments": ["kazoo"]}}),
             "instruments: \"kazoo\" is no instrument".into(),
@@ -194,15 +267,24 @@ async fn requests_that_cannot_be_are_refused_before_they_queue() {
             serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "sampling": {"temperature": -1}}),
             "temperature".into(),
         ),
-        (serde_json::json!({"task": {"mode": "remix"}}), "unknown variant `remix`".into()),
-        (serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "colour": 1}), "unknown field `colour`".into()),
+        (
+            serde_json::json!({"task": {"mode": "remix"}}),
+            "unknown variant `remix`".into(),
+        ),
+        (
+            serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "colour": 1}),
+            "unknown field `colour`".into(),
+        ),
     ];
     for (request, expected) in cases {
         let body = serde_json::to_vec(&request).unwrap();
         let (status, err) = json(&router, Method::POST, "/api/jobs", body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{request}: {err}");
         let text = err["error"].as_str().unwrap();
-        assert!(text.contains(&expected), "{request}: {text:?} lacks {expected:?}");
+        assert!(
+            text.contains(&expected),
+            "{request}: {text:?} lacks {expected:?}"
+        );
     }
     let body = serde_json::to_vec(&continue_request(Some(777), 1, 1)).unwrap();
     let (status, _) = json(&router, Method::POST, "/api/jobs", body).await;
@@ -233,12 +315,18 @@ async fn a_full_queue_says_so_and_jobs_can_be_cancelled() {
             StatusCode::SERVICE_UNAVAILABLE => {
                 refused += 1;
                 let text = answer["error"].as_str().unwrap();
-                assert!(text.starts_with("queue full: 1 requests are waiting"), "{text}");
+                assert!(
+                    text.starts_with("queue full: 1 requests are waiting"),
+                    "{text}"
+                );
             }
             other => panic!("{other}: {answer}"),
         }
     }
-    assert!(refused >= 1 && !accepted.is_empty(), "{accepted:?}, {refused} refused");
+    assert!(
+        refused >= 1 && !accepted.is_empty(),
+        "{accepted:?}, {refused} refused"
+    );
     // The waiting one leaves the queue at once; the running one stops at its next token.
     for &id in accepted.iter().rev() {
         let (status, _) = json(&router, Method::DELETE, &format!("/api/jobs/{id}"), vec![]).await;

@@ -41,7 +41,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_driver(driver: &Path) -> (Driver, String) {
@@ -55,7 +59,10 @@ async fn start_driver(driver: &Path) -> (Driver, String) {
     let guard = Driver(child);
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not listen");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (guard, format!("http://127.0.0.1:{port}"))
@@ -83,14 +90,23 @@ async fn eval(client: &WebDriver, script: &str) -> Value {
 async fn until(client: &WebDriver, what: &str, script: &str, seconds: u64) {
     let start = Instant::now();
     while eval(client, script).await != Value::Bool(true) {
-        let error = eval(client, "return document.getElementById('error').textContent").await;
-        assert!(start.elapsed() < Duration::from_secs(seconds), "{what}: timed out; page error: {error}");
+        let error = eval(
+            client,
+            "return document.getElementById('error').textContent",
+        )
+        .await;
+        assert!(
+            start.elapsed() < Duration::from_secs(seconds),
+            "{what}: timed out; page error: {error}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn screenshot(client: &WebDriver, name: &str) {
-    let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else { return };
+    let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else {
+        return;
+    };
     let png = client.screenshot().await;
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
@@ -104,10 +120,19 @@ async fn a_musician_continues_a_song_in_the_browser() {
         println!("skipped: the browser test needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)");
         return;
     };
-    let config = StudioConfig { max_tokens: 120, ..common::config() };
+    let config = StudioConfig {
+        max_tokens: 120,
+        ..common::config()
+    };
     let studio = if std::env::var_os("MIDIGPT_STUDIO_BUILTIN").is_some() {
-        let config = StudioConfig { max_tokens: 2048, ..config };
-        Studio::start(config, || ModelPackage::<Cpu>::load(None, &Default::default())).unwrap()
+        let config = StudioConfig {
+            max_tokens: 2048,
+            ..config
+        };
+        Studio::start(config, || {
+            ModelPackage::<Cpu>::load(None, &Default::default())
+        })
+        .unwrap()
     } else {
         common::studio(config)
     };
@@ -120,20 +145,37 @@ async fn a_musician_continues_a_song_in_the_browser() {
 
     client.goto(&base).await;
     until(&client, "the model", "return state.model !== null", 30).await;
-    let model = eval(&client, "return document.getElementById('model').textContent").await;
+    let model = eval(
+        &client,
+        "return document.getElementById('model').textContent",
+    )
+    .await;
     assert!(model.as_str().unwrap().contains("REMI+"), "{model}");
     screenshot(&client, "empty").await;
 
     // Open the song: the file input takes a path, as a person choosing it would.
     let input = client.find("#upload").await;
     client.send_keys(&input, common::SONG_PATH).await;
-    until(&client, "the upload", "return document.body.dataset.current !== ''", 30).await;
+    until(
+        &client,
+        "the upload",
+        "return document.body.dataset.current !== ''",
+        30,
+    )
+    .await;
     let original = eval(&client, "return document.body.dataset.current").await;
     // The roll drew notes, in the tracks' colours.
-    let drawn = eval(&client, "return Number(document.getElementById('roll').dataset.notes)").await;
+    let drawn = eval(
+        &client,
+        "return Number(document.getElementById('roll').dataset.notes)",
+    )
+    .await;
     assert!(drawn.as_u64().unwrap() > 50, "notes drawn: {drawn}");
     let coloured = eval(&client, COLOURED_PIXELS).await;
-    assert!(coloured.as_u64().unwrap() > 500, "coloured pixels: {coloured}");
+    assert!(
+        coloured.as_u64().unwrap() > 500,
+        "coloured pixels: {coloured}"
+    );
     screenshot(&client, "score").await;
 
     // Continue after bar 4 (clicked on the ruler would do the same), with the first track's
@@ -141,11 +183,19 @@ async fn a_musician_continues_a_song_in_the_browser() {
     eval(&client, "document.getElementById('after-bar').value = 4; document.getElementById('bars').value = 2; document.getElementById('candidates').value = 2; return true").await;
     let track = client.find("#tracks .track").await;
     client.click(&track).await;
-    let instruments = eval(&client, "return document.getElementById('instruments').value").await;
+    let instruments = eval(
+        &client,
+        "return document.getElementById('instruments').value",
+    )
+    .await;
     assert!(!instruments.as_str().unwrap().is_empty(), "a track chosen");
     client.click(&client.find("#generate").await).await;
     until(&client, "two candidates", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 3", 300).await;
-    let error = eval(&client, "return document.getElementById('error').textContent").await;
+    let error = eval(
+        &client,
+        "return document.getElementById('error').textContent",
+    )
+    .await;
     assert_eq!(error, "", "no error shown");
     let shown = eval(&client, "return document.body.dataset.shown").await;
     assert_ne!(shown, original, "a candidate is shown");
@@ -153,17 +203,29 @@ async fn a_musician_continues_a_song_in_the_browser() {
 
     // Its audio is a WAV the browser can play.
     let audio = client.execute_async(AUDIO, vec![]).await;
-    assert!(audio["src"].as_str().unwrap().ends_with("/audio.wav"), "{audio}");
+    assert!(
+        audio["src"].as_str().unwrap().ends_with("/audio.wav"),
+        "{audio}"
+    );
     assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
     assert!(audio["error"].is_null(), "{audio}");
 
     // Accept it, undo, redo: the piece follows.
     client.click(&client.find("#accept").await).await;
-    assert_eq!(eval(&client, "return document.body.dataset.current").await, shown);
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        shown
+    );
     client.click(&client.find("#undo").await).await;
-    assert_eq!(eval(&client, "return document.body.dataset.current").await, original);
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        original
+    );
     client.click(&client.find("#redo").await).await;
-    assert_eq!(eval(&client, "return document.body.dataset.current").await, shown);
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        shown
+    );
 
     // Download the accepted piece's MIDI and read it.
     let link = client.find("#dl-mid").await;
@@ -173,7 +235,10 @@ async fn a_musician_continues_a_song_in_the_browser() {
     let bytes = decode_base64(bytes.as_str().unwrap());
     let piece = Score::from_bytes(&bytes).expect("the download is MIDI");
     let song = Score::from_bytes(common::SONG).unwrap();
-    assert_eq!(piece.slice_bars(0..4).note_count(), song.slice_bars(0..4).note_count());
+    assert_eq!(
+        piece.slice_bars(0..4).note_count(),
+        song.slice_bars(0..4).note_count()
+    );
     client.quit().await;
     server.abort();
 }

@@ -15,7 +15,12 @@ use serde_json::Value;
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
-async fn send(client: &HttpClient, method: Method, url: &str, body: Vec<u8>) -> (StatusCode, Value) {
+async fn send(
+    client: &HttpClient,
+    method: Method,
+    url: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let request = Request::builder()
         .method(method)
         .uri(url)
@@ -63,7 +68,14 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
     let upload = Request::post(format!("{base}/api/scores?name=song.mid"))
         .body(Full::new(Bytes::from_static(common::SONG)))
         .unwrap();
-    let view = client.request(upload).await.unwrap().into_body().collect().await.unwrap();
+    let view = client
+        .request(upload)
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap();
     let view: Value = serde_json::from_slice(&view.to_bytes()).unwrap();
     let score = view["id"].as_u64().unwrap();
     let (rss_before, _) = memory();
@@ -76,7 +88,8 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
                 let mut request = common::continue_request(Some(score), 4, 1);
                 request["sampling"]["seed"] = i.into();
                 let body = serde_json::to_vec(&request).unwrap();
-                let (status, answer) = send(&client, Method::POST, &format!("{base}/api/jobs"), body).await;
+                let (status, answer) =
+                    send(&client, Method::POST, &format!("{base}/api/jobs"), body).await;
                 if status == StatusCode::SERVICE_UNAVAILABLE {
                     let text = answer["error"].as_str().unwrap().to_owned();
                     assert!(text.starts_with("queue full"), "{text}");
@@ -90,11 +103,20 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
                     assert_eq!(status, StatusCode::OK, "{job}");
                     if job["status"] == "done" {
                         let events = job["events"].as_array().unwrap();
-                        assert_eq!(events.iter().filter(|e| e["type"] == "candidate").count(), 1);
+                        assert_eq!(
+                            events.iter().filter(|e| e["type"] == "candidate").count(),
+                            1
+                        );
                         return (true, start.elapsed());
                     }
-                    assert!(["queued", "running"].contains(&job["status"].as_str().unwrap()), "{job}");
-                    assert!(start.elapsed() < Duration::from_secs(300), "job {id} never ended");
+                    assert!(
+                        ["queued", "running"].contains(&job["status"].as_str().unwrap()),
+                        "{job}"
+                    );
+                    assert!(
+                        start.elapsed() < Duration::from_secs(300),
+                        "job {id} never ended"
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             })
@@ -120,11 +142,18 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
         slowest.as_secs_f64(),
         start.elapsed().as_secs_f64()
     );
-    assert_eq!(answered + refused, REQUESTS, "every request answered or refused");
+    assert_eq!(
+        answered + refused,
+        REQUESTS,
+        "every request answered or refused"
+    );
     assert!(answered >= 4, "a full queue at least");
     assert!(refused >= 1, "more requests than places: some are refused");
     // Each job keeps its few events and one candidate: nothing grows with the load.
-    assert!(rss_after - rss_before < 200.0, "{rss_before} → {rss_after} MiB");
+    assert!(
+        rss_after - rss_before < 200.0,
+        "{rss_before} → {rss_after} MiB"
+    );
     stop.send(()).unwrap();
     server.await.unwrap();
 }

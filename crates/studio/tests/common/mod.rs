@@ -80,7 +80,12 @@ pub async fn call(
 }
 
 /// [`call`] with a JSON answer.
-pub async fn json(router: &axum::Router, method: Method, uri: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub async fn json(
+    router: &axum::Router,
+    method: Method,
+    uri: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let (status, _, bytes) = call(router, method, uri, body).await;
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("{uri}: {e}: {}", String::from_utf8_lossy(&bytes)));
@@ -89,7 +94,13 @@ pub async fn json(router: &axum::Router, method: Method, uri: &str, body: Vec<u8
 
 /// Uploads [`SONG`]; returns its view.
 pub async fn upload_song(router: &axum::Router) -> Value {
-    let (status, view) = json(router, Method::POST, "/api/scores?name=song.mid", SONG.to_vec()).await;
+    let (status, view) = json(
+        router,
+        Method::POST,
+        "/api/scores?name=song.mid",
+        SONG.to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     view
 }

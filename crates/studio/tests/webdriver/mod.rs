@@ -24,7 +24,13 @@ impl WebDriver {
     pub async fn start(driver: &str, capabilities: Value) -> WebDriver {
         let http = Client::builder(TokioExecutor::new()).build_http();
         let body = json!({ "capabilities": { "alwaysMatch": capabilities } });
-        let value = send(&http, Method::POST, &format!("{driver}/session"), Some(body)).await;
+        let value = send(
+            &http,
+            Method::POST,
+            &format!("{driver}/session"),
+            Some(body),
+        )
+        .await;
         let id = value["sessionId"].as_str().expect("a session id");
         WebDriver {
             http,
@@ -38,7 +44,8 @@ impl WebDriver {
 
     /// Loads `url`.
     pub async fn goto(&self, url: &str) {
-        self.command(Method::POST, "/url", Some(json!({ "url": url }))).await;
+        self.command(Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
     }
 
     /// The first element matching a CSS selector.
@@ -51,7 +58,8 @@ impl WebDriver {
     /// Types `text` into an element (a path, for a file input).
     pub async fn send_keys(&self, element: &str, text: &str) {
         let path = format!("/element/{element}/value");
-        self.command(Method::POST, &path, Some(json!({ "text": text }))).await;
+        self.command(Method::POST, &path, Some(json!({ "text": text })))
+            .await;
     }
 
     /// Clicks an element.
@@ -69,13 +77,15 @@ impl WebDriver {
     /// Runs `script` (a function body) in the page; returns what it returns.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         let body = json!({ "script": script, "args": args });
-        self.command(Method::POST, "/execute/sync", Some(body)).await
+        self.command(Method::POST, "/execute/sync", Some(body))
+            .await
     }
 
     /// Runs `script`, which calls its last argument with the result.
     pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Value {
         let body = json!({ "script": script, "args": args });
-        self.command(Method::POST, "/execute/async", Some(body)).await
+        self.command(Method::POST, "/execute/async", Some(body))
+            .await
     }
 
     /// The page as PNG.
@@ -108,7 +118,11 @@ async fn send(
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let mut answer: Value = serde_json::from_slice(&bytes).expect("WebDriver JSON");
-    assert!(status.is_success(), "{method} {url}: {status}: {}", answer["value"]);
+    assert!(
+        status.is_success(),
+        "{method} {url}: {status}: {}",
+        answer["value"]
+    );
     answer["value"].take()
 }
 
@@ -117,7 +131,10 @@ pub fn decode_base64(text: &str) -> Vec<u8> {
     const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()) {
+    for c in text
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+    {
         acc = (acc << 6 | ABC.iter().position(|&a| a == c).expect("base64") as u32) & 0xffff;
         bits += 6;
         if bits >= 8 {

@@ -11,6 +11,7 @@ mod model_source;
 mod prepare;
 mod progress;
 mod render;
+mod studio;
 mod tokenize;
 mod train;
 
@@ -54,6 +55,8 @@ enum Command {
     Pianoroll(render::PianorollArgs),
     /// Music metrics (MusPy's) of MIDI files and folders, and their overlap with a reference.
     Metrics(metrics::MetricsArgs),
+    /// Serve the studio: a web page to continue MIDI with a model, listen and download.
+    Studio(studio::StudioArgs),
     /// Print the tokens of one MIDI file as JSON: {"tokens": [[...]], "ids": [[...]]}.
     Tokenize(tokenize::TokenizeArgs),
     /// Turn token JSON (as `tokenize` prints it) back into a MIDI file.
@@ -73,6 +76,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Render(args) => render::render(&args),
         Command::Pianoroll(args) => render::pianoroll(&args),
         Command::Metrics(args) => metrics::run(&args),
+        Command::Studio(args) => studio::run(&args),
         Command::Tokenize(args) => tokenize::tokenize(&args),
         Command::Detokenize(args) => tokenize::detokenize(&args),
         Command::BenchTokenize(args) => bench::bench_tokenize(&args),

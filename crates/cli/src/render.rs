@@ -37,19 +37,23 @@ pub struct SynthArgs {
 }
 
 impl SynthArgs {
-    /// A renderer for these arguments (loads the SoundFont).
-    pub fn renderer(&self) -> Result<Renderer> {
+    /// What these arguments ask of the synthesizer.
+    pub fn options(&self) -> RenderOptions {
         let synth = match (&self.soundfont, self.builtin) {
             (Some(path), _) => Synth::SoundFont(path.clone()),
             (None, true) => Synth::Builtin,
             (None, false) => Synth::Auto,
         };
-        let options = RenderOptions {
+        RenderOptions {
             sample_rate: self.sample_rate,
             synth,
             ..Default::default()
-        };
-        Ok(Renderer::new(&options)?)
+        }
+    }
+
+    /// A renderer for these arguments (loads the SoundFont).
+    pub fn renderer(&self) -> Result<Renderer> {
+        Ok(Renderer::new(&self.options())?)
     }
 }
 

@@ -155,8 +155,12 @@ pub fn compose_model<B: GptBackend>(
     Ok(pieces)
 }
 
-/// The tokens of a prompt (its first bars when asked), as one sequence.
-fn prompt_tokens(tokenizer: &dyn Tokenizer, prompt: &Prompt) -> Result<Vec<TokenId>, ComposeError> {
+/// The tokens of a prompt (its first bars when asked), as one sequence: what generation
+/// continues, and what a front end decodes with the new tokens to show a piece as it grows.
+pub fn prompt_tokens(
+    tokenizer: &dyn Tokenizer,
+    prompt: &Prompt,
+) -> Result<Vec<TokenId>, ComposeError> {
     let score = match prompt.bars {
         Some(bars) => prompt.score.slice_bars(0..bars),
         None => prompt.score.clone(),

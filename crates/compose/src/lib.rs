@@ -39,7 +39,8 @@ mod package;
 pub mod parse;
 
 pub use compose::{
-    compose, compose_model, compose_with, constraints, Piece, Progress, Prompt, Request, Stats,
+    compose, compose_model, compose_with, constraints, prompt_tokens, Piece, Progress, Prompt,
+    Request, Stats,
 };
 pub use constraints::Length;
 pub use controls::Controls;

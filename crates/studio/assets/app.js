@@ -1,0 +1,337 @@
+// The studio page: the piece and its history, the controls, jobs and their candidates.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const roll = new Roll($("roll"));
+const player = $("player");
+const state = {
+  model: null,
+  history: [],   // score views; accepting a candidate adds one, undo and redo move `pos`
+  pos: -1,
+  takes: [],     // candidates of the last job: {score: view or null while written, info}
+  selected: -1,  // -1: the piece itself, else a candidate
+  job: null,     // {id, events: EventSource}
+  cutBar: null,  // bar the candidates start at
+  preview: null, // the latest notes of the candidate being written
+};
+
+const current = () => state.history[state.pos] || null;
+const shown = () => (state.selected >= 0 && state.takes[state.selected] && state.takes[state.selected].score) || current();
+
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch (_) { body = { error: text }; }
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+function status(text) { $("status").textContent = text; }
+
+// --- the piece and its history ---
+
+function push(view) {
+  state.history = state.history.slice(0, state.pos + 1);
+  state.history.push(view);
+  state.pos = state.history.length - 1;
+  clearTakes();
+  if (view) $("after-bar").value = Math.max(0, view.bars.length - 1);
+  roll.scrollTo(0);
+  refresh();
+}
+
+function clearTakes() {
+  state.takes = [];
+  state.selected = -1;
+  state.cutBar = null;
+  state.preview = null;
+}
+
+function move(step) {
+  const pos = state.pos + step;
+  if (pos < 0 || pos >= state.history.length || state.job) return;
+  state.pos = pos;
+  clearTakes();
+  refresh();
+}
+
+function refresh() {
+  const piece = current(), view = shown();
+  roll.score = view;
+  const p = state.preview, take = p && state.takes[p.candidate];
+  roll.preview = take && !take.score && state.selected === p.candidate ? { tracks: p.tracks } : null;
+  const bars = roll.bars();
+  roll.cut = state.cutBar !== null ? bars[Math.min(state.cutBar, bars.length - 1)] : null;
+  roll.draw();
+  $("title").textContent = view ? `${view.name} · ${view.bars.length - 1} bars · ${view.notes} notes · ${view.seconds.toFixed(1)} s` : "empty: generate a new piece, or open a MIDI file";
+  $("undo").disabled = state.pos <= 0 || !!state.job;
+  $("redo").disabled = state.pos >= state.history.length - 1 || !!state.job;
+  $("after-bar").max = piece ? piece.bars.length - 1 : 0;
+  for (const [id, file] of [["dl-mid", "score.mid"], ["dl-wav", "audio.wav"], ["dl-png", "roll.png"]]) {
+    const link = $(id);
+    link.classList.toggle("disabled", !view);
+    if (view) {
+      link.href = `/api/scores/${view.id}/${file}`;
+      link.download = `${view.name.replace(/\.mid$/, "")}.${file.split(".")[1]}`;
+    } else link.removeAttribute("href");
+  }
+  drawTracks(view);
+  drawTabs();
+  setAudio(view);
+  document.body.dataset.current = piece ? String(piece.id) : "";
+  document.body.dataset.shown = view ? String(view.id) : "";
+}
+
+function instrumentsChosen() {
+  return $("instruments").value.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function drawTracks(view) {
+  const box = $("tracks");
+  box.textContent = "";
+  const chosen = instrumentsChosen().map((s) => s.toLowerCase());
+  for (const t of view ? view.tracks : []) {
+    const name = t.program < 0 ? "drums" : t.instrument;
+    const chip = document.createElement("span");
+    chip.className = "track" + (chosen.includes(name.toLowerCase()) ? " on" : "");
+    chip.title = "Add or remove this instrument for the new part";
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colourFor(t.program);
+    chip.append(swatch, `${t.name || name}${t.name ? " · " + name : ""} (${t.notes.length})`);
+    chip.addEventListener("click", () => toggleInstrument(name));
+    box.append(chip);
+  }
+}
+
+function toggleInstrument(name) {
+  const list = instrumentsChosen();
+  const i = list.findIndex((s) => s.toLowerCase() === name.toLowerCase());
+  if (i >= 0) list.splice(i, 1); else list.push(name);
+  $("instruments").value = list.join(", ");
+  drawTracks(shown());
+}
+
+// --- listening: one player, switched between the piece and its candidates (A/B) ---
+
+function setAudio(view) {
+  const src = view ? `/api/scores/${view.id}/audio.wav` : "";
+  $("play").disabled = !view;
+  if (player.getAttribute("src") === src) return;
+  const at = player.currentTime || 0, playing = !player.paused;
+  if (!src) { player.removeAttribute("src"); player.load(); return; }
+  player.src = src;
+  player.addEventListener("loadedmetadata", () => {
+    player.currentTime = Math.min(at, player.duration || 0);
+    if (playing) player.play().catch(() => {});
+  }, { once: true });
+}
+
+function togglePlay() {
+  if (!player.getAttribute("src")) return;
+  if (player.paused) player.play().catch((e) => showError(e.message)); else player.pause();
+}
+
+function followPlayhead() {
+  const view = shown();
+  roll.playhead = view && !player.paused ? quarterAt(player.currentTime, view.tempos) : null;
+  if (roll.playhead !== null) roll.follow(roll.playhead);
+  roll.draw();
+  if (!player.paused) requestAnimationFrame(followPlayhead);
+}
+player.addEventListener("play", () => { $("play").textContent = "■ Stop"; followPlayhead(); });
+player.addEventListener("pause", () => { $("play").textContent = "▶ Play"; followPlayhead(); });
+
+// --- candidates ---
+
+function drawTabs() {
+  const box = $("tabs");
+  box.textContent = "";
+  const tab = (label, index, writing) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "tab" + (state.selected === index ? " selected" : "") + (writing ? " writing" : "");
+    b.textContent = label;
+    b.dataset.index = String(index);
+    b.addEventListener("click", () => { state.selected = index; refresh(); });
+    box.append(b);
+  };
+  if (state.takes.length) tab("Original", -1, false);
+  state.takes.forEach((t, i) => tab(`Candidate ${i + 1}`, i, !t.score));
+  const take = state.takes[state.selected];
+  $("accept").disabled = !take || !take.score;
+  $("take-info").textContent = take && take.info ? take.info : "";
+}
+
+function accept() {
+  const take = state.takes[state.selected];
+  if (take && take.score) push(take.score);
+}
+
+// --- generating ---
+
+function request() {
+  const number = (id) => ($(id).value === "" ? null : Number($(id).value));
+  const piece = current();
+  return {
+    score: piece ? piece.id : null,
+    task: { mode: "continue", after_bar: piece ? number("after-bar") || 0 : 0 },
+    settings: {
+      instruments: instrumentsChosen(),
+      tempo: number("tempo"),
+      time_signature: $("metre").value || null,
+      bars: number("bars"),
+    },
+    sampling: { temperature: number("temperature") ?? 1, top_p: number("top-p"), seed: number("seed") || 0 },
+    candidates: number("candidates") || 1,
+  };
+}
+
+async function generate(e) {
+  e.preventDefault();
+  showError("");
+  const body = request();
+  let job;
+  try {
+    job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  } catch (err) { showError(err.message); return; }
+  clearTakes();
+  state.cutBar = body.task.after_bar;
+  state.takes = Array.from({ length: body.candidates }, () => ({ score: null, info: "" }));
+  state.selected = 0;
+  state.job = { id: job.id };
+  place(job.ahead);
+  setBusy(true);
+  refresh();
+  listen(job.id);
+}
+
+function place(ahead) {
+  status(ahead > 0 ? `waiting: ${ahead} request${ahead === 1 ? "" : "s"} ahead of yours` : "starting…");
+}
+
+function setBusy(busy) {
+  $("generate").disabled = busy || !state.model;
+  $("cancel").disabled = !busy;
+  document.body.dataset.job = busy ? "running" : "idle";
+}
+
+const handlers = {
+  place: (e) => place(e.ahead),
+  start: () => status("writing…"),
+  notes: (e) => {
+    if (state.takes[e.candidate] && state.takes[e.candidate].score) return;
+    state.preview = e;
+    if (state.selected === e.candidate) refresh();
+    status(`writing candidate ${e.candidate + 1}: ${e.tokens} tokens`);
+    $("speed").textContent = `${Math.round(e.tokens_per_second)} tokens/s`;
+  },
+  candidate: (e) => {
+    state.preview = null;
+    state.takes[e.index] = {
+      score: e.score,
+      info: `seed ${e.seed} · ${e.new_tokens} tokens at ${Math.round(e.tokens_per_second)} tokens/s · ${e.score.notes} notes${e.ended ? "" : " (token budget reached)"}`,
+    };
+    $("speed").textContent = `${Math.round(e.tokens_per_second)} tokens/s`;
+    refresh();
+  },
+  end: (e) => {
+    if (state.job && state.job.events) state.job.events.close();
+    state.job = null;
+    state.preview = null;
+    state.takes = state.takes.filter((t) => t.score);
+    if (state.selected >= state.takes.length) state.selected = state.takes.length - 1;
+    setBusy(false);
+    status({ done: "done", cancelled: "cancelled", failed: "failed" }[e.status] || e.status);
+    if (e.error) showError(e.error);
+    refresh();
+  },
+};
+
+// Server-sent events; if they break, the job's status is polled instead.
+function listen(id) {
+  const events = new EventSource(`/api/jobs/${id}/events`);
+  state.job.events = events;
+  let seen = 0;
+  for (const kind of Object.keys(handlers)) {
+    events.addEventListener(kind, (m) => {
+      if (kind !== "notes") seen++;
+      handlers[kind](JSON.parse(m.data));
+    });
+  }
+  events.onerror = () => { events.close(); if (state.job && state.job.id === id) poll(id, seen); };
+}
+
+async function poll(id, seen) {
+  while (state.job && state.job.id === id) {
+    let job;
+    try { job = await api(`/api/jobs/${id}`); } catch (err) { showError(err.message); setBusy(false); state.job = null; return; }
+    for (const e of job.events.slice(seen)) { seen++; handlers[e.type](e); }
+    if (job.preview && state.job) handlers.notes(job.preview);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function cancel() {
+  if (!state.job) return;
+  try { await api(`/api/jobs/${state.job.id}`, { method: "DELETE" }); } catch (err) { showError(err.message); }
+}
+
+// --- opening ---
+
+async function upload(file) {
+  showError("");
+  try {
+    const view = await api(`/api/scores?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+    push(view);
+  } catch (err) { showError(err.message); }
+}
+
+async function loadModel() {
+  try {
+    const m = await api("/api/model");
+    state.model = m;
+    const millions = m.parameters >= 1e6 ? `${(m.parameters / 1e6).toFixed(1)}M` : `${Math.round(m.parameters / 1e3)}k`;
+    $("model").textContent = `${m.name} · ${m.tokenizer} · ${millions} parameters, ${m.layers} layers, context ${m.context}`;
+    for (const metre of m.metres) {
+      const o = document.createElement("option");
+      o.value = o.textContent = metre;
+      $("metre").append(o);
+    }
+    const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
+    for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
+    setBusy(false);
+  } catch (err) { showError(`the model: ${err.message}`); }
+}
+
+$("upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); e.target.value = ""; });
+$("new").addEventListener("click", () => push(null));
+$("undo").addEventListener("click", () => move(-1));
+$("redo").addEventListener("click", () => move(1));
+$("play").addEventListener("click", togglePlay);
+$("accept").addEventListener("click", accept);
+$("controls").addEventListener("submit", generate);
+$("cancel").addEventListener("click", cancel);
+$("instruments").addEventListener("input", () => drawTracks(shown()));
+$("zoom-in").addEventListener("click", () => roll.zoom(1.25));
+$("zoom-out").addEventListener("click", () => roll.zoom(0.8));
+$("scroll").addEventListener("input", (e) => roll.scrollTo(Number(e.target.value)));
+roll.onScroll = (x0, end) => { $("scroll").max = String(end); $("scroll").value = String(x0); };
+roll.onBar = (bar) => { if (current()) { $("after-bar").value = Math.min(bar, current().bars.length - 1); } };
+window.addEventListener("resize", () => roll.draw());
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName) && e.target.type !== "range";
+  if (e.code === "Space" && !typing) { e.preventDefault(); togglePlay(); }
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z" && !typing) { e.preventDefault(); move(e.shiftKey ? 1 : -1); }
+});
+
+state.history = [null];
+state.pos = 0;
+refresh();
+loadModel();

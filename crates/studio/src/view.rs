@@ -1,0 +1,242 @@
+//! Scores as the page sees them (times in quarter notes, whatever the file's resolution),
+//! and a continuation spliced onto the score it continues.
+
+use midigpt_midi::{program_name, Note, Score, Tempo, TimeSignature, Track};
+use serde::Serialize;
+
+/// A score for the page: times in quarter notes from the start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreView {
+    /// The score's id on the server (its files are under `/api/scores/{id}/`).
+    pub id: u64,
+    /// What to call it (the uploaded file's name, "candidate 2", ...).
+    pub name: String,
+    /// One entry per track with notes.
+    pub tracks: Vec<TrackView>,
+    /// Start of every bar, and the end of the last one.
+    pub bars: Vec<f64>,
+    /// Metre changes: `[at, numerator, denominator]`.
+    pub metres: Vec<(f64, u8, u8)>,
+    /// Tempo changes: `[at, quarter notes per minute]`.
+    pub tempos: Vec<(f64, f64)>,
+    /// End of the last note.
+    pub end: f64,
+    /// Length in seconds.
+    pub seconds: f64,
+    /// Notes in all tracks.
+    pub notes: usize,
+}
+
+/// One track for the page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackView {
+    /// The file's track name (may be empty).
+    pub name: String,
+    /// GM program (0..=127), -1 for drums.
+    pub program: i16,
+    /// The General MIDI instrument's name.
+    pub instrument: String,
+    /// Notes: `[start, duration, pitch, velocity]`, start and duration in quarter notes.
+    pub notes: Vec<(f64, f64, u8, u8)>,
+}
+
+/// Quarter notes, rounded to 1/10 000 (enough for any grid, short in JSON).
+fn quarters(ticks: u32, tpq: u16) -> f64 {
+    (ticks as f64 / tpq.max(1) as f64 * 1e4).round() / 1e4
+}
+
+/// The notes of `score` that start at or after `from` ticks, as the page draws them.
+pub fn track_views(score: &Score, from: u32) -> Vec<TrackView> {
+    let tpq = score.ticks_per_quarter;
+    let tracks = score.tracks.iter().filter_map(|t| {
+        let notes: Vec<_> = (t.notes.iter().filter(|n| n.time >= from))
+            .map(|n| {
+                let d = quarters(n.duration, tpq);
+                (quarters(n.time, tpq), d, n.pitch, n.velocity)
+            })
+            .collect();
+        (!notes.is_empty()).then(|| TrackView {
+            name: t.name.clone(),
+            program: t.program_or_drums(),
+            instrument: program_name(t.program, t.is_drum).to_owned(),
+            notes,
+        })
+    });
+    tracks.collect()
+}
+
+impl ScoreView {
+    /// The page's view of `score`.
+    pub fn new(id: u64, name: &str, score: &Score) -> ScoreView {
+        let tpq = score.ticks_per_quarter;
+        let end = score.end();
+        // Every bar that starts before the end, and the bar line that closes the last.
+        let bars = score.bars().take_while(|&t| t < end).count() + 1;
+        let bars = score.bars().take(bars.max(2)).map(|t| quarters(t, tpq));
+        let mut metres: Vec<_> = (score.time_signatures.iter())
+            .map(|t| (quarters(t.time, tpq), t.numerator, t.denominator))
+            .collect();
+        if metres.first().is_none_or(|m| m.0 > 0.0) {
+            metres.insert(0, (0.0, 4, 4));
+        }
+        let tempos = score
+            .tempos
+            .iter()
+            .map(|t| (quarters(t.time, tpq), t.qpm()));
+        ScoreView {
+            id,
+            name: name.to_owned(),
+            tracks: track_views(score, 0),
+            bars: bars.collect(),
+            metres,
+            tempos: tempos.collect(),
+            end: quarters(end, tpq),
+            seconds: score.seconds_at(end),
+            notes: score.note_count(),
+        }
+    }
+}
+
+/// Tick where bar `bar` (0-based) starts; bars go on past the end in the last metre.
+pub fn bar_start(score: &Score, bar: usize) -> u32 {
+    score.bars().nth(bar).unwrap_or(u32::MAX)
+}
+
+/// The first `cut_bar` bars of `original` (as they were, at the original's resolution),
+/// then what `piece` has from its bar `cut_bar` on: a continuation made from those bars,
+/// put back on the original's time grid. Notes join the original's track of the same
+/// instrument, or a new track; the piece's tempo and metre changes after the cut come
+/// along. Tracks left without notes are dropped.
+pub fn splice(original: &Score, cut_bar: usize, piece: &Score) -> Score {
+    let mut out = original.slice_bars(0..cut_bar);
+    let cut_o = bar_start(original, cut_bar);
+    let cut_p = bar_start(piece, cut_bar);
+    let scale = out.ticks_per_quarter as f64 / piece.ticks_per_quarter.max(1) as f64;
+    let at = |t: u32| cut_o.saturating_add(((t - cut_p) as f64 * scale).round() as u32);
+    for track in &piece.tracks {
+        let notes = (track.notes.iter().filter(|n| n.time >= cut_p)).map(|n| Note {
+            time: at(n.time),
+            duration: ((n.duration as f64 * scale).round() as u32).max(1),
+            ..*n
+        });
+        let i = match (out.tracks.iter())
+            .position(|t| t.program_or_drums() == track.program_or_drums())
+        {
+            Some(i) => i,
+            None => {
+                out.tracks.push(Track {
+                    notes: Vec::new(),
+                    ..track.clone()
+                });
+                out.tracks.len() - 1
+            }
+        };
+        out.tracks[i].notes.extend(notes);
+        out.tracks[i].notes.sort();
+    }
+    out.tracks.retain(|t| !t.notes.is_empty());
+    let tempos = (piece.tempos.iter().filter(|t| t.time >= cut_p)).map(|t| Tempo {
+        time: at(t.time),
+        ..*t
+    });
+    out.tempos.extend(tempos);
+    let metres =
+        (piece.time_signatures.iter().filter(|t| t.time >= cut_p)).map(|t| TimeSignature {
+            time: at(t.time),
+            ..*t
+        });
+    out.time_signatures.extend(metres);
+    // A change to what is already in effect says nothing.
+    out.tempos.dedup_by(|b, a| a.mspq == b.mspq);
+    out.time_signatures
+        .dedup_by(|b, a| (a.numerator, a.denominator) == (b.numerator, b.denominator));
+    out
+}
+
+/// The tokenizer in a few words ("REMI+", "MIDI-like with BPE"), from its MidiTok config.
+pub fn describe_tokenizer(json: &serde_json::Value) -> String {
+    let kind = json
+        .get("tokenization")
+        .and_then(|k| k.as_str())
+        .unwrap_or("unknown");
+    let config = json.get("config");
+    let on = |key: &str| {
+        config
+            .and_then(|c| c.get(key))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    };
+    let mut name = match kind {
+        "REMI" if on("use_programs") => "REMI+".to_owned(),
+        "MIDILike" => "MIDI-like".to_owned(),
+        other => other.to_owned(),
+    };
+    if json.get("_model").is_some_and(|m| !m.is_null()) {
+        name.push_str(" with BPE");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(tpq: u16, notes: &[(u32, u8)], program: u8) -> Score {
+        let mut s = Score::new(tpq);
+        s.tracks.push(Track {
+            name: "lead".into(),
+            program,
+            is_drum: false,
+            notes: (notes.iter())
+                .map(|&(time, pitch)| Note {
+                    time,
+                    duration: tpq as u32,
+                    pitch,
+                    velocity: 80,
+                })
+                .collect(),
+        });
+        s
+    }
+
+    #[test]
+    fn splice_keeps_the_head_and_rescales_the_tail() {
+        // Original at 480 a quarter: notes in bars 0, 1 and 2 (4/4).
+        let original = score(480, &[(0, 60), (1920, 62), (3840, 64)], 0);
+        // The piece at 8 a quarter: the kept bars 0..2, then bar 2 and 3 new.
+        let mut piece = score(8, &[(0, 60), (32, 62), (64, 70), (96, 72)], 0);
+        piece.tracks.push(Track {
+            program: 33,
+            notes: vec![Note {
+                time: 68,
+                duration: 4,
+                pitch: 40,
+                velocity: 90,
+            }],
+            ..Track::default()
+        });
+        let out = splice(&original, 2, &piece);
+        assert_eq!(out.ticks_per_quarter, 480);
+        let lead: Vec<_> = out.tracks[0]
+            .notes
+            .iter()
+            .map(|n| (n.time, n.pitch))
+            .collect();
+        assert_eq!(lead, [(0, 60), (1920, 62), (3840, 70), (5760, 72)]);
+        assert_eq!(out.tracks[0].name, "lead", "the original's track goes on");
+        assert_eq!(out.tracks[1].program, 33);
+        assert_eq!(out.tracks[1].notes[0].time, 3840 + 240);
+        assert_eq!(out.tracks[1].notes[0].duration, 240);
+    }
+
+    #[test]
+    fn a_view_counts_bars_in_quarters() {
+        let s = score(96, &[(0, 60), (96 * 5, 62)], 0);
+        let v = ScoreView::new(7, "x.mid", &s);
+        assert_eq!(v.bars, [0.0, 4.0, 8.0]);
+        assert_eq!(v.tracks[0].notes[1], (5.0, 1.0, 62, 80));
+        assert_eq!(v.tracks[0].instrument, "Acoustic Grand Piano");
+        assert_eq!(v.metres, [(0.0, 4, 4)]);
+        assert_eq!(v.end, 6.0);
+    }
+}

@@ -1,0 +1,137 @@
+//! What the model worker does with a job: each candidate in turn, through the compose
+//! layer, with a preview of its notes every so often and the finished candidate spliced
+//! onto the score it continues.
+
+use std::time::{Duration, Instant};
+
+use midigpt_compose::{compose_with, prompt_tokens, ModelPackage, Progress};
+use midigpt_model::GptBackend;
+use midigpt_tokenize::TokenId;
+use serde_json::json;
+
+use crate::jobs::{Job, ModelInfo, Status};
+use crate::request::strip;
+use crate::store::Store;
+use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView};
+
+/// How often the page sees the notes so far: often enough to watch them arrive, rarely
+/// enough that decoding the tokens so far costs nothing next to writing them.
+const PREVIEW_EVERY: Duration = Duration::from_millis(250);
+
+/// The page's description of `pkg`.
+pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
+    let tokens = pkg.tokenizer.vocab().tokens();
+    let has = |prefix: &str| tokens.iter().any(|t| t.starts_with(prefix));
+    let bpe = (pkg.tokenizer.to_json().get("_model")).is_some_and(|m| !m.is_null());
+    let controls = [
+        ("instruments", "Program_"),
+        ("tempo", "Tempo_"),
+        ("time_signature", "TimeSig_"),
+        ("bars", "Bar_"),
+    ];
+    let name = match &pkg.root {
+        Some(root) => root.file_name().map_or_else(
+            || root.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        None => pkg.origin.clone(),
+    };
+    ModelInfo {
+        name,
+        tokenizer: describe_tokenizer(&pkg.tokenizer.to_json()),
+        vocab_size: pkg.tokenizer.vocab_size(),
+        parameters: pkg.model.num_params(),
+        layers: pkg.config.n_layer,
+        width: pkg.config.n_embd,
+        context: pkg.config.block_size,
+        controls: (controls.iter())
+            .filter(|(_, prefix)| !bpe && has(prefix))
+            .map(|c| c.0)
+            .collect(),
+        metres: (tokens.iter())
+            .filter_map(|t| t.strip_prefix("TimeSig_"))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// Writes the candidates of `job` with `pkg`, keeping each in `store`.
+pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
+    let tokenizer = pkg.tokenizer.as_ref();
+    let prompt = match &job.request.prompt {
+        Some(p) => match prompt_tokens(tokenizer, p) {
+            Ok(tokens) => tokens,
+            Err(e) => return job.set(Status::Failed, Some(strip(e))),
+        },
+        None => Vec::new(),
+    };
+    let cut = job.cut_bar;
+    // Where the new part starts on the page, in quarter notes.
+    let cut_quarters = job.original.as_ref().map_or(0.0, |(score, _)| {
+        bar_start(score, cut) as f64 / score.ticks_per_quarter.max(1) as f64
+    });
+    for i in 0..job.candidates {
+        if job.cancelled() {
+            break;
+        }
+        let mut request = job.request.clone();
+        request.seed = request.seed.wrapping_add(i as u64);
+        let mut tokens: Vec<TokenId> = prompt.clone();
+        let started = Instant::now();
+        let mut last = started;
+        let mut progress = |p: Progress| {
+            tokens.push(p.token);
+            if last.elapsed() >= PREVIEW_EVERY {
+                last = Instant::now();
+                // A partial piece decodes like any other (ids that do not fit are skipped).
+                if let Ok(score) = tokenizer.decode(std::slice::from_ref(&tokens)) {
+                    let from = bar_start(&score, cut);
+                    let shift = cut_quarters - from as f64 / score.ticks_per_quarter as f64;
+                    let mut tracks = track_views(&score, from);
+                    for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
+                        note.0 += shift;
+                    }
+                    let speed = p.tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    job.preview(json!({
+                        "candidate": i,
+                        "tokens": p.tokens,
+                        "tokens_per_second": speed,
+                        "tracks": tracks,
+                    }));
+                }
+            }
+            !job.cancelled()
+        };
+        let piece = match compose_with(pkg, &request, &mut progress) {
+            Ok(mut pieces) => pieces.remove(0),
+            Err(e) => return job.set(Status::Failed, Some(strip(e))),
+        };
+        if piece.stats.cancelled {
+            break;
+        }
+        let (score, name) = match &job.original {
+            Some((original, name)) => (splice(original, cut, &piece.score), name.as_str()),
+            None => (piece.score, "new piece"),
+        };
+        let name = format!("{} - candidate {}", name.trim_end_matches(".mid"), i + 1);
+        let id = store.insert(score.clone(), name.clone());
+        let stats = &piece.stats;
+        job.event(
+            "candidate",
+            json!({
+                "index": i,
+                "score": ScoreView::new(id, &name, &score),
+                "seed": stats.seed,
+                "new_tokens": stats.new_tokens,
+                "tokens_per_second": stats.tokens_per_second,
+                "ended": stats.ended,
+            }),
+        );
+    }
+    let status = if job.cancelled() {
+        Status::Cancelled
+    } else {
+        Status::Done
+    };
+    job.set(status, None);
+}

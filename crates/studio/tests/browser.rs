@@ -1,0 +1,271 @@
+//! The studio in a real browser: headless Chromium driven through chromedriver (WebDriver).
+//! A musician opens a song, picks the bars and a track, asks for two candidates, listens,
+//! accepts one, undoes, and downloads the MIDI. Skips, saying so, without Chromium.
+//!
+//! `MIDIGPT_STUDIO_SCREENSHOTS=DIR` saves the page at each stage (empty, with a score, with
+//! candidates) into DIR; `MIDIGPT_STUDIO_BUILTIN=1` serves the built-in model instead of
+//! the tiny untrained one (real music in the screenshots, slower).
+
+mod common;
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use midigpt_compose::ModelPackage;
+use midigpt_midi::Score;
+use midigpt_model::Cpu;
+use midigpt_studio::{Studio, StudioConfig};
+use serde_json::{json, Value};
+use webdriver::{decode_base64, WebDriver};
+
+/// The first of `names` found on the PATH.
+fn which(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// chromedriver, stopped when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver(driver: &Path) -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let guard = Driver(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (guard, format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(chromium: &Path, driver: &str) -> WebDriver {
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            // Root in a container needs --no-sandbox.
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,900"],
+        },
+    });
+    WebDriver::start(driver, capabilities).await
+}
+
+/// Evaluates `script` (a function body returning a value) in the page.
+async fn eval(client: &WebDriver, script: &str) -> Value {
+    client.execute(script, vec![]).await
+}
+
+/// Waits until `script` returns true.
+async fn until(client: &WebDriver, what: &str, script: &str, seconds: u64) {
+    let start = Instant::now();
+    while eval(client, script).await != Value::Bool(true) {
+        let error = eval(
+            client,
+            "return document.getElementById('error').textContent",
+        )
+        .await;
+        assert!(
+            start.elapsed() < Duration::from_secs(seconds),
+            "{what}: timed out; page error: {error}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn screenshot(client: &WebDriver, name: &str) {
+    let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else {
+        return;
+    };
+    let png = client.screenshot().await;
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_musician_continues_a_song_in_the_browser() {
+    let chromium = which(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = which(&["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        println!("skipped: the browser test needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)");
+        return;
+    };
+    let config = StudioConfig {
+        max_tokens: 120,
+        ..common::config()
+    };
+    let studio = if std::env::var_os("MIDIGPT_STUDIO_BUILTIN").is_some() {
+        let config = StudioConfig {
+            max_tokens: 2048,
+            ..config
+        };
+        Studio::start(config, || {
+            ModelPackage::<Cpu>::load(None, &Default::default())
+        })
+        .unwrap()
+    } else {
+        common::studio(config)
+    };
+    let listener = studio.bind().await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = studio.router();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_driver, driver_url) = start_driver(&driver).await;
+    let client = browser(&chromium, &driver_url).await;
+
+    client.goto(&base).await;
+    until(&client, "the model", "return state.model !== null", 30).await;
+    let model = eval(
+        &client,
+        "return document.getElementById('model').textContent",
+    )
+    .await;
+    assert!(model.as_str().unwrap().contains("REMI+"), "{model}");
+    screenshot(&client, "empty").await;
+
+    // Open the song: the file input takes a path, as a person choosing it would.
+    let input = client.find("#upload").await;
+    client.send_keys(&input, common::SONG_PATH).await;
+    until(
+        &client,
+        "the upload",
+        "return document.body.dataset.current !== ''",
+        30,
+    )
+    .await;
+    let original = eval(&client, "return document.body.dataset.current").await;
+    // The roll drew notes, in the tracks' colours.
+    let drawn = eval(
+        &client,
+        "return Number(document.getElementById('roll').dataset.notes)",
+    )
+    .await;
+    assert!(drawn.as_u64().unwrap() > 50, "notes drawn: {drawn}");
+    let coloured = eval(&client, COLOURED_PIXELS).await;
+    assert!(
+        coloured.as_u64().unwrap() > 500,
+        "coloured pixels: {coloured}"
+    );
+    screenshot(&client, "score").await;
+
+    // Continue after bar 4 (clicked on the ruler would do the same), with the first track's
+    // instrument, two candidates of two bars.
+    eval(&client, "document.getElementById('after-bar').value = 4; document.getElementById('bars').value = 2; document.getElementById('candidates').value = 2; return true").await;
+    let track = client.find("#tracks .track").await;
+    client.click(&track).await;
+    let instruments = eval(
+        &client,
+        "return document.getElementById('instruments').value",
+    )
+    .await;
+    assert!(!instruments.as_str().unwrap().is_empty(), "a track chosen");
+    client.click(&client.find("#generate").await).await;
+    until(&client, "two candidates", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 3", 300).await;
+    let error = eval(
+        &client,
+        "return document.getElementById('error').textContent",
+    )
+    .await;
+    assert_eq!(error, "", "no error shown");
+    let shown = eval(&client, "return document.body.dataset.shown").await;
+    assert_ne!(shown, original, "a candidate is shown");
+    screenshot(&client, "candidates").await;
+
+    // Its audio is a WAV the browser can play.
+    let audio = client.execute_async(AUDIO, vec![]).await;
+    assert!(
+        audio["src"].as_str().unwrap().ends_with("/audio.wav"),
+        "{audio}"
+    );
+    assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
+    assert!(audio["error"].is_null(), "{audio}");
+
+    // Accept it, undo, redo: the piece follows.
+    client.click(&client.find("#accept").await).await;
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        shown
+    );
+    client.click(&client.find("#undo").await).await;
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        original
+    );
+    client.click(&client.find("#redo").await).await;
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        shown
+    );
+
+    // Download the accepted piece's MIDI and read it.
+    let link = client.find("#dl-mid").await;
+    let href = client.attr(&link, "href").await;
+    assert!(href.as_str().unwrap().ends_with("/score.mid"), "{href}");
+    let bytes = client.execute_async(FETCH_BASE64, vec![href]).await;
+    let bytes = decode_base64(bytes.as_str().unwrap());
+    let piece = Score::from_bytes(&bytes).expect("the download is MIDI");
+    let song = Score::from_bytes(common::SONG).unwrap();
+    assert_eq!(
+        piece.slice_bars(0..4).note_count(),
+        song.slice_bars(0..4).note_count()
+    );
+    client.quit().await;
+    server.abort();
+}
+
+/// Pixels of the roll in a track colour (saturated, unlike the greys of the grid).
+const COLOURED_PIXELS: &str = "
+    const c = document.getElementById('roll');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+    }
+    return n;";
+
+/// The player's source, duration and error once its metadata has loaded.
+const AUDIO: &str = "
+    const done = arguments[arguments.length - 1];
+    const p = document.getElementById('player');
+    const report = () => done({src: p.currentSrc, duration: p.duration, error: p.error && p.error.code});
+    if (p.readyState >= 1) report();
+    else { p.addEventListener('loadedmetadata', report, {once: true});
+           p.addEventListener('error', report, {once: true}); }";
+
+/// The bytes at a URL, as base64 (what the download link gives).
+const FETCH_BASE64: &str = "
+    const done = arguments[arguments.length - 1];
+    fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => {
+        let s = ''; for (const x of new Uint8Array(b)) s += String.fromCharCode(x);
+        done(btoa(s));
+    });";

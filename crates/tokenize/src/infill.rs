@@ -121,8 +121,8 @@ impl InfillVocab {
         let need = |name: &str| {
             vocab.get(name).ok_or_else(|| {
                 TokenizeError::Infill(format!(
-                    "this model was not trained with infilling (its vocabulary has no {name}); \
-                     train with infill_rate > 0 on data prepared with --infill-tokens"
+                    "no {name} token in the vocabulary: this model was not trained with \
+                     infilling; train with infill_rate > 0 on data prepared with --infill-tokens"
                 ))
             })
         };

@@ -1,4 +1,6 @@
-//! `midigpt eval --model RUN --data DATA`: validation loss, perplexity and bits per note.
+//! `midigpt eval --model RUN --data DATA [--infill [N]]`: validation loss, perplexity and
+//! bits per note, and with `--infill` bits per filled note with and without the music after
+//! the hole in view.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use midigpt_data::{load_meta, Shard, Split};
 use midigpt_model::GptTrainBackend;
-use midigpt_train::evaluate_shard;
+use midigpt_tokenize::InfillVocab;
+use midigpt_train::{evaluate_infill, evaluate_shard};
 use serde_json::json;
 
 use crate::device::{on_device, OnBackend};
@@ -21,6 +24,13 @@ pub struct EvalArgs {
     /// Prepared data folder whose validation split is scored (same tokenizer as the run).
     #[arg(long)]
     pub data: PathBuf,
+    /// Also score bar infilling: bits per filled note in the infill layout against the same
+    /// notes scored left to right, on N holes drawn with --seed from the validation split.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "64")]
+    pub infill: Option<usize>,
+    /// Seed of the infill holes: the same seed scores the same holes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Windows per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
@@ -80,10 +90,14 @@ fn evaluate<B: GptTrainBackend>(args: &EvalArgs, device: &B::Device) -> Result<E
         .sum();
     let bits_per_token = loss / std::f64::consts::LN_2;
     let bits_per_note = bits_per_token * shard.len() as f64 / notes.max(1) as f64;
-    println!(
-        "{}",
-        json!({"val_loss": loss, "perplexity": loss.exp(), "bits_per_token": bits_per_token,
-               "bits_per_note": bits_per_note, "tokens_scored": scored, "val_notes": notes})
-    );
+    let mut out = json!({"val_loss": loss, "perplexity": loss.exp(), "bits_per_token": bits_per_token,
+               "bits_per_note": bits_per_note, "tokens_scored": scored, "val_notes": notes});
+    if let Some(holes) = args.infill {
+        let v = InfillVocab::new(loaded.tokenizer.as_ref())?;
+        let infill = evaluate_infill(&loaded.model, &shard, &v, holes, args.seed)
+            .context("scoring infill holes")?;
+        out["infill"] = serde_json::to_value(infill)?;
+    }
+    println!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_compose::{
-    compose, compose_model, parse, Controls, Length, ModelPackage, Prompt, Request, SamplingConfig,
+    compose, compose_model, infill, parse, Controls, InfillRequest, Length, ModelPackage, Piece,
+    Prompt, Request, SamplingConfig,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend, GptTrainBackend};
@@ -32,6 +33,14 @@ pub struct GenerateArgs {
     /// Keep only the first N bars of the prompt (bars follow its time signatures).
     #[arg(long, requires = "prompt")]
     pub prompt_bars: Option<usize>,
+    /// Regenerate only these bars of the prompt, counted from 1 with both ends included
+    /// (`9..12`), keeping every other note; the model must be trained with infilling.
+    #[arg(long, value_name = "FIRST..LAST", requires = "prompt")]
+    pub infill_bars: Option<String>,
+    /// The tracks to write in --infill-bars: GM programs or names as in --instruments (a
+    /// track the prompt lacks is added) [default: the tracks playing in those bars].
+    #[arg(long, value_name = "LIST", requires = "infill_bars")]
+    pub infill_tracks: Option<String>,
     /// New tokens per sample at most [default: 512, or 16384 with --bars or --seconds].
     #[arg(long)]
     pub max_tokens: Option<usize>,
@@ -163,20 +172,34 @@ pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
         bail!("--num-samples and --max-tokens must be at least 1");
     }
     request.controls.validate()?;
-    on_device(&args.device, Generation { args, request })
+    let fill = args.infill_request(&request)?;
+    on_device(
+        &args.device,
+        Generation {
+            args,
+            request,
+            fill,
+        },
+    )
 }
 
 /// `generate` once its options are checked, on any backend.
 struct Generation<'a> {
     args: &'a GenerateArgs,
     request: Request,
+    /// The request of --infill-bars.
+    fill: Option<InfillRequest>,
 }
 
 impl OnBackend for Generation<'_> {
     type Output = ExitCode;
 
     fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<ExitCode> {
-        let Generation { args, request } = self;
+        let Generation {
+            args,
+            request,
+            fill,
+        } = self;
         let pkg = ModelPackage::<B::InnerBackend>::load(args.model.as_deref(), &device)
             .with_context(|| format!("loading {}", model_name(args.model.as_deref())))?;
         // Load the SoundFont once for every sample.
@@ -184,27 +207,66 @@ impl OnBackend for Generation<'_> {
         if let Some(renderer) = &renderer {
             println!("rendering with {}", renderer.describe());
         }
-        let pieces = compose(&pkg, &request).with_context(|| match &args.prompt {
-            Some(prompt) => format!("continuing {}", prompt.display()),
-            None => "composing".into(),
-        })?;
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("creating {}", args.out.display()))?;
-        for piece in pieces {
-            let path = unique_path(&args.out, &format!("sample-{}", piece.stats.seed));
-            piece
-                .score
-                .write_file(&path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            println!("{} {}", path.display(), piece.stats);
-            // The MIDI file is written: a sample too long to render costs its WAV, not the run.
-            match write_companions(&piece.score, &path, renderer.as_ref(), args.pianoroll) {
-                Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
-                Err(e) => eprintln!("warning: {e:#}"),
-            }
-        }
+        let pieces = match &fill {
+            Some(fill) => infill(&pkg, fill).with_context(|| {
+                let prompt = args.prompt.as_deref().unwrap_or(Path::new("")).display();
+                let bars = args.infill_bars.as_deref().unwrap_or_default();
+                format!("filling bars {bars} of {prompt}")
+            })?,
+            None => compose(&pkg, &request).with_context(|| match &args.prompt {
+                Some(prompt) => format!("continuing {}", prompt.display()),
+                None => "composing".into(),
+            })?,
+        };
+        write_pieces(args, pieces, renderer.as_ref())?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+impl GenerateArgs {
+    /// The infill request of --infill-bars, if given: the prompt whole, with the sampling
+    /// and seed of `request`.
+    fn infill_request(&self, request: &Request) -> Result<Option<InfillRequest>> {
+        let (Some(bars), Some(prompt)) = (&self.infill_bars, &request.prompt) else {
+            return Ok(None);
+        };
+        let programs = (self.infill_tracks.as_deref())
+            .map(parse::instruments)
+            .transpose()
+            .context("--infill-tracks")?;
+        Ok(Some(InfillRequest {
+            programs,
+            sampling: request.sampling.clone(),
+            seed: request.seed,
+            pieces: request.pieces,
+            max_tokens: self.max_tokens.unwrap_or(MAX_TOKENS_WITH_LENGTH),
+            ..InfillRequest::new(prompt.score.clone(), parse::bars(bars)?)
+        }))
+    }
+}
+
+/// Writes each piece as `sample-SEED.mid` in `--out`, with its companions.
+fn write_pieces(
+    args: &GenerateArgs,
+    pieces: Vec<Piece>,
+    renderer: Option<&midigpt_render::Renderer>,
+) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for piece in pieces {
+        let path = unique_path(&args.out, &format!("sample-{}", piece.stats.seed));
+        piece
+            .score
+            .write_file(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("{} {}", path.display(), piece.stats);
+        // The MIDI file is written: a sample too long to render costs its WAV, not the run.
+        match write_companions(&piece.score, &path, renderer, args.pianoroll) {
+            Ok(files) => files.iter().for_each(|f| println!("{}", f.display())),
+            Err(e) => eprintln!("warning: {e:#}"),
+        }
+    }
+    Ok(())
 }
 
 /// How messages name the model of `--model`.

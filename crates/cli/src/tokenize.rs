@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_midi::Score;
-use midigpt_tokenize::{builtin, load_tokenizer, TokenId, Tokenizer};
+use midigpt_tokenize::{builtin, load_tokenizer, with_infill_tokens, TokenId, Tokenizer};
 use serde_json::{json, Value};
 
 /// Which tokenizer to use: a saved config file, or a built-in one by name.
@@ -18,16 +18,24 @@ pub struct TokenizerChoice {
     /// Built-in tokenizer with default settings: remi, remi-plus, midi-like or triplet.
     #[arg(long, value_name = "NAME", default_value = "remi-plus", value_parser = clap::builder::PossibleValuesParser::new(midigpt_tokenize::BUILTIN_NAMES))]
     pub tokenizer: String,
+    /// Add the bar-infilling tokens (Infill_Bar, FillBar_Start, FillBar_End) to the special
+    /// tokens, for a model trained with infill_rate > 0 (REMI and REMI+ only).
+    #[arg(long)]
+    pub infill_tokens: bool,
 }
 
 impl TokenizerChoice {
     /// Builds the chosen tokenizer.
     pub fn load(&self) -> Result<Box<dyn Tokenizer>> {
-        match &self.tokenizer_config {
+        let tokenizer = match &self.tokenizer_config {
             Some(path) => load_tokenizer(path)
-                .with_context(|| format!("loading tokenizer config {}", path.display())),
-            None => builtin(&self.tokenizer).context("choosing a built-in tokenizer"),
+                .with_context(|| format!("loading tokenizer config {}", path.display()))?,
+            None => builtin(&self.tokenizer).context("choosing a built-in tokenizer")?,
+        };
+        if !self.infill_tokens {
+            return Ok(tokenizer);
         }
+        Ok(with_infill_tokens(tokenizer.as_ref()).context("--infill-tokens")?)
     }
 }
 

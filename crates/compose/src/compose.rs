@@ -1,6 +1,8 @@
 //! From a model and a request to pieces: prompt → constraints → generation → decoding.
 
-use midigpt_generate::{generate, Constraint, GrammarConstraint, MinTokens, SamplingConfig};
+use midigpt_generate::{
+    generate, Constraint, Generated, GrammarConstraint, MinTokens, SamplingConfig,
+};
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::{TokenId, Tokenizer};
@@ -133,8 +135,24 @@ pub fn compose_model<B: GptBackend>(
     };
     // Checked once: a control the tokenizer cannot express fails before any work.
     request.controls.constraints(tokenizer)?;
-    let mut pieces = Vec::new();
-    for i in 0..request.pieces {
+    each_piece(request.pieces, request.seed, progress, &mut |seed, hook| {
+        one_piece(model, tokenizer, request, &prompt, seed, hook)
+    })
+}
+
+/// Makes `pieces` pieces with seeds `seed`, `seed + 1`, ..., telling `progress` of every
+/// token; stops after the piece during which `progress` returned `false`.
+pub(crate) fn each_piece(
+    pieces: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(Progress) -> bool,
+    make: &mut dyn FnMut(
+        u64,
+        &mut dyn FnMut(TokenId, usize) -> bool,
+    ) -> Result<Piece, ComposeError>,
+) -> Result<Vec<Piece>, ComposeError> {
+    let mut out = Vec::new();
+    for i in 0..pieces {
         let mut stop = false;
         let mut hook = |token: TokenId, tokens: usize| {
             stop = !progress(Progress {
@@ -144,15 +162,12 @@ pub fn compose_model<B: GptBackend>(
             });
             !stop
         };
-        let seed = request.seed.wrapping_add(i as u64);
-        pieces.push(one_piece(
-            model, tokenizer, request, &prompt, seed, &mut hook,
-        )?);
+        out.push(make(seed.wrapping_add(i as u64), &mut hook)?);
         if stop {
             break;
         }
     }
-    Ok(pieces)
+    Ok(out)
 }
 
 /// The tokens of a prompt (its first bars when asked), as one sequence: what generation
@@ -243,17 +258,7 @@ fn one_piece<B: GptBackend>(
             cut_at(&mut score, end);
         }
     }
-    let stats = Stats {
-        seed,
-        new_tokens: out.ids.len(),
-        tokens_per_second: out.ids.len().saturating_sub(1) as f64 / out.seconds.max(1e-9),
-        notes: score.note_count(),
-        tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
-        seconds: score.seconds_at(score.end()),
-        corrected: out.corrected,
-        ended: out.ended,
-        cancelled: out.cancelled,
-    };
+    let stats = Stats::new(&score, seed, &out);
     Ok(Piece {
         score,
         tokens,
@@ -267,6 +272,23 @@ fn cut_at(score: &mut Score, end: u32) {
     for note in score.tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
         if note.end() > end && note.time < end {
             note.duration = end - note.time;
+        }
+    }
+}
+
+impl Stats {
+    /// What `out`, drawn with `seed`, came to in `score`.
+    pub(crate) fn new(score: &Score, seed: u64, out: &Generated) -> Stats {
+        Stats {
+            seed,
+            new_tokens: out.ids.len(),
+            tokens_per_second: out.ids.len().saturating_sub(1) as f64 / out.seconds.max(1e-9),
+            notes: score.note_count(),
+            tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+            seconds: score.seconds_at(score.end()),
+            corrected: out.corrected,
+            ended: out.ended,
+            cancelled: out.cancelled,
         }
     }
 }

@@ -34,7 +34,9 @@ mod compose;
 mod constraints;
 mod controls;
 mod error;
+mod fill;
 mod hf;
+mod infill;
 mod package;
 pub mod parse;
 
@@ -45,6 +47,8 @@ pub use compose::{
 pub use constraints::Length;
 pub use controls::Controls;
 pub use error::ComposeError;
+pub use fill::FillConstraint;
 pub use hf::{CARD_FILE, GENERATION_CONFIG_FILE, INDEX_FILE, TRAINING_CONFIG_FILE};
+pub use infill::{infill, infill_model, infill_with, InfillRequest};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};

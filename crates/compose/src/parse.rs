@@ -121,6 +121,21 @@ pub fn pitch_range(text: &str) -> Result<(u8, u8), ComposeError> {
     Ok((lo, hi))
 }
 
+/// Bars `FIRST..LAST` counted from 1, both included (`9..12` is four bars), or one bar
+/// (`9`), as 0-based bars with the end excluded (`8..12`).
+pub fn bars(text: &str) -> Result<std::ops::Range<usize>, ComposeError> {
+    let bad =
+        |why: &str| ComposeError::control("--infill-bars", format!("{text:?}: {why} (e.g. 9..12)"));
+    let (first, last) = text.split_once("..").unwrap_or((text, text));
+    let number = |s: &str| s.trim().trim_start_matches('=').parse::<usize>();
+    let first = number(first).map_err(|_| bad("FIRST is no bar number"))?;
+    let last = number(last).map_err(|_| bad("LAST is no bar number"))?;
+    if first == 0 || last < first {
+        return Err(bad("bars count from 1, FIRST first"));
+    }
+    Ok(first - 1..last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +170,8 @@ mod tests {
         assert_eq!(pitch_range("48..=84").unwrap(), (48, 84));
         assert!(pitch_range("84..48").is_err());
         assert!(pitch_range("60").is_err());
+        assert_eq!(bars("9..12").unwrap(), 8..12);
+        assert_eq!(bars("3").unwrap(), 2..3);
+        assert!(bars("0..2").is_err() && bars("5..4").is_err() && bars("a").is_err());
     }
 }

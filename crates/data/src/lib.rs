@@ -30,6 +30,7 @@ mod catalog;
 pub mod clean;
 mod error;
 mod files;
+pub mod infill;
 mod meta;
 mod output;
 mod prepare;
@@ -38,6 +39,7 @@ mod shard;
 pub use batches::{load_meta, Batch, Batcher, BatcherState, Shard};
 pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
+pub use infill::infill_batch;
 pub use meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
 pub use output::{meta_pkl, META_FILE, META_PKL_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE};
 pub use prepare::{

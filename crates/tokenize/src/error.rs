@@ -35,6 +35,9 @@ pub enum TokenizeError {
         /// The limit, [`crate::miditok::MAX_QUARTERS`].
         max: u64,
     },
+    /// The tokenizer cannot lay out infill examples (no infill tokens, BPE, not REMI).
+    #[error("{0}")]
+    Infill(String),
     /// BPE training or application failed.
     #[error("BPE: {0}")]
     Bpe(String),

@@ -17,6 +17,7 @@
 mod bpe;
 mod error;
 mod grammar;
+pub mod infill;
 mod midi_like;
 pub mod miditok;
 mod remi;
@@ -27,6 +28,7 @@ mod vocab;
 pub use bpe::Bpe;
 pub use error::TokenizeError;
 pub use grammar::Grammar;
+pub use infill::{with_infill_tokens, InfillVocab};
 pub use midi_like::MidiLike;
 pub use remi::Remi;
 pub use triplet::{Triplet, TripletConfig};

@@ -32,6 +32,7 @@
 mod checkpoint;
 mod config;
 mod error;
+mod infill_eval;
 mod metrics;
 pub mod optim;
 mod plot;
@@ -48,6 +49,7 @@ pub use checkpoint::{
 };
 pub use config::{Arch, TrainConfig};
 pub use error::{ConfigError, TrainError};
+pub use infill_eval::{evaluate_infill, InfillEval};
 pub use metrics::{read_metrics, MetricRecord, MetricsWriter};
 pub use plot::{plot_loss, LOSS_PLOT_SIZE};
 pub use progress::{NoReport, StepStats, TrainReport};

@@ -6,15 +6,15 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use midigpt_data::{load_meta, Batcher, DataError, Shard, Split};
+use midigpt_data::{infill_batch, load_meta, Batcher, DataError, Shard, Split};
 use midigpt_model::{Gpt, GptConfig, GptTrainBackend};
-use midigpt_tokenize::load_tokenizer;
+use midigpt_tokenize::{load_tokenizer, InfillVocab};
 
 use crate::resume::{open_run, resume, write_checkpoint, State};
 use crate::step::{evaluate, step_seed, tensors, train_step, StepSettings};
 use crate::{
-    optim, plot_loss, read_metrics, Checkpoints, LrSchedule, MetricRecord, MetricsWriter,
-    StepStats, TrainConfig, TrainError, TrainInfo, TrainReport,
+    optim, plot_loss, read_metrics, Checkpoints, ConfigError, LrSchedule, MetricRecord,
+    MetricsWriter, StepStats, TrainConfig, TrainError, TrainInfo, TrainReport,
 };
 
 /// The weights file inside a checkpoint folder.
@@ -76,6 +76,16 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     // A run resumed on other data must read the ids as it learnt them.
     let tokenizer = load_tokenizer(run.tokenizer_path()).map_err(DataError::from)?;
     meta.check_tokenizer(tokenizer.as_ref())?;
+    let infill = (config.infill_rate > 0.0)
+        .then(|| InfillVocab::new(tokenizer.as_ref()))
+        .transpose()
+        .map_err(|e| ConfigError::Invalid {
+            key: "infill_rate",
+            reason: format!(
+                "needs data prepared with --infill-tokens (REMI or REMI+, no BPE), not this \
+                 data's tokenizer: {e}"
+            ),
+        })?;
     let mconfig = model_config(&config, meta.vocab_size);
     B::seed(&job.device, config.seed);
     let model: Gpt<B> = mconfig.init(&job.device)?;
@@ -145,11 +155,16 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         }
         let t0 = Instant::now();
         B::seed(&job.device, step_seed(config.seed, step));
+        let mut micro = 0;
         let next = || -> Result<_, TrainError> {
-            Ok(tensors::<B>(
-                &batcher.next_batch(&train_shard)?,
-                &job.device,
-            ))
+            let mut batch = batcher.next_batch(&train_shard)?;
+            if let Some(v) = &infill {
+                // From the step's seed: a resumed run makes the same examples.
+                let seed = step_seed(config.seed, step).wrapping_add(micro);
+                infill_batch(&mut batch, v, config.infill_rate, seed);
+                micro += 1;
+            }
+            Ok(tensors::<B>(&batch, &job.device))
         };
         let settings = StepSettings::new(&config, lr);
         let out;

@@ -111,3 +111,36 @@ fn resume_takes_new_schedule_settings_but_not_a_new_model() {
     assert!(!changes.contains("max_iters"), "{changes}");
     assert_eq!(RunDir::open(&out).unwrap().load_config().unwrap(), saved);
 }
+
+#[test]
+fn resume_with_infill_examples_is_exact() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    common::data_infill(&d);
+    // Windows long enough to hold whole bars, so that rows do become infill examples.
+    let c = config(&["infill_rate=0.5", "block_size=128"]);
+    let whole = tmp.path().join("whole");
+    run(&d, &whole, &c, false, None);
+    let cut = tmp.path().join("cut");
+    run(&d, &cut, &c, false, Some(7)); // last checkpoint at 5
+    run(&d, &cut, &c, true, None);
+    assert_eq!(losses(&cut), losses(&whole));
+    let weights = |out: &Path| std::fs::read(out.join("checkpoints/step-000020/model.safetensors"));
+    assert!(weights(&cut).unwrap() == weights(&whole).unwrap());
+
+    // The infill examples are at work: without them the first step's loss differs.
+    let plain = tmp.path().join("plain");
+    run(&d, &plain, &config(&["block_size=128"]), false, Some(1));
+    let first_train = |out: &Path| losses(out).into_iter().find(|l| !l.1).unwrap();
+    assert_ne!(first_train(&plain), first_train(&whole));
+
+    // Data without the infill tokens is refused, naming the setting.
+    let (_tmp, plain_data) = prepared();
+    let err = try_run(&plain_data, &tmp.path().join("no"), &c, false, None).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("infill_rate") && message.contains("--infill-tokens"),
+        "{message}"
+    );
+}

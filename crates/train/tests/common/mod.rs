@@ -19,15 +19,23 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// The tokenizer tests' MIDI files prepared into `dir` (REMI+).
 pub fn data(dir: &Path) {
+    data_with(dir, midigpt_tokenize::builtin("remi-plus").unwrap());
+}
+
+/// The same with the infill tokens.
+pub fn data_infill(dir: &Path) {
+    let plain = midigpt_tokenize::builtin("remi-plus").unwrap();
+    data_with(
+        dir,
+        midigpt_tokenize::with_infill_tokens(plain.as_ref()).unwrap(),
+    );
+}
+
+fn data_with(dir: &Path, tokenizer: Box<dyn midigpt_tokenize::Tokenizer>) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tokenize/tests/data/midi");
     let mut options = PrepareOptions::new(&fixtures, dir);
     options.val_fraction = 0.2;
-    prepare(
-        midigpt_tokenize::builtin("remi-plus").unwrap(),
-        &options,
-        &NoProgress,
-    )
-    .unwrap();
+    prepare(tokenizer, &options, &NoProgress).unwrap();
 }
 
 /// A temporary folder holding the prepared data in `data/`, and that folder.

@@ -1,0 +1,168 @@
+//! An infill request returns exactly the asked bars and tracks and leaves every other note
+//! untouched. An untrained model draws anything, so only the fill's constraints and the
+//! splice stand between it and a broken piece.
+
+use midigpt_compose::{infill_model, ComposeError, InfillRequest, Piece, SamplingConfig};
+use midigpt_midi::{Note, Score};
+use midigpt_model::{Cpu, Gpt, GptConfig};
+use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
+
+fn tokenizer(name: &str) -> Box<dyn Tokenizer> {
+    with_infill_tokens(builtin(name).unwrap().as_ref()).unwrap()
+}
+
+fn random_model(tokenizer: &dyn Tokenizer) -> Gpt<Cpu> {
+    let v = tokenizer.vocab_size();
+    let config = GptConfig {
+        vocab_size: v,
+        block_size: 128,
+        n_layer: 1,
+        n_head: 2,
+        n_kv_head: 2,
+        n_embd: 16,
+        ..GptConfig::small(v)
+    };
+    config.init::<Cpu>(&Default::default()).expect("model")
+}
+
+/// A POP909 song whose tracks get programs of their own (flute, strings, piano).
+fn song() -> Score {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
+    let mut score = Score::from_file(path).unwrap();
+    for (track, program) in score.tracks.iter_mut().zip([73, 48, 0]) {
+        track.program = program;
+    }
+    score
+}
+
+fn run(tok: &dyn Tokenizer, request: &InfillRequest) -> Result<Vec<Piece>, ComposeError> {
+    infill_model(&random_model(tok), tok, request, &mut |_| true)
+}
+
+fn request(bars: std::ops::Range<usize>, programs: Option<Vec<i16>>) -> InfillRequest {
+    InfillRequest {
+        programs,
+        pieces: 2,
+        seed: 3,
+        max_tokens: 160,
+        sampling: SamplingConfig {
+            temperature: 1.0,
+            ..SamplingConfig::default()
+        },
+        ..InfillRequest::new(song(), bars)
+    }
+}
+
+/// Notes of the tracks for which `keep` holds, outside `ticks`, sorted, per program.
+fn outside(score: &Score, ticks: &std::ops::Range<u32>, filled: &[i16]) -> Vec<(i16, Note)> {
+    let mut out: Vec<(i16, Note)> = score
+        .tracks
+        .iter()
+        .flat_map(|t| t.notes.iter().map(|n| (t.program_or_drums(), *n)))
+        .filter(|(p, n)| !filled.contains(p) || !ticks.contains(&n.time))
+        .collect();
+    out.sort();
+    out
+}
+
+fn check(tok: &dyn Tokenizer, request: &InfillRequest, filled: &[i16]) {
+    let original = &request.score;
+    let starts: Vec<u32> = original.bars().take(request.bars.end + 1).collect();
+    let ticks = starts[request.bars.start]..starts[request.bars.end];
+    let pieces = run(tok, request).unwrap();
+    assert_eq!(pieces.len(), request.pieces);
+    let bar = tok.vocab().get("Bar_None").unwrap();
+    let fill_end = tok.vocab().get("FillBar_End").unwrap();
+    for piece in &pieces {
+        let new = &piece.tokens[piece.new_from..];
+        // Exactly the asked bars, closed by the fill's end.
+        assert_eq!(
+            new.iter().filter(|&&t| t == bar).count(),
+            request.bars.len()
+        );
+        assert!(
+            piece.stats.ended && !new.contains(&fill_end),
+            "{}",
+            piece.stats
+        );
+        // Only the asked programs.
+        for &t in new {
+            let name = tok.vocab().token(t).unwrap();
+            if let Some(p) = name.strip_prefix("Program_") {
+                assert!(filled.contains(&p.parse().unwrap()), "{name} in the fill");
+            }
+            assert!(!name.starts_with("Tempo_"), "{name} in the fill");
+        }
+        // Every other note untouched, every new note inside the hole.
+        assert_eq!(
+            outside(&piece.score, &ticks, filled),
+            outside(original, &ticks, filled)
+        );
+        for track in &piece.score.tracks {
+            if filled.contains(&track.program_or_drums()) {
+                let inside = track
+                    .notes
+                    .iter()
+                    .filter(|n| ticks.contains(&n.time))
+                    .count();
+                let total = track.notes.len();
+                let before = original
+                    .tracks
+                    .iter()
+                    .filter(|t| t.program_or_drums() == track.program_or_drums());
+                let kept: usize = before
+                    .map(|t| t.notes.iter().filter(|n| !ticks.contains(&n.time)).count())
+                    .sum();
+                assert_eq!(total - inside, kept);
+            }
+        }
+        assert_eq!(piece.score.ticks_per_quarter, original.ticks_per_quarter);
+        assert_eq!(piece.score.tempos, original.tempos);
+    }
+    assert_ne!(pieces[0].tokens, pieces[1].tokens, "two seeds, two fills");
+}
+
+#[test]
+fn remi_plus_fills_exactly_the_asked_bars_of_the_asked_tracks() {
+    let tok = tokenizer("remi-plus");
+    check(tok.as_ref(), &request(4..8, Some(vec![48])), &[48]);
+    check(tok.as_ref(), &request(0..2, Some(vec![0, 73])), &[0, 73]);
+    // Every track playing there, by default.
+    check(tok.as_ref(), &request(10..11, None), &[0, 48, 73]);
+}
+
+#[test]
+fn a_new_track_over_all_bars_is_added_and_the_rest_stays() {
+    let tok = tokenizer("remi-plus");
+    let n = song().bar_count();
+    let mut req = request(0..n, Some(vec![33]));
+    req.pieces = 2;
+    req.max_tokens = 16 * n;
+    check(tok.as_ref(), &req, &[33]);
+}
+
+#[test]
+fn remi_fills_one_track() {
+    let tok = tokenizer("remi");
+    let first = song().tracks[0].program_or_drums();
+    check(tok.as_ref(), &request(2..5, Some(vec![first])), &[first]);
+    let err = run(tok.as_ref(), &request(2..5, Some(vec![first, 1]))).unwrap_err();
+    assert!(err.to_string().contains("one track at a time"), "{err}");
+    let err = run(tok.as_ref(), &request(2..5, Some(vec![127]))).unwrap_err();
+    assert!(err.to_string().contains("unknown track"), "{err}");
+}
+
+#[test]
+fn clear_errors() {
+    let tok = tokenizer("remi-plus");
+    let n = song().bar_count();
+    let err = run(tok.as_ref(), &request(n - 1..n + 2, None)).unwrap_err();
+    assert!(err.to_string().contains(&format!("has {n} bars")), "{err}");
+    let plain = builtin("remi-plus").unwrap();
+    let err = run(plain.as_ref(), &request(0..2, None)).unwrap_err();
+    assert!(
+        err.to_string().contains("not trained with infilling")
+            && err.to_string().contains("infill_rate > 0"),
+        "{err}"
+    );
+}

@@ -236,7 +236,7 @@ impl GenerateArgs {
             .context("--infill-tracks")?;
         Ok(Some(InfillRequest {
             programs,
-            sampling: request.sampling.clone(),
+            sampling: request.sampling,
             seed: request.seed,
             pieces: request.pieces,
             max_tokens: self.max_tokens.unwrap_or(MAX_TOKENS_WITH_LENGTH),

@@ -35,7 +35,7 @@ impl TokenizerChoice {
         if !self.infill_tokens {
             return Ok(tokenizer);
         }
-        Ok(with_infill_tokens(tokenizer.as_ref()).context("--infill-tokens")?)
+        with_infill_tokens(tokenizer.as_ref()).context("--infill-tokens")
     }
 }
 

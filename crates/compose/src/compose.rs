@@ -1,7 +1,7 @@
 //! From a model and a request to pieces: prompt → constraints → generation → decoding.
 
 use midigpt_generate::{
-    generate, Constraint, Generated, GrammarConstraint, MinTokens, SamplingConfig,
+    generate, Constraint, Generated, GrammarConstraint, MinTokens, OnToken, SamplingConfig,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend};
@@ -140,16 +140,16 @@ pub fn compose_model<B: GptBackend>(
     })
 }
 
+/// Makes one piece from its seed, telling the hook of every token.
+pub(crate) type MakePiece<'a> = dyn FnMut(u64, OnToken<'_>) -> Result<Piece, ComposeError> + 'a;
+
 /// Makes `pieces` pieces with seeds `seed`, `seed + 1`, ..., telling `progress` of every
 /// token; stops after the piece during which `progress` returned `false`.
 pub(crate) fn each_piece(
     pieces: usize,
     seed: u64,
     progress: &mut dyn FnMut(Progress) -> bool,
-    make: &mut dyn FnMut(
-        u64,
-        &mut dyn FnMut(TokenId, usize) -> bool,
-    ) -> Result<Piece, ComposeError>,
+    make: &mut MakePiece<'_>,
 ) -> Result<Vec<Piece>, ComposeError> {
     let mut out = Vec::new();
     for i in 0..pieces {

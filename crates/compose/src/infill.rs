@@ -138,6 +138,9 @@ pub fn infill_model<B: GptBackend>(
     })
 }
 
+/// Each hole bar's `TimeSig` id (if the tokenizer has them) and beats.
+type Meters = Vec<(Option<TokenId>, u32)>;
+
 /// Everything about a request that does not depend on the seed.
 struct Plan {
     v: InfillVocab,
@@ -145,7 +148,7 @@ struct Plan {
     /// BOS (at the piece's start), the context with the hole, `FillBar_Start`, programs.
     prompt: Vec<TokenId>,
     /// Each hole bar's `TimeSig` id (if the tokenizer has them) and beats.
-    bar_meters: Vec<(Option<TokenId>, u32)>,
+    bar_meters: Meters,
     /// The hole in the score's ticks.
     ticks: Range<u32>,
     /// The track a REMI fill goes to (REMI+ fills go by program).
@@ -339,7 +342,7 @@ fn window(
     ids: &[TokenId],
     hole: &Hole,
     block: usize,
-) -> Result<(Vec<TokenId>, Vec<(Option<TokenId>, u32)>), ComposeError> {
+) -> Result<(Vec<TokenId>, Meters), ComposeError> {
     let bars = Bars::of(v, ids).bars;
     let whole = make_example(v, ids, hole).ok_or_else(|| {
         ComposeError::Request("a program of the fill has no token in this model".into())

@@ -31,6 +31,7 @@
 
 mod checkpoint;
 mod config;
+mod dtype;
 mod error;
 mod metrics;
 pub mod optim;
@@ -47,6 +48,7 @@ pub use checkpoint::{
     CHECKPOINT_META_FILE, LATEST_POINTER,
 };
 pub use config::{Arch, TrainConfig};
+pub use dtype::Dtype;
 pub use error::{ConfigError, TrainError};
 pub use metrics::{read_metrics, MetricRecord, MetricsWriter};
 pub use plot::{plot_loss, LOSS_PLOT_SIZE};

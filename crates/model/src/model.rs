@@ -79,7 +79,12 @@ fn project<B: GptBackend>(
 
 /// [`project`] through a [`Linear`] layer.
 fn apply<B: GptBackend>(layer: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    project(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()), None)
+    project(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        None,
+    )
 }
 
 /// `residual + dropout(layer(x))`: the end of an attention or MLP sub-block. Without dropout
@@ -328,7 +333,9 @@ impl<B: GptBackend> Block<B> {
         rope: Option<&Rope<B>>,
         cache: Option<&mut LayerCache<B>>,
     ) -> Tensor<B, 3> {
-        let x = self.attn.forward(self.ln_1.forward(x.clone()), x, rope, cache);
+        let x = self
+            .attn
+            .forward(self.ln_1.forward(x.clone()), x, rope, cache);
         self.mlp.forward(self.ln_2.forward(x.clone()), x)
     }
 }

@@ -62,10 +62,7 @@ fn self_attention_on_the_fused_projection_matches_burn() {
             let grads = weighted_sum(out.clone(), 22).backward();
             (out, grad(&qkv, &grads))
         };
-        let (fused, reference) = (
-            run(B::causal_self_attention),
-            run(reference_self_attention),
-        );
+        let (fused, reference) = (run(B::causal_self_attention), run(reference_self_attention));
         assert!(max_abs_diff(fused.0, reference.0) < TOL, "forward T={t}");
         let diff = max_abs_diff(fused.1, reference.1);
         assert!(diff < TOL, "dqkv differs by {diff} (T={t})");

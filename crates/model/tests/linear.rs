@@ -66,7 +66,10 @@ fn check(tol: f32) {
         let names = ["x", "w", "bias", "residual"];
         for ((name, o), r) in names.iter().zip(ours_grads).zip(reference_grads) {
             let diff = rel_diff(o, r);
-            assert!(diff < tol, "d{name} off by {diff} ({n}×{k}·{k}×{m}, t={transposed})");
+            assert!(
+                diff < tol,
+                "d{name} off by {diff} ({n}×{k}·{k}×{m}, t={transposed})"
+            );
         }
     }
 }

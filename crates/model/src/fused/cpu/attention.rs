@@ -178,7 +178,10 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
 fn backward(qh: Heads, kh: Heads, vh: Heads, probs: &[f32], dh: Heads, grads: [Place; 3]) {
     let [b, nh, t, hs] = qh.dims;
     let s = kh.dims[2];
-    assert!(dh.dims == qh.dims && probs.len() == b * nh * t * s, "attention gradient shape");
+    assert!(
+        dh.dims == qh.dims && probs.len() == b * nh * t * s,
+        "attention gradient shape"
+    );
     let scale = 1.0 / (hs as f32).sqrt();
     let [dq, dk, dv] = grads;
     (0..b * nh).into_par_iter().for_each(|i| {

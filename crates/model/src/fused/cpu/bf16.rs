@@ -57,7 +57,9 @@ pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: boo
     assert!((m - 1) * ld + n <= dst.len(), "destination too small");
     if k == 0 {
         if !accumulate {
-            dst.chunks_mut(ld.max(1)).take(m).for_each(|row| row[..n].fill(0.0));
+            dst.chunks_mut(ld.max(1))
+                .take(m)
+                .for_each(|row| row[..n].fill(0.0));
         }
         return;
     }

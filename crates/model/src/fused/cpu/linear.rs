@@ -19,7 +19,10 @@ fn view(t: &FlexTensor) -> (Mat, FlexTensor) {
     let (rs, cs) = (strides[0] as usize, strides[1] as usize);
     let start = layout.start_offset();
     let last = start + rows.saturating_sub(1) * rs + cols.saturating_sub(1) * cs;
-    assert!(rows == 0 || cols == 0 || last < data.len(), "view past storage");
+    assert!(
+        rows == 0 || cols == 0 || last < data.len(),
+        "view past storage"
+    );
     let mat = Mat {
         ptr: data[start.min(data.len())..].as_ptr(),
         rows,

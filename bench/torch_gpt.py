@@ -3,8 +3,13 @@
 preset, trained and sampled the way nanoGPT does it, timed on the CPU.
 
 Use:  python bench/torch_gpt.py --vocab 518 [--layers 4 --heads 4 --embd 256 --ctx 256
-      --batch 8 --steps 30 --new-tokens 256 --threads 2]
-Prints one JSON line: train_tokens_per_s, generate_tokens_per_s, parameters.
+      --batch 8 --steps 30 --new-tokens 256 --threads 2] [--compile] [--bf16]
+Prints one JSON line: train_tokens_per_s, generate_tokens_per_s (null with --new-tokens 0),
+parameters, mode.
+
+--compile trains through `torch.compile(model)` (needs a C compiler); --bf16 runs forward and
+loss under `torch.autocast("cpu", dtype=torch.bfloat16)`, the mixed precision PyTorch offers
+on CPUs (f32 weights and optimizer, bf16 matrix products). Generation is always eager f32.
 """
 import argparse
 import json
@@ -58,11 +63,27 @@ class GPT(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+def generate_tokens_per_s(model, a):
+    """Batch 1, KV cache, eager f32: tokens/s after the first token, as is customary."""
+    model.eval()
+    with torch.no_grad():
+        caches = [dict() for _ in range(a.layers)]
+        idx = torch.zeros((1, 1), dtype=torch.long)
+        logits = model(idx, caches, 0)
+        start = time.perf_counter()
+        for t in range(1, a.new_tokens):
+            nxt = torch.multinomial(F.softmax(logits[:, -1], -1), 1)
+            logits = model(nxt, caches, t)
+        return (a.new_tokens - 1) / (time.perf_counter() - start)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for name, default in [("vocab", 518), ("layers", 4), ("heads", 4), ("embd", 256), ("ctx", 256),
                           ("batch", 8), ("steps", 30), ("new_tokens", 256), ("threads", 2)]:
         ap.add_argument("--" + name.replace("_", "-"), type=int, default=default)
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--bf16", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -71,34 +92,30 @@ def main():
     data = torch.randint(0, a.vocab, (a.batch, a.ctx + 1))
     x, y = data[:, :-1], data[:, 1:]
 
+    train_model = torch.compile(model) if a.compile else model
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
+
     def step():
-        loss = F.cross_entropy(model(x).view(-1, a.vocab), y.reshape(-1))
+        with autocast:
+            loss = F.cross_entropy(train_model(x).view(-1, a.vocab).float(), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss.item()
 
-    for _ in range(3):  # warm-up
+    for _ in range(5 if a.compile else 3):  # warm-up (and compilation)
         step()
     start = time.perf_counter()
     for _ in range(a.steps):
         step()
     train_tps = a.steps * a.batch * a.ctx / (time.perf_counter() - start)
 
-    model.eval()
-    with torch.no_grad():
-        caches = [dict() for _ in range(a.layers)]
-        idx = torch.zeros((1, 1), dtype=torch.long)
-        logits = model(idx, caches, 0)
-        start = time.perf_counter()
-        for t in range(1, a.new_tokens):  # timed after the first token, as is customary
-            nxt = torch.multinomial(F.softmax(logits[:, -1], -1), 1)
-            logits = model(nxt, caches, t)
-        gen_tps = (a.new_tokens - 1) / (time.perf_counter() - start)
+    gen_tps = generate_tokens_per_s(model, a) if a.new_tokens > 1 else None
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps(dict(train_tokens_per_s=train_tps, generate_tokens_per_s=gen_tps,
-                          parameters=params, torch=torch.__version__)))
+                          parameters=params, torch=torch.__version__,
+                          mode=("compile" if a.compile else "eager") + ("+bf16" if a.bf16 else ""))))
 
 
 if __name__ == "__main__":

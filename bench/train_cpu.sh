@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # CPU training and generation speed, midigpt vs a PyTorch script of the same model
-# (bench/torch_gpt.py), on the same machine, one after the other, all cores (2 here).
+# (bench/torch_gpt.py), on the same machine, one after the other, all cores.
 #
 #   bench/train_cpu.sh [STEPS]
 #
 # Model: GPT-2 style, REMI+ vocabulary (518), 4 layers, 4 heads, d_model 256, context 256,
 # batch 8; AdamW with clipping. Generation: batch 1, KV cache, 256 new tokens.
-# Makes a Python venv with PyTorch from PyPI under ${MIDIGPT_TORCH_VENV:-/tmp/midigpt-torch-venv}.
+#
+# PyTorch runs in every mode a user could pick: eager and `torch.compile`, each in f32 and,
+# where the CPU has native bf16 dot products (x86 avx512_bf16 or amx_bf16, ARM bf16), under
+# bf16 autocast. midigpt runs in its best mode (`dtype = "auto"`: bf16 where native, else f32)
+# and in f32. Each line gives the ratio to PyTorch's fastest mode.
+# Makes a Python venv with PyTorch from PyPI under ${MIDIGPT_TORCH_VENV:-/tmp/midigpt-torch-venv};
+# torch.compile needs a C compiler (cc).
 set -euo pipefail
 steps=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,15 +22,36 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q torch numpy
 fi
+# Native bf16: the same test midigpt makes at run time (crates/model/src/fused/cpu/features.rs).
+if grep -qwE 'avx512_bf16|amx_bf16|bf16' /proc/cpuinfo; then bf16=1; else bf16=0; fi
 (cd "$root" && cargo build -q --release -p midigpt-train --example bench)
-ours=$("$root/target/release/examples/bench" --steps "$steps")
-theirs=$(OMP_NUM_THREADS=$threads "$venv/bin/python" "$root/bench/torch_gpt.py" --steps "$steps" --threads "$threads")
-python3 - "$ours" "$theirs" <<'PY'
+bench="$root/target/release/examples/bench"
+torch() { OMP_NUM_THREADS=$threads "$venv/bin/python" "$root/bench/torch_gpt.py" \
+    --steps "$steps" --threads "$threads" "$@"; }
+
+results=()
+results+=("$(torch)")
+results+=("$(torch --new-tokens 0 --compile)")
+if [ "$bf16" = 1 ]; then
+    results+=("$(torch --new-tokens 0 --bf16)")
+    results+=("$(torch --new-tokens 0 --compile --bf16)")
+fi
+results+=("$("$bench" --steps "$steps" --dtype auto)")
+results+=("$("$bench" --steps "$steps" --dtype f32 --new-tokens 0)")
+
+python3 - "$bf16" "${results[@]}" <<'PY'
 import json, sys
-ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"{'':10s} {'train tokens/s':>15s} {'generate tokens/s':>18s}")
-for name, r in (("midigpt", ours), ("PyTorch", theirs)):
-    print(f"{name:10s} {r['train_tokens_per_s']:15.0f} {r['generate_tokens_per_s']:18.0f}")
-print(f"ratio      {ours['train_tokens_per_s'] / theirs['train_tokens_per_s']:14.2f}x "
-      f"{ours['generate_tokens_per_s'] / theirs['generate_tokens_per_s']:17.2f}x")
+native_bf16, runs = sys.argv[1] == "1", [json.loads(r) for r in sys.argv[2:]]
+torch_runs = [r for r in runs if "torch" in r]
+ours = [r for r in runs if "torch" not in r]
+best = max(torch_runs, key=lambda r: r["train_tokens_per_s"])
+print(f"native bf16: {'yes' if native_bf16 else 'no (bf16 modes skipped)'}")
+print(f"{'':24s} {'train tokens/s':>15s} {'vs PyTorch best':>16s} {'generate tokens/s':>18s}")
+for r in torch_runs + ours:
+    name = f"PyTorch {r['mode']}" if "torch" in r else f"midigpt {r['dtype']}"
+    gen = r.get("generate_tokens_per_s")
+    gen = f"{gen:18.0f}" if gen else f"{'-':>18s}"
+    ratio = r["train_tokens_per_s"] / best["train_tokens_per_s"]
+    print(f"{name:24s} {r['train_tokens_per_s']:15.0f} {ratio:15.2f}x {gen}")
+print(f"PyTorch's best mode: {best['mode']}")
 PY

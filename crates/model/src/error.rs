@@ -30,6 +30,9 @@ pub enum ModelError {
         /// Layers in the model.
         model: usize,
     },
+    /// bf16 products were asked for on a CPU that cannot multiply bf16 natively.
+    #[error("this CPU has no native bf16 dot products (AVX-512-BF16): train in f32")]
+    Bf16Unsupported,
     /// The weights file lacks a tensor the model needs.
     #[error("{path}: missing tensor {name}")]
     MissingTensor {

@@ -17,7 +17,6 @@ use burn::nn::{
     RmsNorm, RmsNormConfig,
 };
 use burn::tensor::activation::silu;
-use burn::tensor::module::linear as linear_op;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::cache::{KvCache, LayerCache};
@@ -62,22 +61,46 @@ fn linear<B: GptBackend>(
 }
 
 /// Applies `layer` to every position of `x` `(B, T, d_in) -> (B, T, d_out)` as one
-/// `(B·T, d_in) @ (d_in, d_out)` product. burn would otherwise run a batched product and, in
-/// the backward pass, materialise one weight gradient per batch row before summing them.
+/// `(B·T, d_in) @ (d_in, d_out)` product, adding `residual` `(B, T, d_out)` when given. burn
+/// would otherwise run a batched product and, in the backward pass, materialise one weight
+/// gradient per batch row before summing them.
 fn project<B: GptBackend>(
     x: Tensor<B, 3>,
     weight: Tensor<B, 2>,
     bias: Option<Tensor<B, 1>>,
+    residual: Option<Tensor<B, 3>>,
 ) -> Tensor<B, 3> {
     let [b, t, c] = x.dims();
-    let y = linear_op(x.reshape([b * t, c]), weight, bias); // (B·T, d_out)
-    let d_out = y.dims()[1];
+    let d_out = weight.dims()[1];
+    let residual = residual.map(|r| r.reshape([b * t, d_out]));
+    let y = B::fused_linear(x.reshape([b * t, c]), weight, bias, residual); // (B·T, d_out)
     y.reshape([b, t, d_out])
 }
 
 /// [`project`] through a [`Linear`] layer.
 fn apply<B: GptBackend>(layer: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    project(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+    project(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        None,
+    )
+}
+
+/// `residual + dropout(layer(x))`: the end of an attention or MLP sub-block. Without dropout
+/// the addition happens inside the layer's kernel (see [`GptBackend::fused_linear`]).
+fn add_to_residual<B: GptBackend>(
+    layer: &Linear<B>,
+    dropout: &Dropout,
+    x: Tensor<B, 3>,
+    residual: Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    if dropout.prob == 0.0 {
+        let bias = layer.bias.as_ref().map(|b| b.val());
+        project(x, layer.weight.val(), bias, Some(residual))
+    } else {
+        residual + dropout.forward(apply(layer, x))
+    }
 }
 
 /// LayerNorm with its epsilon at hand for [`GptBackend::layernorm`] (burn keeps it private).
@@ -188,10 +211,12 @@ impl<B: GptBackend> Attention<B> {
         }
     }
 
-    /// `x` is `(B, T, C)` at positions `start..start + T`, where `start` is the cache length.
+    /// `x` is `(B, T, C)` at positions `start..start + T`, where `start` is the cache length;
+    /// the result is added to `residual` `(B, T, C)`.
     fn forward(
         &self,
         x: Tensor<B, 3>,
+        residual: Tensor<B, 3>,
         rope: Option<&Rope<B>>,
         cache: Option<&mut LayerCache<B>>,
     ) -> Tensor<B, 3> {
@@ -199,7 +224,13 @@ impl<B: GptBackend> Attention<B> {
         let (nh, nkv, hs) = (self.n_head, self.n_kv_head, c / self.n_head);
         let start = cache.as_ref().map_or(0, |cache| cache.len());
         let heads = |x: Tensor<B, 3>, n| x.reshape([b, t, n, hs]).swap_dims(1, 2); // (B, n, T, hs)
-        let qkv = apply(&self.c_attn, x).split_with_sizes(vec![nh * hs, nkv * hs, nkv * hs], 2);
+        let qkv = apply(&self.c_attn, x); // (B, T, (nh + 2·nkv)·hs)
+        if rope.is_none() && cache.is_none() && nkv == nh {
+            // GPT-2 training and scoring: one fused operation, no head copies either way.
+            let y = B::causal_self_attention(qkv, nh); // (B, T, C)
+            return add_to_residual(&self.c_proj, &self.resid_dropout, y, residual);
+        }
+        let qkv = qkv.split_with_sizes(vec![nh * hs, nkv * hs, nkv * hs], 2);
         let [q, k, v] = [0, 1, 2].map(|i| qkv[i].clone());
         let (q, k, v) = (heads(q, nh), heads(k, nkv), heads(v, nkv));
         let (q, k) = match rope {
@@ -216,7 +247,7 @@ impl<B: GptBackend> Attention<B> {
         // the bottom right, so T new queries see all S - T cached keys.
         let y = B::causal_attention(q, k, v); // (B, nh, T, hs)
         let y = y.swap_dims(1, 2).reshape([b, t, c]); // (B, T, C): heads side by side again
-        self.resid_dropout.forward(apply(&self.c_proj, y))
+        add_to_residual(&self.c_proj, &self.resid_dropout, y, residual)
     }
 }
 
@@ -260,7 +291,8 @@ impl<B: GptBackend> Mlp<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// `x` `(B, T, C)`; the result is added to `residual` `(B, T, C)`.
+    fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
         let h = apply(&self.c_fc, x); // (B, T, H), or (B, T, 2H) for SwiGLU
         let [_, _, width] = h.dims();
         let h = if self.swiglu {
@@ -272,7 +304,7 @@ impl<B: GptBackend> Mlp<B> {
         } else {
             B::exact_gelu(h) // exact (erf) GELU, as nanoGPT; GPT-2 used the tanh approximation
         };
-        self.dropout.forward(apply(&self.c_proj, h)) // (B, T, C)
+        add_to_residual(&self.c_proj, &self.dropout, h, residual) // (B, T, C)
     }
 }
 
@@ -301,8 +333,10 @@ impl<B: GptBackend> Block<B> {
         rope: Option<&Rope<B>>,
         cache: Option<&mut LayerCache<B>>,
     ) -> Tensor<B, 3> {
-        let x = x.clone() + self.attn.forward(self.ln_1.forward(x), rope, cache);
-        x.clone() + self.mlp.forward(self.ln_2.forward(x))
+        let x = self
+            .attn
+            .forward(self.ln_1.forward(x.clone()), x, rope, cache);
+        self.mlp.forward(self.ln_2.forward(x.clone()), x)
     }
 }
 
@@ -417,7 +451,7 @@ impl<B: GptBackend> Gpt<B> {
         let x = self.ln_f.forward(x);
         match &self.lm_head {
             Some(head) => apply(head, x), // (B, T, V)
-            None => project(x, self.wte.weight.val().transpose(), None), // tied: (B, T, C) @ (C, V)
+            None => project(x, self.wte.weight.val().transpose(), None, None), // tied: (B, T, C) @ (C, V)
         }
     }
 

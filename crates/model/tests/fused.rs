@@ -3,6 +3,7 @@
 mod common;
 
 use burn::tensor::{Int, Tensor, TensorData};
+use common::grads::{grad, leaf, random, weighted_sum};
 use common::{ids, max_abs_diff};
 use midigpt_model::{burn_attention, burn_cross_entropy, burn_layernorm, CpuTrain, GptBackend};
 
@@ -10,42 +11,6 @@ type B = CpuTrain;
 
 /// Kernels and reference accumulate in different orders: f32 rounding, nothing more.
 const TOL: f32 = 2e-5;
-
-/// Values spread over about [-1.7, 1.7], from a generator of the test's own (burn's seed is
-/// global, and tests run in parallel).
-fn random<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let n = shape.iter().product();
-    let values: Vec<f32> = (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.4
-        })
-        .collect();
-    Tensor::from_data(TensorData::new(values, shape), &Default::default())
-}
-
-/// A fresh leaf with `t`'s values: burn frees a graph after its backward pass, so the fused
-/// and the reference computation each get their own inputs.
-fn leaf<const D: usize>(t: &Tensor<B, D>) -> Tensor<B, D> {
-    Tensor::from_inner(t.clone().inner()).require_grad()
-}
-
-/// Reduces an output to a scalar with fixed random weights, so every output element gets a
-/// different gradient.
-fn weighted_sum<const D: usize>(out: Tensor<B, D>, seed: u64) -> Tensor<B, 1> {
-    let w = random(out.dims(), seed).detach();
-    (out * w).sum()
-}
-
-fn grad<const D: usize>(
-    t: &Tensor<B, D>,
-    grads: &<B as burn::tensor::backend::AutodiffBackend>::Gradients,
-) -> Tensor<B, D> {
-    Tensor::from_inner(t.grad(grads).expect("gradient"))
-}
 
 fn check_attention(b: usize, nh: usize, t: usize, s: usize, hs: usize) {
     let inputs = [
@@ -76,6 +41,32 @@ fn attention_matches_burn_over_row_blocks_and_cached_keys() {
     check_attention(1, 2, 129, 129, 16);
     check_attention(2, 2, 5, 70, 8); // 5 new queries after 65 cached keys
     check_attention(1, 1, 1, 1, 4);
+}
+
+/// burn's operations for [`GptBackend::causal_self_attention`]: views and burn's attention.
+fn reference_self_attention(qkv: Tensor<B, 3>, n_head: usize) -> Tensor<B, 3> {
+    let [b, t, c3] = qkv.dims();
+    let (c, hs) = (c3 / 3, c3 / 3 / n_head);
+    let heads = |x: Tensor<B, 3>| x.reshape([b, t, n_head, hs]).swap_dims(1, 2);
+    let [q, k, v] = [0, 1, 2].map(|i| heads(qkv.clone().narrow(2, i * c, c)));
+    burn_attention(q, k, v).swap_dims(1, 2).reshape([b, t, c])
+}
+
+#[test]
+fn self_attention_on_the_fused_projection_matches_burn() {
+    for (b, t, nh, hs) in [(2, 70, 3, 8), (1, 1, 1, 4)] {
+        let qkv = random([b, t, 3 * nh * hs], 21);
+        let run = |attention: fn(Tensor<B, 3>, usize) -> Tensor<B, 3>| {
+            let qkv = leaf(&qkv);
+            let out = attention(qkv.clone(), nh);
+            let grads = weighted_sum(out.clone(), 22).backward();
+            (out, grad(&qkv, &grads))
+        };
+        let (fused, reference) = (run(B::causal_self_attention), run(reference_self_attention));
+        assert!(max_abs_diff(fused.0, reference.0) < TOL, "forward T={t}");
+        let diff = max_abs_diff(fused.1, reference.1);
+        assert!(diff < TOL, "dqkv differs by {diff} (T={t})");
+    }
 }
 
 #[test]

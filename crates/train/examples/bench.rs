@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release -p midigpt-train --example bench -- [--steps 30] [--device cpu]
 //!         [--shape small|gpt2-124m] [--batch 8] [--accum 1] [--gen-batch 64]
-//!         [--new-tokens 256] [--peak-tflops 0]
+//!         [--new-tokens 256] [--peak-tflops 0] [--dtype auto|bf16|f32]
 //!
 //! `--losses N` prints instead the first N training losses, from weights initialised on the
 //! CPU and loaded onto the device (backends draw different random numbers): bench/gpu.sh
@@ -18,7 +18,10 @@
 //! MFU: training FLOPs per token (`Gpt::flops_per_token`, 6·N + 12·L·H·Q·T) × tokens/s over
 //! `--peak-tflops`. Generation: 256 new tokens with the KV cache, timed after the first: batch
 //! 1 sampled at temperature 1 (as `midigpt generate`), and `--gen-batch` sequences at once,
-//! greedy on the device (0 skips it).
+//! greedy on the device (0 skips it). `--new-tokens 0` skips generation.
+//!
+//! `--dtype` is the training config's `dtype` (CPU only): `auto` trains with bf16 products
+//! where the CPU has native bf16 dot products, else f32.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -31,7 +34,7 @@ use midigpt_model::{
     load_safetensors_bytes, save_safetensors, Cpu, CpuTrain, Gpt, GptBackend, GptConfig,
     GptTrainBackend, KvCache,
 };
-use midigpt_train::{optim, train_step, StepSettings};
+use midigpt_train::{optim, train_step, Dtype, StepSettings};
 use rand::SeedableRng;
 
 // The allocator `midigpt` itself uses, set up the same way (see crates/cli/src/main.rs).
@@ -48,6 +51,7 @@ fn main() -> Result<(), Error> {
     // SAFETY: sets a plain integer option.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let opts = Options::parse(std::env::args().skip(1))?;
+    opts.dtype.apply()?;
     match opts.device.as_str() {
         "cpu" => bench::<CpuTrain>(&opts, Default::default()),
         #[cfg(feature = "cuda")]
@@ -71,6 +75,7 @@ struct Options {
     new_tokens: usize,
     peak_tflops: f64,
     losses: usize,
+    dtype: Dtype,
 }
 
 impl Options {
@@ -101,6 +106,7 @@ impl Options {
             new_tokens: get("new-tokens", "256").parse()?,
             peak_tflops: get("peak-tflops", "0").parse()?,
             losses: get("losses", "0").parse()?,
+            dtype: get("dtype", "auto").parse()?,
         };
         if let Some(key) = values.keys().next() {
             return Err(format!("unknown option --{key}").into());
@@ -155,33 +161,43 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
     let train = tokens as f64 / start.elapsed().as_secs_f64();
     let model = model.valid();
 
+    let gen = match opts.new_tokens {
+        0 => None,
+        n => Some(generate_one(&model, n)?),
+    };
+    let gen_batch = match (opts.gen_batch, opts.new_tokens) {
+        (0, _) | (_, 0) => None,
+        (n, new) => Some(generate_batch(&model, n, new.min(t), &device)?),
+    };
+    let mfu = (opts.peak_tflops > 0.0).then(|| flops_per_token * train / (opts.peak_tflops * 1e12));
+    println!(
+        "{{\"train_tokens_per_s\": {train:.1}, \"mfu\": {}, \"flops_per_token\": {flops_per_token}, \
+         \"generate_tokens_per_s\": {}, \"generate_batch_tokens_per_s\": {}, \
+         \"peak_memory_bytes\": null, \"parameters\": {}, \"dtype\": \"{}\"}}",
+        json_or_null(mfu),
+        json_or_null(gen),
+        json_or_null(gen_batch),
+        model.num_params(),
+        opts.dtype.resolve().name(),
+    );
+    Ok(())
+}
+
+/// Tokens/s of one sequence sampled at temperature 1 with the KV cache, as `midigpt generate`.
+fn generate_one<B: GptBackend>(model: &Gpt<B>, new_tokens: usize) -> Result<f64, Error> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let sampling = SamplingConfig::default();
     let out = generate(
-        &model,
+        model,
         &[0],
-        opts.new_tokens,
+        new_tokens,
         &mut [],
         None,
         &sampling,
         &mut rng,
         &mut |_, _| true,
     )?;
-    let gen = (out.ids.len() - 1) as f64 / out.seconds;
-    let gen_batch = match opts.gen_batch {
-        0 => None,
-        n => Some(generate_batch(&model, n, opts.new_tokens.min(t), &device)?),
-    };
-    let mfu = (opts.peak_tflops > 0.0).then(|| flops_per_token * train / (opts.peak_tflops * 1e12));
-    println!(
-        "{{\"train_tokens_per_s\": {train:.1}, \"mfu\": {}, \"flops_per_token\": {flops_per_token}, \
-         \"generate_tokens_per_s\": {gen:.1}, \"generate_batch_tokens_per_s\": {}, \
-         \"peak_memory_bytes\": null, \"parameters\": {}}}",
-        json_or_null(mfu),
-        json_or_null(gen_batch),
-        model.num_params()
-    );
-    Ok(())
+    Ok((out.ids.len() - 1) as f64 / out.seconds)
 }
 
 /// A model initialised on the CPU (seed 0), moved to `device` through its safetensors weights.

@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::Dtype;
 pub use midigpt_model::Arch;
 
 fn parse_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
@@ -82,6 +83,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Where to train: "cpu", "cuda" or "cuda:N" (`cuda` needs a build with that feature).
     pub device: String,
+    /// Precision of the matrix products on the CPU: "auto" (the default) trains with bf16
+    /// operands and f32 accumulation where the CPU has native bf16 dot products
+    /// (AVX-512-BF16), f32 elsewhere; "bf16" or "f32" choose. Weights and optimizer state
+    /// stay f32, so a run may resume in another precision.
+    pub dtype: Dtype,
     /// The device's peak TFLOP/s in the precision it trains in (989 for an H100 SXM in bf16,
     /// dense), for the model FLOPs utilisation (MFU) on the progress bar; 0 leaves MFU out.
     pub peak_tflops: f64,
@@ -130,6 +136,7 @@ impl Default for TrainConfig {
             keep_last: 3,
             seed: 1337,
             device: "cpu".to_owned(),
+            dtype: Dtype::Auto,
             peak_tflops: 0.0,
             arch: Arch::Gpt2,
             n_layer: 4,
@@ -164,6 +171,7 @@ impl TrainConfig {
         "checkpoint_interval",
         "keep_last",
         "device",
+        "dtype",
         "peak_tflops",
     ];
 
@@ -435,7 +443,7 @@ impl TrainConfig {
 
     /// Settings that are legal but probably not what was meant, one sentence each.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = self.dtype.warning().into_iter().collect();
         // A run shortened with `--set max_iters=300` keeps the default decay to 5,000 steps
         // and ends at almost its peak rate, without the low-rate steps that settle the loss.
         if self.lr_decay_iters > self.max_iters {

@@ -31,6 +31,7 @@
 
 mod checkpoint;
 mod config;
+mod dtype;
 mod error;
 mod infill_eval;
 mod metrics;
@@ -48,6 +49,7 @@ pub use checkpoint::{
     CHECKPOINT_META_FILE, LATEST_POINTER,
 };
 pub use config::{Arch, TrainConfig};
+pub use dtype::Dtype;
 pub use error::{ConfigError, TrainError};
 pub use infill_eval::{evaluate_infill, InfillEval};
 pub use metrics::{read_metrics, MetricRecord, MetricsWriter};

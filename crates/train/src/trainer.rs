@@ -73,6 +73,7 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     let (run, config) = open_run(&job, &meta)?;
     let report = job.report;
     config.warnings().iter().for_each(|w| report.warn(w));
+    config.dtype.apply()?;
     // A run resumed on other data must read the ids as it learnt them.
     let tokenizer = load_tokenizer(run.tokenizer_path()).map_err(DataError::from)?;
     meta.check_tokenizer(tokenizer.as_ref())?;

@@ -1,6 +1,7 @@
-//! The four operations of a training step that burn's autodiff would otherwise break into
-//! many small tensor operations, each with its own allocation and pass over memory: causal
-//! self-attention, LayerNorm, GELU and the cross-entropy loss.
+//! The operations of a training step that burn's autodiff would otherwise break into many
+//! small tensor operations, each with its own allocation and pass over memory: linear layers
+//! (with the bias and residual additions), causal self-attention, LayerNorm, GELU and the
+//! cross-entropy loss.
 //!
 //! [`GptBackend`] names them. Its default methods are burn's own operations, so any backend
 //! runs the model; on the CPU training backend ([`CpuTrain`](crate::CpuTrain)) they are single
@@ -10,15 +11,28 @@
 mod cpu;
 mod math;
 mod nodes;
+mod precision;
 
 use burn::tensor::activation::{gelu, log_softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::module::attention;
+use burn::tensor::module::{attention, linear};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 
 /// A burn backend the GPT runs on: burn's [`Backend`] plus the operations it may fuse.
 pub trait GptBackend: Backend {
+    /// A linear layer `x·w + bias`, plus `residual` when given, for `x` `(N, K)`, `w`
+    /// `(K, M)`, `bias` `(M)` and `residual` `(N, M)`. On the CPU training backend the
+    /// products run in the thread's [`Precision`] ([`set_cpu_precision`]).
+    fn fused_linear(
+        x: Tensor<Self, 2>,
+        w: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        residual: Option<Tensor<Self, 2>>,
+    ) -> Tensor<Self, 2> {
+        burn_linear(x, w, bias, residual)
+    }
+
     /// Causal attention `softmax(q·kᵀ/√hs + mask)·v` for `q` `(B, nh, T, hs)` and `k`, `v`
     /// `(B, nh, S, hs)`, `S ≥ T`: query `i` sees keys `0..=i + S - T` (the queries are the
     /// last `T` positions).
@@ -28,6 +42,13 @@ pub trait GptBackend: Backend {
         v: Tensor<Self, 4>,
     ) -> Tensor<Self, 4> {
         burn_attention(q, k, v)
+    }
+
+    /// Causal self-attention (GPT-2's, no cache) over `qkv` `(B, T, 3C)`, the query, key and
+    /// value projections side by side, each `n_head` heads of `C / n_head`: the result
+    /// `(B, T, C)` with the heads side by side again.
+    fn causal_self_attention(qkv: Tensor<Self, 3>, n_head: usize) -> Tensor<Self, 3> {
+        burn_self_attention(qkv, n_head)
     }
 
     /// LayerNorm over the last dimension of `x` `(B, T, C)`, scaled by `gamma` and shifted by
@@ -61,6 +82,33 @@ where
     B: AutodiffBackend + GptBackend,
     B::InnerBackend: GptBackend,
 {
+}
+
+pub use precision::{cpu_precision, native_bf16, set_cpu_precision, Precision};
+
+/// burn's linear layer, then the residual added.
+pub fn burn_linear<B: Backend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+    residual: Option<Tensor<B, 2>>,
+) -> Tensor<B, 2> {
+    let y = linear(x, w, bias);
+    match residual {
+        Some(residual) => y + residual,
+        None => y,
+    }
+}
+
+/// [`GptBackend::causal_self_attention`] from burn's operations: heads split apart by views,
+/// attention, heads merged back together.
+pub fn burn_self_attention<B: GptBackend>(qkv: Tensor<B, 3>, n_head: usize) -> Tensor<B, 3> {
+    let [b, t, c3] = qkv.dims();
+    let (c, hs) = (c3 / 3, c3 / 3 / n_head);
+    let heads = |x: Tensor<B, 3>| x.reshape([b, t, n_head, hs]).swap_dims(1, 2); // (B, nh, T, hs)
+    let [q, k, v] = [0, 1, 2].map(|i| heads(qkv.clone().narrow(2, i * c, c)));
+    let y = B::causal_attention(q, k, v); // (B, nh, T, hs)
+    y.swap_dims(1, 2).reshape([b, t, c])
 }
 
 /// burn's attention, which flex runs as a tiled kernel and autodiff as separate operations.

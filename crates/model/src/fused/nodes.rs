@@ -11,7 +11,7 @@ use burn::backend::Flex;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 
-use super::{cpu, GptBackend};
+use super::{cpu, cpu_precision, GptBackend, Precision};
 
 type CpuTrain = Autodiff<Flex>;
 fn float<const D: usize>(t: Tensor<CpuTrain, D>) -> FloatTensor<CpuTrain> {
@@ -35,6 +35,34 @@ macro_rules! register {
 }
 
 #[derive(Debug)]
+struct LinearNode;
+
+impl Backward<Flex, 4> for LinearNode {
+    /// x, w and the precision of the forward products. Parents: x, w, bias, residual (an
+    /// untracked stand-in where the layer has none).
+    type State = (FlexTensor, FlexTensor, Precision);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w, precision) = ops.state;
+        let [px, pw, pb, pr] = ops.parents;
+        let wanted = cpu::Wanted {
+            x: px.is_some(),
+            w: pw.is_some(),
+            bias: pb.is_some(),
+        };
+        let [dx, dw, db] = cpu::linear_backward(&x, &w, &grad, precision, wanted);
+        // The residual passes the gradient through unchanged.
+        let dr = pr.is_some().then(|| grad.clone());
+        for (parent, g) in [px, pw, pb, pr].into_iter().zip([dx, dw, db, dr]) {
+            if let (Some(node), Some(g)) = (parent, g) {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct AttentionNode;
 
 impl Backward<Flex, 3> for AttentionNode {
@@ -49,6 +77,21 @@ impl Backward<Flex, 3> for AttentionNode {
             ops.parents,
             cpu::attention_backward(&q, &k, &v, &probs, &grad),
         );
+    }
+}
+
+#[derive(Debug)]
+struct SelfAttentionNode;
+
+impl Backward<Flex, 1> for SelfAttentionNode {
+    /// qkv, the attention probabilities and the number of heads.
+    type State = (FlexTensor, FlexTensor, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (qkv, probs, n_head) = ops.state;
+        let dqkv = cpu::self_attention_backward(&qkv, &probs, &grad, n_head);
+        register!(grads, ops.parents, [dqkv]);
     }
 }
 
@@ -98,8 +141,47 @@ impl Backward<Flex, 1> for CrossEntropyNode {
     }
 }
 
+/// An untracked stand-in for an absent input of a node with a fixed number of parents.
+fn absent() -> FloatTensor<CpuTrain> {
+    float(Tensor::<CpuTrain, 1>::zeros([1], &Default::default()))
+}
+
 /// CPU training: the fused kernels, for f32 tensors (anything else takes burn's operations).
 impl GptBackend for CpuTrain {
+    fn fused_linear(
+        x: Tensor<Self, 2>,
+        w: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        residual: Option<Tensor<Self, 2>>,
+    ) -> Tensor<Self, 2> {
+        let (x, w) = (float(x), float(w));
+        let (bias, residual) = (bias.map(float), residual.map(float));
+        let mut all = vec![&x.primitive, &w.primitive];
+        all.extend(bias.iter().chain(&residual).map(|t| &t.primitive));
+        if !cpu::supported(&all) {
+            return super::burn_linear(wrap(x), wrap(w), bias.map(wrap), residual.map(wrap));
+        }
+        let precision = cpu_precision();
+        let y = cpu::linear(
+            &x.primitive,
+            &w.primitive,
+            bias.as_ref().map(|b| &b.primitive),
+            residual.as_ref().map(|r| &r.primitive),
+            precision,
+        );
+        let (bias, residual) = (bias.unwrap_or_else(absent), residual.unwrap_or_else(absent));
+        let nodes = [x.node, w.node, bias.node, residual.node];
+        let out = match LinearNode
+            .prepare::<NoCheckpointing>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x.primitive, w.primitive, precision), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        wrap(out)
+    }
+
     fn causal_attention(
         q: Tensor<Self, 4>,
         k: Tensor<Self, 4>,
@@ -122,6 +204,25 @@ impl GptBackend for CpuTrain {
             OpsKind::UnTracked(prep) => {
                 prep.finish(cpu::attention(&q.primitive, &k.primitive, &v.primitive).0)
             }
+        };
+        wrap(out)
+    }
+
+    fn causal_self_attention(qkv: Tensor<Self, 3>, n_head: usize) -> Tensor<Self, 3> {
+        let qkv = float(qkv);
+        if !cpu::supported(&[&qkv.primitive]) {
+            return super::burn_self_attention(wrap(qkv), n_head);
+        }
+        let out = match SelfAttentionNode
+            .prepare::<NoCheckpointing>([qkv.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, probs) = cpu::self_attention(&qkv.primitive, n_head);
+                prep.finish((qkv.primitive, probs, n_head), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(cpu::self_attention(&qkv.primitive, n_head).0),
         };
         wrap(out)
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: tiny configs and deterministic inputs.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod grads;
+
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use midigpt_model::{Arch, GptConfig};

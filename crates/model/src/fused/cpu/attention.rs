@@ -1,101 +1,24 @@
 //! Causal attention on flex tensors (f32): per head, the score block of each group of query
-//! rows is computed, soft-maxed and applied in one go, through the `gemm` crate (the one flex
-//! uses for its own products), heads spread over rayon's threads.
+//! rows is computed, soft-maxed and applied in one go, heads spread over rayon's threads.
+//!
+//! Two layouts: separate `(B, nh, L, hs)` q, k and v ([`attention`]), and the fused one the
+//! GPT-2 block uses ([`self_attention`]): q, k and v read straight out of the `(B, T, 3C)`
+//! projection and the result written straight into `(B, T, C)` with the heads side by side,
+//! so that neither pass copies heads apart or back together.
 
 use burn::backend::flex::FlexTensor;
-use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::tensor;
+use super::matmul::{matmul_to, Mat, SendPtr};
+use super::{readable, tensor};
 use crate::fused::math::exp;
 
 /// Rows of the attention matrix computed together: causal attention skips, for each block of
 /// query rows, the key columns none of them sees (about 40% of the work at T = 256).
 const ROW_BLOCK: usize = 64;
 
-/// A strided matrix inside a tensor's storage.
-#[derive(Clone, Copy)]
-struct Mat {
-    ptr: *const f32,
-    rows: usize,
-    cols: usize,
-    rs: isize,
-    cs: isize,
-}
-
-impl Mat {
-    /// A row-major matrix over `data` with row stride `ld`.
-    fn dense(data: &[f32], rows: usize, cols: usize, ld: usize) -> Self {
-        assert!(rows == 0 || (rows - 1) * ld + cols <= data.len());
-        Mat {
-            ptr: data.as_ptr(),
-            rows,
-            cols,
-            rs: ld as isize,
-            cs: 1,
-        }
-    }
-
-    fn t(self) -> Self {
-        Mat {
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            ..self
-        }
-    }
-
-    /// Rows `r0..r1`, columns `0..cols`.
-    fn block(self, r0: usize, r1: usize, cols: usize) -> Self {
-        assert!(r0 <= r1 && r1 <= self.rows && cols <= self.cols);
-        Mat {
-            // SAFETY: r0 < rows, so the offset stays inside the matrix.
-            ptr: self.ptr.wrapping_offset(r0 as isize * self.rs),
-            rows: r1 - r0,
-            cols,
-            ..self
-        }
-    }
-}
-
-/// `dst = beta·a·b`, or `dst += beta·a·b` when `accumulate`; `dst` row-major with row stride
-/// `ld`. Single-threaded: callers parallelise over heads.
-fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, beta: f32, accumulate: bool) {
-    assert_eq!(a.cols, b.rows, "inner dimensions");
-    let (m, n) = (a.rows, b.cols);
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
-    // SAFETY: the destination bounds are checked above; `a` and `b` were built from views whose
-    // extents were checked against their storage (`Mat::dense`, `Heads::mat`).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            a.cols,
-            dst.as_mut_ptr(),
-            1,
-            ld as isize,
-            accumulate,
-            a.ptr,
-            a.cs,
-            a.rs,
-            b.ptr,
-            b.cs,
-            b.rs,
-            if accumulate { 1.0 } else { 0.0 },
-            beta,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
-}
-
 /// A `(B, n, L, hs)` f32 tensor with non-negative strides, read one `(L, hs)` head at a time.
+#[derive(Clone, Copy)]
 struct Heads<'a> {
     data: &'a [f32],
     offset: usize,
@@ -123,6 +46,18 @@ impl<'a> Heads<'a> {
         }
     }
 
+    /// Columns `col0..col0 + n·hs` of a contiguous `(B, L, W)` tensor as `n` heads of `hs`.
+    fn columns(t: &'a FlexTensor, n: usize, hs: usize, col0: usize) -> Self {
+        let [b, l, w]: [usize; 3] = t.layout().shape().dims();
+        assert!(t.is_contiguous() && col0 + n * hs <= w, "head columns");
+        Heads {
+            data: t.storage(),
+            offset: t.layout().start_offset() + col0,
+            strides: [l * w, hs, w, 1],
+            dims: [b, n, l, hs],
+        }
+    }
+
     /// Head `h` of batch row `b`: an `(L, hs)` matrix.
     fn mat(&self, b: usize, h: usize) -> Mat {
         let [s0, s1, s2, s3] = self.strides;
@@ -137,15 +72,6 @@ impl<'a> Heads<'a> {
     }
 }
 
-/// A tensor whose strides [`Heads`] can read: non-negative (broadcast strides of 0 are fine).
-fn readable(t: &FlexTensor) -> FlexTensor {
-    if t.layout().strides().iter().all(|&s| s >= 0) {
-        t.clone()
-    } else {
-        t.to_contiguous()
-    }
-}
-
 /// Row blocks `(r0, r1, keys)` of a causal `(T, S)` attention matrix: rows `r0..r1` see keys
 /// `0..keys`.
 fn row_blocks(t: usize, s: usize) -> impl Iterator<Item = (usize, usize, usize)> {
@@ -153,6 +79,145 @@ fn row_blocks(t: usize, s: usize) -> impl Iterator<Item = (usize, usize, usize)>
         let r1 = (r0 + ROW_BLOCK).min(t);
         (r0, r1, (r1 + s - t).min(s))
     })
+}
+
+/// Where heads' `(L, hs)` results go in a buffer: row `r` of head `h` of batch row `b` starts
+/// at `base + b·batch + h·head + r·row`.
+#[derive(Clone, Copy)]
+struct Place {
+    base: SendPtr,
+    batch: usize,
+    head: usize,
+    row: usize,
+}
+
+impl Place {
+    /// Heads one after the other, `(B, n, L, hs)`.
+    fn heads(buf: &mut [f32], n: usize, l: usize, hs: usize) -> Place {
+        let batch = n * l * hs;
+        let place = Place {
+            base: SendPtr(buf.as_mut_ptr()),
+            batch,
+            head: l * hs,
+            row: hs,
+        };
+        place.check(buf.len(), buf.len() / batch.max(1), [n, l, hs])
+    }
+
+    /// Heads side by side from column `col0` of a `(B, L, W)` buffer.
+    fn columns(buf: &mut [f32], l: usize, w: usize, col0: usize, dims: [usize; 3]) -> Place {
+        let rows = buf.len() / (l * w).max(1);
+        let col0 = col0.min(buf.len());
+        let place = Place {
+            base: SendPtr(buf[col0..].as_mut_ptr()),
+            batch: l * w,
+            head: dims[2],
+            row: w,
+        };
+        place.check(buf.len() - col0, rows, dims)
+    }
+
+    /// Checks that every element of `rows` batch rows of heads `dims` `[n, L, hs]` falls
+    /// inside the `len` elements after `base`.
+    fn check(self, len: usize, rows: usize, dims: [usize; 3]) -> Place {
+        let [n, l, hs] = dims;
+        let last = rows.saturating_sub(1) * self.batch
+            + n.saturating_sub(1) * self.head
+            + l.saturating_sub(1) * self.row
+            + hs;
+        assert!(rows * n * l * hs == 0 || last <= len, "place past buffer");
+        self
+    }
+
+    /// Where row 0 of head `h` of batch row `b` goes.
+    fn at(&self, b: usize, h: usize) -> *mut f32 {
+        self.base.get().wrapping_add(b * self.batch + h * self.head)
+    }
+}
+
+/// Causal attention of heads `qh` `(B, nh, T, hs)` over `kh`, `vh` `(B, nh, S, hs)`, each
+/// head's output written to `out`: the probabilities `(B, nh, T, S)` (zero above the
+/// diagonal).
+fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
+    let [b, nh, t, hs] = qh.dims;
+    let s = kh.dims[2];
+    assert!(
+        s >= t && kh.dims == [b, nh, s, hs] && vh.dims == kh.dims,
+        "attention shapes"
+    );
+    let scale = 1.0 / (hs as f32).sqrt();
+    let mut probs = vec![0.0; b * nh * t * s];
+    probs
+        .par_chunks_mut(t * s.max(1))
+        .enumerate()
+        .for_each(|(i, p)| {
+            let (bi, hi) = (i / nh, i % nh);
+            let (q, k, v) = (qh.mat(bi, hi), kh.mat(bi, hi), vh.mat(bi, hi));
+            let o = out.at(bi, hi);
+            for (r0, r1, keys) in row_blocks(t, s) {
+                // P[r0..r1, ..keys] = scale · Q[r0..r1] · K[..keys]ᵀ, then softmax by row.
+                let (qb, kb) = (q.block(r0, r1, hs), k.block(0, keys, hs).t());
+                // SAFETY: rows r0..r1 of this head's own probability chunk.
+                unsafe { matmul_to(p[r0 * s..].as_mut_ptr(), s, qb, kb, scale, false) };
+                for r in r0..r1 {
+                    softmax_prefix(&mut p[r * s..(r + 1) * s], r + 1 + s - t);
+                }
+                // O[r0..r1] = P[r0..r1, ..keys] · V[..keys]
+                let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
+                let dst = o.wrapping_add(r0 * out.row);
+                // SAFETY: this head's rows of `out`, inside it (`Place::check`); no other
+                // task writes them.
+                unsafe { matmul_to(dst, out.row, pm, v.block(0, keys, hs), 1.0, false) };
+            }
+        });
+    probs
+}
+
+/// Gradients of [`forward`] given `dh` `(B, nh, T, hs)`, written to `dq`, `dk` and `dv`
+/// (which start at zero: `dk` and `dv` gather every row block).
+fn backward(qh: Heads, kh: Heads, vh: Heads, probs: &[f32], dh: Heads, grads: [Place; 3]) {
+    let [b, nh, t, hs] = qh.dims;
+    let s = kh.dims[2];
+    assert!(
+        dh.dims == qh.dims && probs.len() == b * nh * t * s,
+        "attention gradient shape"
+    );
+    let scale = 1.0 / (hs as f32).sqrt();
+    let [dq, dk, dv] = grads;
+    (0..b * nh).into_par_iter().for_each(|i| {
+        let (bi, hi) = (i / nh, i % nh);
+        let (q, k, v, d_o) = (
+            qh.mat(bi, hi),
+            kh.mat(bi, hi),
+            vh.mat(bi, hi),
+            dh.mat(bi, hi),
+        );
+        let (dq_h, dk_h, dv_h) = (dq.at(bi, hi), dk.at(bi, hi), dv.at(bi, hi));
+        let p = &probs[i * t * s..(i + 1) * t * s];
+        let mut ds = vec![0.0; t * s];
+        for (r0, r1, keys) in row_blocks(t, s) {
+            let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
+            let d_o = d_o.block(r0, r1, hs);
+            // SAFETY (every product below): the destinations are this head's rows of the
+            // gradient buffers (`Place::check`) or of its own `ds`; no other task writes
+            // them.
+            // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
+            unsafe { matmul_to(dv_h, dv.row, pm.t(), d_o, 1.0, true) };
+            // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
+            let vt = v.block(0, keys, hs).t();
+            unsafe { matmul_to(ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
+            for r in r0..r1 {
+                let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
+                let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
+                dr.iter_mut().zip(pr).for_each(|(d, p)| *d = p * (*d - dot));
+            }
+            let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
+            // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
+            let dq_rows = dq_h.wrapping_add(r0 * dq.row);
+            unsafe { matmul_to(dq_rows, dq.row, dsm, k.block(0, keys, hs), scale, false) };
+            unsafe { matmul_to(dk_h, dk.row, dsm.t(), q.block(r0, r1, hs), scale, true) };
+        }
+    });
 }
 
 /// Causal attention for `q` `(B, nh, T, hs)`, `k`, `v` `(B, nh, S, hs)`: the output
@@ -166,45 +231,75 @@ pub(crate) fn attention(
     let (qh, kh, vh) = (Heads::new(&q), Heads::new(&k), Heads::new(&v));
     let [b, nh, t, hs] = qh.dims;
     let s = kh.dims[2];
-    assert!(
-        s >= t && kh.dims == [b, nh, s, hs] && vh.dims == kh.dims,
-        "attention shapes"
-    );
-    let scale = 1.0 / (hs as f32).sqrt();
     let mut out = vec![0.0; b * nh * t * hs];
-    let mut probs = vec![0.0; b * nh * t * s];
-    out.par_chunks_mut(t * hs.max(1))
-        .zip(probs.par_chunks_mut(t * s.max(1)))
-        .enumerate()
-        .for_each(|(i, (o, p))| {
-            let (q, k, v) = (
-                qh.mat(i / nh, i % nh),
-                kh.mat(i / nh, i % nh),
-                vh.mat(i / nh, i % nh),
-            );
-            for (r0, r1, keys) in row_blocks(t, s) {
-                // P[r0..r1, ..keys] = scale · Q[r0..r1] · K[..keys]ᵀ, then softmax by row.
-                let rows = &mut p[r0 * s..];
-                matmul(
-                    rows,
-                    s,
-                    q.block(r0, r1, hs),
-                    k.block(0, keys, hs).t(),
-                    scale,
-                    false,
-                );
-                for r in r0..r1 {
-                    softmax_prefix(&mut p[r * s..(r + 1) * s], r + 1 + s - t);
-                }
-                // O[r0..r1] = P[r0..r1, ..keys] · V[..keys]
-                let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
-                matmul(&mut o[r0 * hs..], hs, pm, v.block(0, keys, hs), 1.0, false);
-            }
-        });
+    let probs = forward(qh, kh, vh, Place::heads(&mut out, nh, t, hs));
     (
         tensor(out, vec![b, nh, t, hs]),
         tensor(probs, vec![b, nh, t, s]),
     )
+}
+
+/// Gradients `[dq, dk, dv]` of [`attention`] given the output gradient `dout` `(B, nh, T, hs)`.
+pub(crate) fn attention_backward(
+    q: &FlexTensor,
+    k: &FlexTensor,
+    v: &FlexTensor,
+    probs: &FlexTensor,
+    dout: &FlexTensor,
+) -> [FlexTensor; 3] {
+    let (q, k, v, dout) = (readable(q), readable(k), readable(v), readable(dout));
+    let (qh, kh, vh) = (Heads::new(&q), Heads::new(&k), Heads::new(&v));
+    let [b, nh, t, hs] = qh.dims;
+    let s = kh.dims[2];
+    let mut dq = vec![0.0; b * nh * t * hs];
+    let mut dk = vec![0.0; b * nh * s * hs];
+    let mut dv = vec![0.0; b * nh * s * hs];
+    let places = [
+        Place::heads(&mut dq, nh, t, hs),
+        Place::heads(&mut dk, nh, s, hs),
+        Place::heads(&mut dv, nh, s, hs),
+    ];
+    backward(qh, kh, vh, probs.storage(), Heads::new(&dout), places);
+    [
+        tensor(dq, vec![b, nh, t, hs]),
+        tensor(dk, vec![b, nh, s, hs]),
+        tensor(dv, vec![b, nh, s, hs]),
+    ]
+}
+
+/// Causal self-attention of `n_head` heads over `qkv` `(B, T, 3C)` (q, k and v side by side):
+/// the output `(B, T, C)`, heads side by side, and the probabilities `(B, nh, T, T)`.
+pub(crate) fn self_attention(qkv: &FlexTensor, n_head: usize) -> (FlexTensor, FlexTensor) {
+    let qkv = qkv.to_contiguous();
+    let [b, t, c3]: [usize; 3] = qkv.layout().shape().dims();
+    let (c, hs) = (c3 / 3, c3 / 3 / n_head);
+    assert!(c3 == 3 * c && c == n_head * hs, "qkv width");
+    let [qh, kh, vh] = [0, c, 2 * c].map(|col0| Heads::columns(&qkv, n_head, hs, col0));
+    let mut out = vec![0.0; b * t * c];
+    let place = Place::columns(&mut out, t, c, 0, [n_head, t, hs]);
+    let probs = forward(qh, kh, vh, place);
+    (
+        tensor(out, vec![b, t, c]),
+        tensor(probs, vec![b, n_head, t, t]),
+    )
+}
+
+/// Gradient `(B, T, 3C)` of [`self_attention`] for `qkv` given `dout` `(B, T, C)`.
+pub(crate) fn self_attention_backward(
+    qkv: &FlexTensor,
+    probs: &FlexTensor,
+    dout: &FlexTensor,
+    n_head: usize,
+) -> FlexTensor {
+    let (qkv, dout) = (qkv.to_contiguous(), dout.to_contiguous());
+    let [b, t, c3]: [usize; 3] = qkv.layout().shape().dims();
+    let (c, hs) = (c3 / 3, c3 / 3 / n_head);
+    let [qh, kh, vh] = [0, c, 2 * c].map(|col0| Heads::columns(&qkv, n_head, hs, col0));
+    let dh = Heads::columns(&dout, n_head, hs, 0);
+    let mut dqkv = vec![0.0; b * t * c3];
+    let places = [0, c, 2 * c].map(|col0| Place::columns(&mut dqkv, t, c3, col0, [n_head, t, hs]));
+    backward(qh, kh, vh, probs.storage(), dh, places);
+    tensor(dqkv, vec![b, t, c3])
 }
 
 /// Softmax of `row[..n]` in place; the rest of the row (masked keys) becomes 0.
@@ -219,81 +314,4 @@ fn softmax_prefix(row: &mut [f32], n: usize) {
     let inv = 1.0 / sum;
     seen.iter_mut().for_each(|x| *x *= inv);
     masked.fill(0.0);
-}
-
-/// Gradients `[dq, dk, dv]` of [`attention`] given the output gradient `dout` `(B, nh, T, hs)`.
-pub(crate) fn attention_backward(
-    q: &FlexTensor,
-    k: &FlexTensor,
-    v: &FlexTensor,
-    probs: &FlexTensor,
-    dout: &FlexTensor,
-) -> [FlexTensor; 3] {
-    let (q, k, v, dout) = (readable(q), readable(k), readable(v), readable(dout));
-    let (qh, kh, vh, dh) = (
-        Heads::new(&q),
-        Heads::new(&k),
-        Heads::new(&v),
-        Heads::new(&dout),
-    );
-    let [b, nh, t, hs] = qh.dims;
-    let s = kh.dims[2];
-    assert!(dh.dims == qh.dims, "attention gradient shape");
-    let probs: &[f32] = probs.storage();
-    let scale = 1.0 / (hs as f32).sqrt();
-    let mut dq = vec![0.0; b * nh * t * hs];
-    let mut dk = vec![0.0; b * nh * s * hs];
-    let mut dv = vec![0.0; b * nh * s * hs];
-    dq.par_chunks_mut(t * hs.max(1))
-        .zip(dk.par_chunks_mut(s * hs.max(1)))
-        .zip(dv.par_chunks_mut(s * hs.max(1)))
-        .enumerate()
-        .for_each(|(i, ((dq, dk), dv))| {
-            let (bi, hi) = (i / nh, i % nh);
-            let (q, k, v, d_o) = (
-                qh.mat(bi, hi),
-                kh.mat(bi, hi),
-                vh.mat(bi, hi),
-                dh.mat(bi, hi),
-            );
-            let p = &probs[i * t * s..(i + 1) * t * s];
-            let mut ds = vec![0.0; t * s];
-            for (r0, r1, keys) in row_blocks(t, s) {
-                let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
-                let d_o = d_o.block(r0, r1, hs);
-                // (dK and dV start at zero and gather every row block.)
-                // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
-                matmul(dv, hs, pm.t(), d_o, 1.0, true);
-                // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
-                matmul(
-                    &mut ds[r0 * s..],
-                    s,
-                    d_o,
-                    v.block(0, keys, hs).t(),
-                    1.0,
-                    false,
-                );
-                for r in r0..r1 {
-                    let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
-                    let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
-                    dr.iter_mut().zip(pr).for_each(|(d, p)| *d = p * (*d - dot));
-                }
-                let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
-                // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
-                matmul(
-                    &mut dq[r0 * hs..],
-                    hs,
-                    dsm,
-                    k.block(0, keys, hs),
-                    scale,
-                    false,
-                );
-                matmul(dk, hs, dsm.t(), q.block(r0, r1, hs), scale, true);
-            }
-        });
-    [
-        tensor(dq, vec![b, nh, t, hs]),
-        tensor(dk, vec![b, nh, s, hs]),
-        tensor(dv, vec![b, nh, s, hs]),
-    ]
 }

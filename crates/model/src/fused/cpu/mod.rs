@@ -1,13 +1,21 @@
-//! Forward and backward kernels of the fused operations on flex tensors (f32): one pass over
-//! memory where burn's decomposition makes several, work split over rayon's threads.
+//! Forward and backward kernels of the fused operations on flex tensors (f32 storage): one
+//! pass over memory where burn's decomposition makes several, work split over rayon's threads.
+//! The matrix products pick their instructions at run time ([`matmul`]).
 
 mod attention;
+#[cfg(target_arch = "x86_64")]
+mod bf16;
+mod linear;
+mod matmul;
 mod rowwise;
 
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 
-pub(super) use attention::{attention, attention_backward};
+pub(super) use attention::{
+    attention, attention_backward, self_attention, self_attention_backward,
+};
+pub(super) use linear::{linear, linear_backward, Wanted};
 pub(super) use rowwise::{
     cross_entropy, cross_entropy_backward, gelu, gelu_backward, layernorm, layernorm_backward,
     LossStats, NormStats,
@@ -18,6 +26,15 @@ pub(super) fn supported(tensors: &[&FlexTensor]) -> bool {
     tensors.iter().all(|t| t.dtype() == DType::F32)
 }
 
+/// Whether this CPU has the bf16 dot products the bf16 kernels run on (x86: AVX-512-BF16).
+/// Elsewhere (AVX2-only x86, ARM) the products stay f32.
+pub(crate) fn native_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return bf16::supported();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// A contiguous f32 tensor of `shape` holding `values`.
 pub(super) fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
@@ -26,4 +43,13 @@ pub(super) fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
 /// The elements of a contiguous f32 tensor (callers make it so with `to_contiguous`).
 pub(super) fn contiguous(t: &FlexTensor) -> &[f32] {
     t.as_slice().expect("contiguous f32 tensor")
+}
+
+/// A tensor whose strides the kernels can read: non-negative (broadcast strides of 0 are fine).
+fn readable(t: &FlexTensor) -> FlexTensor {
+    if t.layout().strides().iter().all(|&s| s >= 0) {
+        t.clone()
+    } else {
+        t.to_contiguous()
+    }
 }

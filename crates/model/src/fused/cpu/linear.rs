@@ -1,0 +1,109 @@
+//! A linear layer on flex tensors (f32 storage): `y = x·w + bias + residual` with the bias and
+//! the residual stream written into the output before the product accumulates onto it (no
+//! separate passes to add them), and its gradients. The products run in the precision the
+//! caller picks ([`Precision`]); everything else stays f32.
+
+use burn::backend::flex::FlexTensor;
+
+use super::matmul::{product, Mat};
+use super::{contiguous, readable, tensor};
+use crate::fused::Precision;
+
+/// A 2-D tensor as a strided matrix; the tensor returned keeps the storage alive.
+fn view(t: &FlexTensor) -> (Mat, FlexTensor) {
+    let t = readable(t);
+    let layout = t.layout();
+    let [rows, cols]: [usize; 2] = layout.shape().dims();
+    let strides = layout.strides();
+    let data: &[f32] = t.storage();
+    let (rs, cs) = (strides[0] as usize, strides[1] as usize);
+    let start = layout.start_offset();
+    let last = start + rows.saturating_sub(1) * rs + cols.saturating_sub(1) * cs;
+    assert!(
+        rows == 0 || cols == 0 || last < data.len(),
+        "view past storage"
+    );
+    let mat = Mat {
+        ptr: data[start.min(data.len())..].as_ptr(),
+        rows,
+        cols,
+        rs: rs as isize,
+        cs: cs as isize,
+    };
+    (mat, t)
+}
+
+/// `x·w (+ bias) (+ residual)` for `x` `(N, K)`, `w` `(K, M)`, `bias` `(M)`, `residual`
+/// `(N, M)`: an `(N, M)` tensor.
+pub(crate) fn linear(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    residual: Option<&FlexTensor>,
+    precision: Precision,
+) -> FlexTensor {
+    let ((xm, _x), (wm, _w)) = (view(x), view(w));
+    let (n, m) = (xm.rows, wm.cols);
+    let mut y = match residual {
+        Some(r) => {
+            let r = r.to_contiguous();
+            assert_eq!(r.layout().shape().dims::<2>(), [n, m], "residual shape");
+            contiguous(&r).to_vec()
+        }
+        None => vec![0.0; n * m],
+    };
+    if let Some(b) = bias {
+        let b = b.to_contiguous();
+        let b = contiguous(&b);
+        assert_eq!(b.len(), m, "bias length");
+        for row in y.chunks_exact_mut(m.max(1)) {
+            row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+        }
+    }
+    let accumulate = bias.is_some() || residual.is_some();
+    product(precision, &mut y, m, xm, wm, accumulate);
+    tensor(y, vec![n, m])
+}
+
+/// Which gradients [`linear_backward`] computes: those of parents that want one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wanted {
+    pub(crate) x: bool,
+    pub(crate) w: bool,
+    pub(crate) bias: bool,
+}
+
+/// Gradients `[dx, dw, dbias]` of [`linear`] given the output gradient `dy` `(N, M)` (the
+/// residual's is `dy` itself); `None` where not wanted.
+pub(crate) fn linear_backward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    dy: &FlexTensor,
+    precision: Precision,
+    wanted: Wanted,
+) -> [Option<FlexTensor>; 3] {
+    let ((xm, _x), (wm, _w), (dym, dy)) = (view(x), view(w), view(dy));
+    let (n, k, m) = (xm.rows, xm.cols, wm.cols);
+    let dx = wanted.x.then(|| {
+        // dx = dy·wᵀ  (N, M)·(M, K)
+        let mut dx = vec![0.0; n * k];
+        product(precision, &mut dx, k, dym, wm.t(), false);
+        tensor(dx, vec![n, k])
+    });
+    let dw = wanted.w.then(|| {
+        // dw = xᵀ·dy  (K, N)·(N, M)
+        let mut dw = vec![0.0; k * m];
+        product(precision, &mut dw, m, xm.t(), dym, false);
+        tensor(dw, vec![k, m])
+    });
+    let dbias = wanted.bias.then(|| {
+        // Column sums, row after row: the same order, so the same bits, every run.
+        let dy = dy.to_contiguous();
+        let mut db = vec![0.0; m];
+        for row in contiguous(&dy).chunks_exact(m.max(1)) {
+            db.iter_mut().zip(row).for_each(|(d, g)| *d += g);
+        }
+        tensor(db, vec![m])
+    });
+    [dx, dw, dbias]
+}

@@ -1,0 +1,171 @@
+//! Matrix products of the fused kernels over strided f32 views: the `gemm` crate for f32 (it
+//! picks AVX-512, AVX2+FMA or NEON at run time; AVX-512 needs its `x86-v4` feature, on in
+//! the workspace), or [`bf16`](super::bf16) for bf16 operands with f32 accumulation.
+
+use gemm::Parallelism;
+
+use crate::fused::Precision;
+
+/// A strided matrix inside a tensor's storage.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat {
+    pub(crate) ptr: *const f32,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
+}
+
+// SAFETY: a `Mat` is a read-only view; the kernels share it between rayon's threads while the
+// tensor it points into is alive and unchanged (callers hold that tensor).
+unsafe impl Send for Mat {}
+unsafe impl Sync for Mat {}
+
+impl Mat {
+    /// A row-major matrix over `data` with row stride `ld`.
+    pub(crate) fn dense(data: &[f32], rows: usize, cols: usize, ld: usize) -> Self {
+        assert!(rows == 0 || (rows - 1) * ld + cols <= data.len());
+        Mat {
+            ptr: data.as_ptr(),
+            rows,
+            cols,
+            rs: ld as isize,
+            cs: 1,
+        }
+    }
+
+    /// The transpose (a view, nothing moves).
+    pub(crate) fn t(self) -> Self {
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// Rows `r0..r1`, columns `0..cols`.
+    pub(crate) fn block(self, r0: usize, r1: usize, cols: usize) -> Self {
+        assert!(r0 <= r1 && r1 <= self.rows && cols <= self.cols);
+        Mat {
+            // SAFETY: r0 < rows, so the offset stays inside the matrix.
+            ptr: self.ptr.wrapping_offset(r0 as isize * self.rs),
+            rows: r1 - r0,
+            cols,
+            ..self
+        }
+    }
+
+    /// Element `(r, c)`.
+    ///
+    /// # Safety
+    /// `r < rows` and `c < cols`, and the view's storage is alive.
+    #[inline(always)]
+    pub(crate) unsafe fn at(&self, r: usize, c: usize) -> f32 {
+        // SAFETY: in bounds by the caller's contract.
+        unsafe { *self.ptr.offset(r as isize * self.rs + c as isize * self.cs) }
+    }
+}
+
+/// Products of at least this many multiply-adds are split over rayon's threads (burn's flex
+/// uses the same threshold for its own).
+const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
+
+/// `dst = beta·a·b`, or `dst += beta·a·b` when `accumulate`; `dst` row-major with row stride
+/// `ld`, f32. Single-threaded: callers parallelise over heads.
+///
+/// # Safety
+/// `dst` is valid for writes of `a.rows` rows of `b.cols` elements at row stride `ld`, and
+/// no other thread touches those elements meanwhile.
+pub(crate) unsafe fn matmul_to(dst: *mut f32, ld: usize, a: Mat, b: Mat, beta: f32, acc: bool) {
+    // SAFETY: the caller's contract.
+    unsafe { gemm_f32(dst, ld, a, b, beta, acc, Parallelism::None) }
+}
+
+/// `dst = a·b`, or `dst += a·b` when `accumulate`, in `precision`, split over rayon's threads
+/// when large; `dst` row-major with row stride `ld`.
+pub(crate) fn product(
+    precision: Precision,
+    dst: &mut [f32],
+    ld: usize,
+    a: Mat,
+    b: Mat,
+    accumulate: bool,
+) {
+    assert_eq!(a.cols, b.rows, "inner dimensions");
+    let (m, n) = (a.rows, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
+    if precision == Precision::Bf16 {
+        #[cfg(target_arch = "x86_64")]
+        return super::bf16::matmul(dst, ld, a, b, accumulate);
+    }
+    let work = m.saturating_mul(a.cols).saturating_mul(n);
+    let parallelism = if work >= PARALLEL_THRESHOLD {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: the destination bounds are checked above, and `dst` is borrowed exclusively.
+    unsafe { gemm_f32(dst.as_mut_ptr(), ld, a, b, 1.0, accumulate, parallelism) };
+}
+
+/// # Safety
+/// As [`matmul_to`]; `a` and `b` were built from views whose extents were checked against
+/// their storage (`Mat::dense`, `Heads::mat`, `linear::view`).
+unsafe fn gemm_f32(
+    dst: *mut f32,
+    ld: usize,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    assert_eq!(a.cols, b.rows, "inner dimensions");
+    let (m, n) = (a.rows, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            a.cols,
+            dst,
+            1,
+            ld as isize,
+            accumulate,
+            a.ptr,
+            a.cs,
+            a.rs,
+            b.ptr,
+            b.cs,
+            b.rs,
+            if accumulate { 1.0 } else { 0.0 },
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// A raw pointer rayon's tasks may share, each writing elements no other task writes.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut f32);
+// SAFETY: users guarantee that tasks write disjoint elements (see each use).
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`, not its field).
+    pub(crate) fn get(self) -> *mut f32 {
+        self.0
+    }
+}

@@ -21,7 +21,7 @@
 //! greedy on the device (0 skips it). `--new-tokens 0` skips generation.
 //!
 //! `--dtype` is the training config's `dtype` (CPU only): `auto` trains with bf16 products
-//! where the CPU has native bf16 dot products, else f32.
+//! where they outrun f32 ones (AMD with AVX-512-BF16), else f32.
 
 use std::collections::HashMap;
 use std::time::Instant;

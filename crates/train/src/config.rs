@@ -84,8 +84,8 @@ pub struct TrainConfig {
     /// Where to train: "cpu", "cuda" or "cuda:N" (`cuda` needs a build with that feature).
     pub device: String,
     /// Precision of the matrix products on the CPU: "auto" (the default) trains with bf16
-    /// operands and f32 accumulation where the CPU has native bf16 dot products
-    /// (AVX-512-BF16), f32 elsewhere; "bf16" or "f32" choose. Weights and optimizer state
+    /// operands and f32 accumulation where the CPU's native bf16 dot products outrun its f32
+    /// ones (AMD with AVX-512-BF16), f32 elsewhere; "bf16" or "f32" choose. Weights and optimizer state
     /// stay f32, so a run may resume in another precision.
     pub dtype: Dtype,
     /// The device's peak TFLOP/s in the precision it trains in (989 for an H100 SXM in bf16,

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use midigpt_model::{native_bf16, set_cpu_precision, Precision};
+use midigpt_model::{bf16_preferred, native_bf16, set_cpu_precision, Precision};
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -13,7 +13,8 @@ use crate::TrainError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
-    /// bf16 where the CPU multiplies bf16 natively (AVX-512-BF16), f32 elsewhere.
+    /// bf16 where the CPU's native bf16 products outrun its f32 ones
+    /// ([`bf16_preferred`]: AMD with AVX-512-BF16), f32 elsewhere.
     #[default]
     Auto,
     /// bf16 operands with f32 accumulation, as PyTorch's CPU autocast; on a CPU without
@@ -27,7 +28,8 @@ impl Dtype {
     /// The precision this setting gives on this CPU.
     pub fn resolve(self) -> Precision {
         match self {
-            Dtype::Auto | Dtype::Bf16 if native_bf16() => Precision::Bf16,
+            Dtype::Auto if bf16_preferred() => Precision::Bf16,
+            Dtype::Bf16 if native_bf16() => Precision::Bf16,
             _ => Precision::F32,
         }
     }
@@ -89,7 +91,12 @@ mod tests {
         } else {
             Precision::F32
         };
-        assert_eq!(Dtype::Auto.resolve(), native);
+        let preferred = if bf16_preferred() {
+            Precision::Bf16
+        } else {
+            Precision::F32
+        };
+        assert_eq!(Dtype::Auto.resolve(), preferred);
         assert_eq!(Dtype::Bf16.resolve(), native);
         assert_eq!(Dtype::Bf16.warning().is_some(), !native_bf16());
         assert_eq!(Dtype::Auto.warning(), None);

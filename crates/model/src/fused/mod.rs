@@ -84,7 +84,7 @@ where
 {
 }
 
-pub use precision::{cpu_precision, native_bf16, set_cpu_precision, Precision};
+pub use precision::{bf16_preferred, cpu_precision, native_bf16, set_cpu_precision, Precision};
 
 /// burn's linear layer, then the residual added.
 pub fn burn_linear<B: Backend>(

@@ -45,6 +45,32 @@ pub fn native_bf16() -> bool {
     super::cpu::native_bf16()
 }
 
+/// Whether bf16 products are expected to outrun f32 ones on this CPU, so that `auto` picks
+/// them: native bf16 on an AMD CPU (Zen 4 and later), where `vdpbf16ps` does twice the
+/// multiply-adds of an f32 FMA at the same issue rate. Intel CPUs without AMX issue it at half
+/// the FMA rate, so there the bf16 path only adds rounding and packing work: measured on an
+/// AVX-512-BF16 Xeon, bf16 trained at 0.64x the f32 rate (bench/RESULTS.md).
+pub fn bf16_preferred() -> bool {
+    native_bf16() && cpu_vendor_is_amd()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unused_unsafe)] // `__cpuid` is safe on recent Rust, unsafe on older ones.
+fn cpu_vendor_is_amd() -> bool {
+    // Leaf 0: the vendor string in EBX, EDX, ECX.
+    let leaf = unsafe { std::arch::x86_64::__cpuid(0) };
+    let mut vendor = [0u8; 12];
+    vendor[..4].copy_from_slice(&leaf.ebx.to_le_bytes());
+    vendor[4..8].copy_from_slice(&leaf.edx.to_le_bytes());
+    vendor[8..].copy_from_slice(&leaf.ecx.to_le_bytes());
+    &vendor == b"AuthenticAMD"
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_vendor_is_amd() -> bool {
+    false
+}
+
 /// Sets the precision of CPU training's matrix products on this thread; the default is
 /// [`Precision::F32`]. Fails for [`Precision::Bf16`] on a CPU without [`native_bf16`].
 pub fn set_cpu_precision(precision: Precision) -> Result<(), ModelError> {

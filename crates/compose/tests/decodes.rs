@@ -1,26 +1,12 @@
 //! Every piece of every tokenizer decodes: REMI, REMI+, MIDI-like, triplet and a BPE model
 //! follow their grammar (BPE through its base tokens), and every note they spell is heard.
 
+mod common;
+
+use common::random_model;
 use midigpt_compose::{compose_model, Request, SamplingConfig};
 use midigpt_midi::Score;
-use midigpt_model::{Cpu, Gpt, GptConfig};
 use midigpt_tokenize::{builtin, Bpe, TokenId, Tokenizer};
-
-/// An untrained model over `tokenizer`'s vocabulary: it draws anything, so only the
-/// grammar stands between it and nonsense.
-fn random_model(tokenizer: &dyn Tokenizer) -> Gpt<Cpu> {
-    let v = tokenizer.vocab_size();
-    let config = GptConfig {
-        vocab_size: v,
-        block_size: 64,
-        n_layer: 1,
-        n_head: 2,
-        n_kv_head: 2,
-        n_embd: 16,
-        ..GptConfig::small(v)
-    };
-    config.init::<Cpu>(&Default::default()).expect("model")
-}
 
 fn prompt_score() -> Score {
     Score::from_file(concat!(
@@ -45,7 +31,7 @@ fn base_ids(tokenizer: &dyn Tokenizer, bpe: Option<&Bpe>, ids: &[TokenId]) -> Ve
 }
 
 fn check(name: &str, tokenizer: &dyn Tokenizer, bpe: Option<&Bpe>) {
-    let model = random_model(tokenizer);
+    let model = random_model(tokenizer, 64);
     let request = Request {
         // An untrained model would end a piece anywhere.
         sampling: SamplingConfig {

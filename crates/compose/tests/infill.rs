@@ -2,27 +2,15 @@
 //! untouched. An untrained model draws anything, so only the fill's constraints and the
 //! splice stand between it and a broken piece.
 
+mod common;
+
+use common::random_model;
 use midigpt_compose::{infill_model, ComposeError, InfillRequest, Piece, SamplingConfig};
 use midigpt_midi::{Note, Score};
-use midigpt_model::{Cpu, Gpt, GptConfig};
 use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
 
 fn tokenizer(name: &str) -> Box<dyn Tokenizer> {
     with_infill_tokens(builtin(name).unwrap().as_ref()).unwrap()
-}
-
-fn random_model(tokenizer: &dyn Tokenizer) -> Gpt<Cpu> {
-    let v = tokenizer.vocab_size();
-    let config = GptConfig {
-        vocab_size: v,
-        block_size: 128,
-        n_layer: 1,
-        n_head: 2,
-        n_kv_head: 2,
-        n_embd: 16,
-        ..GptConfig::small(v)
-    };
-    config.init::<Cpu>(&Default::default()).expect("model")
 }
 
 /// A POP909 song whose tracks get programs of their own (flute, strings, piano).
@@ -36,7 +24,7 @@ fn song() -> Score {
 }
 
 fn run(tok: &dyn Tokenizer, request: &InfillRequest) -> Result<Vec<Piece>, ComposeError> {
-    infill_model(&random_model(tok), tok, request, &mut |_| true)
+    infill_model(&random_model(tok, 128), tok, request, &mut |_| true)
 }
 
 fn request(bars: std::ops::Range<usize>, programs: Option<Vec<i16>>) -> InfillRequest {

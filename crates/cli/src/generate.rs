@@ -15,9 +15,10 @@ use midigpt_tokenize::load_tokenizer;
 use crate::device::{on_device, OnBackend};
 use crate::render::{write_companions, SynthArgs};
 
-/// New tokens per piece without a length control; with one, the piece ends at its bar line
-/// and this larger budget only guards against a model that never starts a new bar.
-const MAX_TOKENS: usize = 512;
+/// Bars per piece when neither a length nor a token budget is given: musicians count in bars.
+const DEFAULT_BARS: usize = 32;
+/// New tokens per piece at most: the piece ends at its bar line, and this budget only guards
+/// against a model that never starts a new bar.
 const MAX_TOKENS_WITH_LENGTH: usize = 16_384;
 
 /// Arguments of `midigpt generate`.
@@ -41,7 +42,8 @@ pub struct GenerateArgs {
     /// track the prompt lacks is added) [default: the tracks playing in those bars].
     #[arg(long, value_name = "LIST", requires = "infill_bars")]
     pub infill_tracks: Option<String>,
-    /// New tokens per sample at most [default: 512, or 16384 with --bars or --seconds].
+    /// New tokens per sample at most; alone, it sets the length instead of --bars [default:
+    /// 16384, a guard against a model that never starts a new bar].
     #[arg(long)]
     pub max_tokens: Option<usize>,
     /// Sampling temperature (0: always the most likely token).
@@ -73,7 +75,8 @@ pub struct GenerateArgs {
     /// Every bar in this metre, e.g. 3/4 or 6/8.
     #[arg(long, value_name = "N/D")]
     pub time_signature: Option<String>,
-    /// The piece ends after exactly N bars.
+    /// The piece ends after exactly N bars [default: 32, unless --seconds or --max-tokens
+    /// sets the length].
     #[arg(long, value_name = "N", conflicts_with = "seconds")]
     pub bars: Option<usize>,
     /// The piece ends at the first bar line after S seconds.
@@ -107,10 +110,11 @@ pub struct GenerateArgs {
 impl GenerateArgs {
     /// The request these arguments describe.
     fn request(&self) -> Result<Request> {
-        let length = match (self.bars, self.seconds) {
-            (Some(n), _) => Some(Length::Bars(n)),
-            (None, Some(s)) => Some(Length::Seconds(s)),
-            (None, None) => None,
+        let length = match (self.bars, self.seconds, self.max_tokens) {
+            (Some(n), _, _) => Some(Length::Bars(n)),
+            (None, Some(s), _) => Some(Length::Seconds(s)),
+            (None, None, Some(_)) => None,
+            (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
         };
         let controls = Controls {
             instruments: self
@@ -139,11 +143,6 @@ impl GenerateArgs {
             }),
             None => None,
         };
-        let default_max = if length.is_some() {
-            MAX_TOKENS_WITH_LENGTH
-        } else {
-            MAX_TOKENS
-        };
         Ok(Request {
             prompt,
             sampling: SamplingConfig {
@@ -154,7 +153,7 @@ impl GenerateArgs {
             },
             seed: self.seed,
             pieces: self.num_samples,
-            max_tokens: self.max_tokens.unwrap_or(default_max),
+            max_tokens: self.max_tokens.unwrap_or(MAX_TOKENS_WITH_LENGTH),
             controls,
         })
     }

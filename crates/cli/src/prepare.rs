@@ -39,6 +39,14 @@ pub struct PrepareArgs {
     /// Merge all non-drum tracks into one (program of the first), notes sorted by time, pitch.
     #[arg(long)]
     merge_tracks: bool,
+    /// Give every file this time signature (e.g. 4/4) before encoding, replacing its own: for
+    /// corpora that write a placeholder metre, as most POP909 files do (1/4).
+    #[arg(long, value_name = "N/D", value_parser = parse_time_signature)]
+    time_signature: Option<(u8, u8)>,
+    /// Give non-drum tracks with this name (any case) this GM program, e.g. MELODY=73; may be
+    /// repeated. REMI+ tells tracks apart by program, so parts that share one merge without it.
+    #[arg(long, value_name = "NAME=PROGRAM", value_parser = parse_track_program)]
+    track_program: Vec<(String, u8)>,
     /// Add each training file once per semitone shift in LOW..HIGH, e.g. -3..3, at most 12
     /// either way (validation files are never transposed, nor are drums).
     #[arg(long, value_name = "LOW..HIGH", allow_hyphen_values = true, value_parser = parse_range)]
@@ -65,6 +73,29 @@ fn parse_range(text: &str) -> Result<RangeInclusive<i8>, String> {
     Ok(low..=high)
 }
 
+/// Parses `N/D`, e.g. `4/4` (checked further by the data crate).
+fn parse_time_signature(text: &str) -> Result<(u8, u8), String> {
+    let (n, d) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected N/D, e.g. 4/4, got {text:?}"))?;
+    let parse = |s: &str| s.trim().parse::<u8>().map_err(|e| format!("{s:?}: {e}"));
+    Ok((parse(n)?, parse(d)?))
+}
+
+/// Parses `NAME=PROGRAM`, e.g. `MELODY=73`.
+fn parse_track_program(text: &str) -> Result<(String, u8), String> {
+    let (name, program) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected NAME=PROGRAM, e.g. MELODY=73, got {text:?}"))?;
+    let program = program
+        .trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= 127)
+        .ok_or_else(|| format!("{program:?} is not a GM program number 0..=127"))?;
+    Ok((name.to_string(), program))
+}
+
 pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
     let tokenizer = args.tokenizer.load()?;
     let mut options = PrepareOptions::new(&args.dir, &args.out);
@@ -72,6 +103,8 @@ pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
     options.threads = args.threads;
     options.drop_drums = args.drop_drums;
     options.merge_tracks = args.merge_tracks;
+    options.time_signature = args.time_signature;
+    options.track_programs = args.track_program.clone();
     options.transpose = args.transpose.clone().unwrap_or(0..=0);
     options.bpe_vocab_size = args.bpe;
     let start = Instant::now();
@@ -134,5 +167,17 @@ mod tests {
         assert!(parse_range("1..3").is_err());
         assert!(parse_range("3").is_err());
         assert!(parse_range("-200..3").is_err());
+    }
+
+    #[test]
+    fn time_signatures_and_track_programs() {
+        assert_eq!(parse_time_signature("4/4"), Ok((4, 4)));
+        assert_eq!(parse_time_signature(" 6 / 8 "), Ok((6, 8)));
+        assert!(parse_time_signature("4").is_err());
+        assert!(parse_time_signature("4/x").is_err());
+        assert_eq!(parse_track_program("MELODY=73"), Ok(("MELODY".into(), 73)));
+        assert_eq!(parse_track_program("a=b=0"), Ok(("a=b".into(), 0)));
+        assert!(parse_track_program("MELODY").is_err());
+        assert!(parse_track_program("MELODY=128").is_err());
     }
 }

@@ -1,6 +1,7 @@
-//! Score transforms applied before tokenizing: dropping drums, merging tracks, transposing.
+//! Score transforms applied before tokenizing: dropping drums, merging tracks, setting the
+//! metre and the programs, transposing.
 
-use midigpt_midi::{Score, Track};
+use midigpt_midi::{Score, TimeSignature, Track};
 
 /// Removes drum tracks.
 pub fn drop_drums(score: &mut Score) {
@@ -29,6 +30,33 @@ pub fn merge_tracks(score: &mut Score) {
     // Stable: notes at the same (time, pitch) keep track order.
     merged.notes.sort_by_key(|n| (n.time, n.pitch));
     score.tracks = std::iter::once(merged).chain(drums).collect();
+}
+
+/// Replaces every time signature with one `numerator/denominator` from the start. Some
+/// corpora write a placeholder metre (most POP909 files say 1/4 throughout a 4/4 song), which
+/// would make every beat a bar for the tokenizer.
+pub fn set_time_signature(score: &mut Score, numerator: u8, denominator: u8) {
+    score.time_signatures = vec![TimeSignature {
+        time: 0,
+        numerator,
+        denominator,
+    }];
+}
+
+/// Gives each non-drum track named like a key of `programs` (case and surrounding spaces
+/// ignored) that program. Corpora that keep their parts apart by track name only (POP909's
+/// MELODY, BRIDGE and PIANO are all program 0) would otherwise be one part for REMI+, whose
+/// tracks are programs.
+pub fn set_programs(score: &mut Score, programs: &[(String, u8)]) {
+    for track in score.tracks.iter_mut().filter(|t| !t.is_drum) {
+        let name = track.name.trim();
+        if let Some((_, program)) = programs
+            .iter()
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        {
+            track.program = *program;
+        }
+    }
 }
 
 /// Shifts every non-drum note by `semitones`; notes pushed outside 0..=127 are dropped, and
@@ -109,6 +137,47 @@ mod tests {
         transpose(&mut s, -3);
         let pitches: Vec<_> = s.tracks[0].notes.iter().map(|n| n.pitch).collect();
         assert_eq!(pitches, vec![59]);
+    }
+
+    #[test]
+    fn set_programs_matches_names_and_spares_drums() {
+        let mut s = score(vec![
+            track(0, false, &[(0, 72)]),
+            track(0, false, &[(0, 48)]),
+            track(0, true, &[(0, 36)]),
+        ]);
+        s.tracks[0].name = " Melody ".into();
+        s.tracks[1].name = "PIANO".into();
+        s.tracks[2].name = "melody".into();
+        set_programs(&mut s, &[("MELODY".into(), 73), ("bass".into(), 33)]);
+        let programs: Vec<_> = s.tracks.iter().map(|t| t.program).collect();
+        assert_eq!(programs, vec![73, 0, 0]);
+    }
+
+    #[test]
+    fn set_time_signature_replaces_every_change() {
+        let mut s = score(vec![track(0, false, &[(0, 60)])]);
+        s.time_signatures = vec![
+            TimeSignature {
+                time: 0,
+                numerator: 1,
+                denominator: 4,
+            },
+            TimeSignature {
+                time: 960,
+                numerator: 2,
+                denominator: 4,
+            },
+        ];
+        set_time_signature(&mut s, 4, 4);
+        assert_eq!(
+            s.time_signatures,
+            vec![TimeSignature {
+                time: 0,
+                numerator: 4,
+                denominator: 4
+            }]
+        );
     }
 
     #[test]

@@ -70,6 +70,12 @@ pub struct MetaOptions {
     pub drop_drums: bool,
     /// Whether non-drum tracks were merged into one.
     pub merge_tracks: bool,
+    /// The time signature every file was given, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_signature: Option<(u8, u8)>,
+    /// Programs given to tracks by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_programs: Vec<(String, u8)>,
     /// Transpositions applied to training files, in semitones (lowest, highest).
     pub transpose: (i8, i8),
     /// Vocabulary size of BPE, when BPE was trained.

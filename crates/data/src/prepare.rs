@@ -38,6 +38,10 @@ pub struct PrepareOptions {
     pub drop_drums: bool,
     /// Merge all non-drum tracks into one (see [`clean::merge_tracks`]).
     pub merge_tracks: bool,
+    /// Replace every time signature with this `(numerator, denominator)` before encoding.
+    pub time_signature: Option<(u8, u8)>,
+    /// Programs for non-drum tracks by track name (see [`clean::set_programs`]).
+    pub track_programs: Vec<(String, u8)>,
     /// Semitone shifts applied to training files: each is added once per shift. Default `0..=0`,
     /// at most [`MAX_TRANSPOSE`] either way.
     pub transpose: RangeInclusive<i8>,
@@ -55,6 +59,8 @@ impl PrepareOptions {
             threads: None,
             drop_drums: false,
             merge_tracks: false,
+            time_signature: None,
+            track_programs: Vec::new(),
             transpose: 0..=0,
             bpe_vocab_size: None,
         }
@@ -65,6 +71,19 @@ impl PrepareOptions {
             return Err(DataError::Option(format!(
                 "validation fraction {} is outside 0..=1",
                 self.val_fraction
+            )));
+        }
+        if let Some((numerator, denominator)) = self.time_signature {
+            if numerator == 0 || !denominator.is_power_of_two() || denominator > 64 {
+                return Err(DataError::Option(format!(
+                    "time signature {numerator}/{denominator}: the numerator must be at least 1 \
+                     and the denominator a power of two up to 64"
+                )));
+            }
+        }
+        if let Some((name, program)) = self.track_programs.iter().find(|(_, p)| *p > 127) {
+            return Err(DataError::Option(format!(
+                "program {program} for tracks named {name:?} is outside 0..=127"
             )));
         }
         let (low, high) = (*self.transpose.start(), *self.transpose.end());
@@ -87,6 +106,8 @@ impl PrepareOptions {
             val_fraction: self.val_fraction,
             drop_drums: self.drop_drums,
             merge_tracks: self.merge_tracks,
+            time_signature: self.time_signature,
+            track_programs: self.track_programs.clone(),
             transpose: (*self.transpose.start(), *self.transpose.end()),
             bpe: self.bpe_vocab_size,
         }
@@ -194,6 +215,10 @@ pub fn encode_file(
     if options.drop_drums {
         clean::drop_drums(&mut score);
     }
+    if let Some((numerator, denominator)) = options.time_signature {
+        clean::set_time_signature(&mut score, numerator, denominator);
+    }
+    clean::set_programs(&mut score, &options.track_programs);
     if options.merge_tracks {
         clean::merge_tracks(&mut score);
     }

@@ -1,16 +1,18 @@
 //! What the model worker does with a job: each candidate in turn, through the compose
-//! layer, with a preview of its notes every so often and the finished candidate spliced
-//! onto the score it continues.
+//! layer (`compose_with` for a continuation, `infill_with` for bars × tracks, as the command
+//! line's `generate`), with a preview of its notes every so often and the finished
+//! candidate spliced onto the score it continues (a fill comes back spliced already).
 
 use std::time::{Duration, Instant};
 
-use midigpt_compose::{compose_with, prompt_tokens, ModelPackage, Progress};
+use midigpt_compose::{compose_with, infill_with, prompt_tokens, ModelPackage, Progress};
 use midigpt_model::GptBackend;
+use midigpt_tokenize::infill::InfillVocab;
 use midigpt_tokenize::TokenId;
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
-use crate::request::strip;
+use crate::request::{strip, Work};
 use crate::store::Store;
 use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView};
 
@@ -52,18 +54,26 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
             .filter_map(|t| t.strip_prefix("TimeSig_"))
             .map(str::to_owned)
             .collect(),
+        cannot_fill: InfillVocab::new(pkg.tokenizer.as_ref())
+            .err()
+            .map(|e| e.to_string()),
     }
 }
 
 /// Writes the candidates of `job` with `pkg`, keeping each in `store`.
 pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
     let tokenizer = pkg.tokenizer.as_ref();
-    let prompt = match &job.request.prompt {
-        Some(p) => match prompt_tokens(tokenizer, p) {
-            Ok(tokens) => tokens,
-            Err(e) => return job.set(Status::Failed, Some(strip(e))),
-        },
-        None => Vec::new(),
+    // What the preview decodes the new tokens after, and the bar the new ones start at in
+    // it: a continuation's prompt; nothing for a fill, whose tokens are bars of their own.
+    let (prompt, from_bar) = match &job.work {
+        Work::Continue(request) => {
+            match request.prompt.as_ref().map(|p| prompt_tokens(tokenizer, p)) {
+                Some(Ok(tokens)) => (tokens, job.cut_bar),
+                Some(Err(e)) => return job.set(Status::Failed, Some(strip(e))),
+                None => (Vec::new(), job.cut_bar),
+            }
+        }
+        Work::Infill(_) => (Vec::new(), 0),
     };
     let cut = job.cut_bar;
     // Where the new part starts on the page, in quarter notes.
@@ -74,8 +84,6 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         if job.cancelled() {
             break;
         }
-        let mut request = job.request.clone();
-        request.seed = request.seed.wrapping_add(i as u64);
         let mut tokens: Vec<TokenId> = prompt.clone();
         let started = Instant::now();
         let mut last = started;
@@ -85,7 +93,7 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
                 last = Instant::now();
                 // A partial piece decodes like any other (ids that do not fit are skipped).
                 if let Ok(score) = tokenizer.decode(std::slice::from_ref(&tokens)) {
-                    let from = bar_start(&score, cut);
+                    let from = bar_start(&score, from_bar);
                     let shift = cut_quarters - from as f64 / score.ticks_per_quarter as f64;
                     let mut tracks = track_views(&score, from);
                     for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
@@ -102,16 +110,34 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
             }
             !job.cancelled()
         };
-        let piece = match compose_with(pkg, &request, &mut progress) {
+        let seed = |s: u64| s.wrapping_add(i as u64);
+        let made = match &job.work {
+            Work::Continue(request) => {
+                let request = midigpt_compose::Request {
+                    seed: seed(request.seed),
+                    ..request.clone()
+                };
+                compose_with(pkg, &request, &mut progress)
+            }
+            Work::Infill(request) => {
+                let request = midigpt_compose::InfillRequest {
+                    seed: seed(request.seed),
+                    ..request.clone()
+                };
+                infill_with(pkg, &request, &mut progress)
+            }
+        };
+        let piece = match made {
             Ok(mut pieces) => pieces.remove(0),
             Err(e) => return job.set(Status::Failed, Some(strip(e))),
         };
         if piece.stats.cancelled {
             break;
         }
-        let (score, name) = match &job.original {
-            Some((original, name)) => (splice(original, cut, &piece.score), name.as_str()),
-            None => (piece.score, "new piece"),
+        let (score, name) = match (&job.original, &job.work) {
+            (Some((_, name)), Work::Infill(_)) => (piece.score, name.as_str()),
+            (Some((original, name)), _) => (splice(original, cut, &piece.score), name.as_str()),
+            (None, _) => (piece.score, "new piece"),
         };
         let name = format!("{} - candidate {}", name.trim_end_matches(".mid"), i + 1);
         let id = store.insert(score.clone(), name.clone());

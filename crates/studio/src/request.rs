@@ -151,7 +151,7 @@ impl JobRequest {
                     if !score.tracks.iter().any(|t| t.program_or_drums() == p) {
                         return Err(StudioError::BadRequest(match p {
                             -1..=127 => format!(
-                                "tracks: the score has no {} track",
+                                "tracks: the score has no track of {}",
                                 program_name(p.max(0) as u8, p < 0)
                             ),
                             _ => format!("tracks: {p} is no GM program (0 to 127, -1: drums)"),
@@ -166,7 +166,7 @@ impl JobRequest {
                     parse::instrument(instrument).map_err(|e| StudioError::BadRequest(strip(e)))?;
                 if let Some(t) = (score.tracks.iter()).find(|t| t.program_or_drums() == program) {
                     return Err(StudioError::BadRequest(format!(
-                        "instrument: the piece already has a {} track; regenerate its bars instead",
+                        "instrument: the piece already has a track of {}; regenerate its bars instead",
                         program_name(t.program, t.is_drum)
                     )));
                 }
@@ -402,7 +402,7 @@ mod tests {
             (r#"{"mode": "infill", "bars": [2, 2]}"#, "bars 3 to 2"),
             (
                 r#"{"mode": "infill", "bars": [0, 1], "tracks": [40]}"#,
-                "no Violin track",
+                "no track of Violin",
             ),
             (
                 r#"{"mode": "add_track", "instrument": "kazoo"}"#,

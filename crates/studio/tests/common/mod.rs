@@ -8,7 +8,7 @@ use midigpt_compose::ModelPackage;
 use midigpt_model::{Cpu, GptConfig};
 use midigpt_render::{RenderOptions, Synth};
 use midigpt_studio::{Studio, StudioConfig};
-use midigpt_tokenize::builtin;
+use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -18,7 +18,15 @@ pub const SONG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP
 
 /// A one-layer REMI+ model of width 16, untrained: it writes noise, fast.
 pub fn tiny_model() -> ModelPackage<Cpu> {
-    let tokenizer = builtin("remi-plus").unwrap();
+    tiny_model_over(builtin("remi-plus").unwrap())
+}
+
+/// [`tiny_model`] with the infill tokens in its vocabulary: it can fill bars.
+pub fn tiny_infill_model() -> ModelPackage<Cpu> {
+    tiny_model_over(with_infill_tokens(builtin("remi-plus").unwrap().as_ref()).unwrap())
+}
+
+fn tiny_model_over(tokenizer: Box<dyn Tokenizer>) -> ModelPackage<Cpu> {
     let config = GptConfig {
         block_size: 256,
         n_layer: 1,
@@ -55,6 +63,11 @@ pub fn config() -> StudioConfig {
 /// A studio serving [`tiny_model`].
 pub fn studio(config: StudioConfig) -> Studio {
     Studio::start(config, || Ok(tiny_model())).unwrap()
+}
+
+/// A studio serving [`tiny_infill_model`].
+pub fn infill_studio(config: StudioConfig) -> Studio {
+    Studio::start(config, || Ok(tiny_infill_model())).unwrap()
 }
 
 /// Sends a request to `router` in process; returns the status, content type and body.

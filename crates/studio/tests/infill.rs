@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
-use common::{call, config, infill_studio, json, studio, wait, SONG};
+use common::{call, config, infill_studio, json, wait, SONG};
 use midigpt_midi::{Note, Score, Track};
 use serde_json::{json, Value};
 
@@ -213,7 +213,7 @@ async fn fills_that_cannot_be_are_refused_with_clear_words() {
     );
 
     // A model trained without the infill tokens says so, and why, before anything queues.
-    let plain = studio(config());
+    let plain = common::studio(config());
     let router = plain.router();
     let (_, model) = json(&router, Method::GET, "/api/model", vec![]).await;
     let why = model["cannot_fill"].as_str().unwrap();

@@ -247,9 +247,25 @@ async fn a_musician_continues_a_song_in_the_browser() {
     server.abort();
 }
 
-/// Bars 3 and 4 of the first track written again: a drag across them on the roll, a click
-/// on the track, two candidates whose other notes are the piece's, accept, undo.
+/// The song's first bars as piano and bass, opened in the page; bars 3 and 4 of the bass
+/// written again: a drag across them on the roll, a click on the bass, two candidates whose
+/// other notes are the piece's, accept, undo.
 async fn regenerate_a_selection(client: &WebDriver) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("piano and bass.mid");
+    common::two_tracks()
+        .slice_bars(0..8)
+        .write_file(&path)
+        .unwrap();
+    let input = client.find("#upload").await;
+    client.send_keys(&input, path.to_str().unwrap()).await;
+    until(
+        client,
+        "the second upload",
+        "return document.querySelectorAll('#tracks .track').length === 2",
+        30,
+    )
+    .await;
     eval(
         client,
         "const m = document.getElementById('mode'); m.value = 'infill'; \
@@ -289,9 +305,10 @@ async fn regenerate_a_selection(client: &WebDriver) {
         json!([{"from": 2, "to": 4}, "3", "4"]),
         "the dragged bars"
     );
-    client.click(&client.find("#tracks .track").await).await;
-    let tracks = eval(client, "return state.fillTracks.length").await;
-    assert_eq!(tracks, json!(1), "one track chosen");
+    let bass = client.find("#tracks .track[data-program='33']").await;
+    client.click(&bass).await;
+    let tracks = eval(client, "return state.fillTracks").await;
+    assert_eq!(tracks, json!([33]), "the bass chosen");
     screenshot(client, "infill-selection").await;
     client.click(&client.find("#generate").await).await;
     until(client, "two fills", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 3", 300).await;
@@ -309,7 +326,7 @@ async fn regenerate_a_selection(client: &WebDriver) {
     )
     .await;
     assert!(drawn.as_u64().unwrap() > 10, "notes drawn: {drawn}");
-    // Outside the selected bars of the chosen track, the candidate is the piece.
+    // Outside the selected bars of the bass, the candidate is the piece (the piano there too).
     let same = eval(client, SAME_OUTSIDE).await;
     assert_eq!(
         same,

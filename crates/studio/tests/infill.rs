@@ -8,25 +8,9 @@ use std::ops::Range;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
-use common::{call, config, infill_studio, json, wait, SONG};
+use common::{call, config, infill_studio, json, two_tracks, wait};
 use midigpt_midi::{Note, Score, Track};
 use serde_json::{json, Value};
-
-/// The test song with its lowest notes moved to a bass track: two instruments to choose from.
-fn two_tracks() -> Score {
-    let mut score = Score::from_bytes(SONG).unwrap();
-    let (low, high): (Vec<Note>, Vec<Note>) =
-        score.tracks[0].notes.iter().partition(|n| n.pitch < 55);
-    score.tracks[0].notes = high;
-    score.tracks.truncate(1);
-    score.tracks.push(Track {
-        name: "bass".into(),
-        program: 33,
-        is_drum: false,
-        notes: low,
-    });
-    score
-}
 
 /// Uploads `score`; returns its id.
 async fn upload(router: &Router, score: &Score) -> u64 {

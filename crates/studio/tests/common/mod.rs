@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use midigpt_compose::ModelPackage;
+use midigpt_midi::{Note, Score, Track};
 use midigpt_model::{Cpu, GptConfig};
 use midigpt_render::{RenderOptions, Synth};
 use midigpt_studio::{Studio, StudioConfig};
@@ -15,6 +16,22 @@ use tower::ServiceExt;
 /// A POP909 song (see data/README.md).
 pub const SONG: &[u8] = include_bytes!("../data/POP909_008.mid");
 pub const SONG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
+
+/// The test song with its lowest notes moved to a bass track: two instruments to choose from.
+pub fn two_tracks() -> Score {
+    let mut score = Score::from_bytes(SONG).unwrap();
+    let (low, high): (Vec<Note>, Vec<Note>) =
+        score.tracks[0].notes.iter().partition(|n| n.pitch < 55);
+    score.tracks[0].notes = high;
+    score.tracks.truncate(1);
+    score.tracks.push(Track {
+        name: "bass".into(),
+        program: 33,
+        is_drum: false,
+        notes: low,
+    });
+    score
+}
 
 /// A one-layer REMI+ model of width 16, untrained: it writes noise, fast.
 pub fn tiny_model() -> ModelPackage<Cpu> {

@@ -291,6 +291,7 @@ async fn regenerate_a_selection(client: &WebDriver) {
         )
         .await;
         assert_eq!(disabled, Value::Bool(true));
+        screenshot(client, "infill-refused").await;
         return;
     }
     let before = eval(client, "return document.body.dataset.current").await;

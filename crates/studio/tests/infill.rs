@@ -172,29 +172,14 @@ async fn fills_that_cannot_be_are_refused_with_clear_words() {
         ),
     ];
     for (task, expected) in cases {
-        let body = serde_json::to_vec(&json!({"score": id, "task": task})).unwrap();
-        let (status, err) = json(&router, Method::POST, "/api/jobs", body).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{task}: {err}");
-        let text = err["error"].as_str().unwrap();
+        let text = refused(&router, json!({"score": id, "task": task})).await;
         assert!(
             text.contains(&expected),
             "{task}: {text:?} lacks {expected:?}"
         );
     }
-    // No score to fill.
-    let body = json!({"task": {"mode": "infill", "bars": [0, 1]}});
-    let (status, err) = json(
-        &router,
-        Method::POST,
-        "/api/jobs",
-        serde_json::to_vec(&body).unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        err["error"].as_str().unwrap().contains("no score to fill"),
-        "{err}"
-    );
+    let text = refused(&router, json!({"task": {"mode": "infill", "bars": [0, 1]}})).await;
+    assert!(text.contains("no score to fill"), "{text}");
 
     // A model trained without the infill tokens says so, and why, before anything queues.
     let plain = common::studio(config());
@@ -204,17 +189,17 @@ async fn fills_that_cannot_be_are_refused_with_clear_words() {
     assert!(why.contains("not trained with infilling"), "{why}");
     let id = upload(&router, &two_tracks()).await;
     let body = json!({"score": id, "task": {"mode": "infill", "bars": [0, 2], "tracks": [33]}});
-    let (status, err) = json(
-        &router,
-        Method::POST,
-        "/api/jobs",
-        serde_json::to_vec(&body).unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
-    let text = err["error"].as_str().unwrap();
+    let text = refused(&router, body).await;
     assert!(
         text.starts_with("this model cannot fill bars: ") && text.contains("--infill-tokens"),
         "{text}"
     );
+}
+
+/// Posts a job that must be refused (422); returns the refusal's words.
+async fn refused(router: &Router, body: Value) -> String {
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let (status, err) = json(router, Method::POST, "/api/jobs", bytes).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {err}");
+    err["error"].as_str().unwrap().to_owned()
 }

@@ -44,7 +44,8 @@ fn notes(score: &Score, keep: impl Fn(i16, &Note) -> bool) -> Vec<(i16, u32, u8,
     out
 }
 
-/// Runs a fill job on `score` and returns each candidate as the server wrote it.
+/// Runs a fill job on `score`, reading its event stream, and returns each candidate as the
+/// server wrote it.
 async fn fill(router: &Router, score: u64, task: Value, candidates: usize) -> Vec<Score> {
     let body = json!({
         "score": score,
@@ -60,7 +61,23 @@ async fn fill(router: &Router, score: u64, task: Value, candidates: usize) -> Ve
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-    let job = wait(router, job["id"].as_u64().unwrap()).await;
+    let id = job["id"].as_u64().unwrap();
+    // Streamed as a continuation is: an event a candidate, then the end.
+    let (_, _, events) = call(
+        router,
+        Method::GET,
+        &format!("/api/jobs/{id}/events"),
+        vec![],
+    )
+    .await;
+    let events = String::from_utf8(events).unwrap();
+    assert_eq!(
+        events.matches("event: candidate").count(),
+        candidates,
+        "{events}"
+    );
+    assert!(events.contains(r#""status":"done""#), "{events}");
+    let job = wait(router, id).await;
     assert_eq!(job["status"], "done", "{job}");
     let ids: Vec<u64> = (job["events"].as_array().unwrap().iter())
         .filter(|e| e["type"] == "candidate")

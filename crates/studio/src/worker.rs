@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use midigpt_compose::{compose_with, infill_with, prompt_tokens, ModelPackage, Progress};
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
-use midigpt_tokenize::TokenId;
+use midigpt_tokenize::{TokenId, Tokenizer};
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
 use crate::request::{strip, Work};
 use crate::store::Store;
-use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView};
+use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView, TrackView};
 
 /// How often the page sees the notes so far: often enough to watch them arrive, rarely
 /// enough that decoding the tokens so far costs nothing next to writing them.
@@ -60,6 +60,25 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
     }
 }
 
+/// The notes of `tokens` from bar `from_bar` on, moved to start at quarter `at` (where
+/// they go on the page); none if the tokens do not decode.
+fn preview(
+    tokenizer: &dyn Tokenizer,
+    tokens: &[TokenId],
+    from_bar: usize,
+    at: f64,
+) -> Option<Vec<TrackView>> {
+    // A partial piece decodes like any other (ids that do not fit are skipped).
+    let score = tokenizer.decode(&[tokens.to_vec()]).ok()?;
+    let from = bar_start(&score, from_bar);
+    let shift = at - from as f64 / score.ticks_per_quarter.max(1) as f64;
+    let mut tracks = track_views(&score, from);
+    for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
+        note.0 += shift;
+    }
+    Some(tracks)
+}
+
 /// Writes the candidates of `job` with `pkg`, keeping each in `store`.
 pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
     let tokenizer = pkg.tokenizer.as_ref();
@@ -91,14 +110,7 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
             tokens.push(p.token);
             if last.elapsed() >= PREVIEW_EVERY {
                 last = Instant::now();
-                // A partial piece decodes like any other (ids that do not fit are skipped).
-                if let Ok(score) = tokenizer.decode(std::slice::from_ref(&tokens)) {
-                    let from = bar_start(&score, from_bar);
-                    let shift = cut_quarters - from as f64 / score.ticks_per_quarter as f64;
-                    let mut tracks = track_views(&score, from);
-                    for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
-                        note.0 += shift;
-                    }
+                if let Some(tracks) = preview(tokenizer, &tokens, from_bar, cut_quarters) {
                     let speed = p.tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
                     job.preview(json!({
                         "candidate": i,
@@ -160,4 +172,38 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         Status::Done
     };
     job.set(status, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midigpt_midi::{Note, Score, Track};
+
+    #[test]
+    fn a_preview_puts_the_new_notes_where_they_go() {
+        let tokenizer = midigpt_tokenize::builtin("remi-plus").unwrap();
+        let mut score = Score::new(480);
+        score.tracks.push(Track {
+            program: 33,
+            notes: [(0, 40), (1920 + 480, 43)]
+                .map(|(time, pitch)| Note {
+                    time,
+                    duration: 480,
+                    pitch,
+                    velocity: 80,
+                })
+                .to_vec(),
+            ..Track::default()
+        });
+        let tokens = tokenizer.encode(&score).unwrap().remove(0);
+        // A fill's bars decode alone: its first bar goes where the hole starts (bar 6).
+        let tracks = preview(tokenizer.as_ref(), &tokens, 0, 20.0).unwrap();
+        let notes: Vec<(f64, u8)> = tracks[0].notes.iter().map(|n| (n.0, n.2)).collect();
+        assert_eq!(notes, [(20.0, 40), (25.0, 43)]);
+        assert_eq!(tracks[0].program, 33);
+        // A continuation shows what comes from its cut on (bar 2), at the cut.
+        let tracks = preview(tokenizer.as_ref(), &tokens, 1, 4.0).unwrap();
+        let notes: Vec<(f64, u8)> = tracks[0].notes.iter().map(|n| (n.0, n.2)).collect();
+        assert_eq!(notes, [(5.0, 43)]);
+    }
 }

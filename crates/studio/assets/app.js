@@ -11,9 +11,13 @@ const state = {
   takes: [],     // candidates of the last job: {score: view or null while written, info}
   selected: -1,  // -1: the piece itself, else a candidate
   job: null,     // {id, events: EventSource}
-  cutBar: null,  // bar the candidates start at
+  region: null,  // what the candidates write: {from, to (bars; null: to the end), programs}
   preview: null, // the latest notes of the candidate being written
+  selection: null, // bars selected to regenerate: {from, to}, 0-based, end excluded
+  fillTracks: [],  // GM programs to regenerate in them (none: every track playing there)
 };
+
+const mode = () => $("mode").value;
 
 const current = () => state.history[state.pos] || null;
 const shown = () => (state.selected >= 0 && state.takes[state.selected] && state.takes[state.selected].score) || current();
@@ -42,6 +46,8 @@ function push(view) {
   state.pos = state.history.length - 1;
   clearTakes();
   if (view) $("after-bar").value = Math.max(0, view.bars.length - 1);
+  if (!view || (state.selection && state.selection.to > view.bars.length - 1)) select(null);
+  state.fillTracks = state.fillTracks.filter((p) => view && view.tracks.some((t) => t.program === p));
   roll.scrollTo(0);
   refresh();
 }
@@ -49,7 +55,7 @@ function push(view) {
 function clearTakes() {
   state.takes = [];
   state.selected = -1;
-  state.cutBar = null;
+  state.region = null;
   state.preview = null;
 }
 
@@ -67,7 +73,12 @@ function refresh() {
   const p = state.preview, take = p && state.takes[p.candidate];
   roll.preview = take && !take.score && state.selected === p.candidate ? { tracks: p.tracks } : null;
   const bars = roll.bars();
-  roll.cut = state.cutBar !== null ? bars[Math.min(state.cutBar, bars.length - 1)] : null;
+  const quarter = (bar) => (bar === null ? Infinity : bars[Math.min(bar, bars.length - 1)]);
+  const r = state.region;
+  roll.region = r ? { from: quarter(r.from), to: quarter(r.to), programs: r.programs } : null;
+  const sel = mode() === "infill" && state.selection;
+  roll.selection = sel ? { from: quarter(sel.from), to: quarter(sel.to) } : null;
+  roll.onSelect = mode() === "infill" && piece ? select : null;
   roll.draw();
   $("title").textContent = view ? `${view.name} · ${view.bars.length - 1} bars · ${view.notes} notes · ${view.seconds.toFixed(1)} s` : "empty: generate a new piece, or open a MIDI file";
   $("undo").disabled = state.pos <= 0 || !!state.job;
@@ -96,18 +107,57 @@ function drawTracks(view) {
   const box = $("tracks");
   box.textContent = "";
   const chosen = instrumentsChosen().map((s) => s.toLowerCase());
+  const filling = mode() === "infill";
   for (const t of view ? view.tracks : []) {
     const name = t.program < 0 ? "drums" : t.instrument;
     const chip = document.createElement("span");
-    chip.className = "track" + (chosen.includes(name.toLowerCase()) ? " on" : "");
-    chip.title = "Add or remove this instrument for the new part";
+    const on = filling ? state.fillTracks.includes(t.program) : chosen.includes(name.toLowerCase());
+    chip.className = "track" + (on ? " on" : "");
+    chip.dataset.program = String(t.program);
+    chip.title = filling ? "Write this track again in the selected bars, or keep it" : "Add or remove this instrument for the new part";
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = colourFor(t.program);
     chip.append(swatch, `${t.name || name}${t.name ? " · " + name : ""} (${t.notes.length})`);
-    chip.addEventListener("click", () => toggleInstrument(name));
+    chip.addEventListener("click", () => (filling ? toggleFillTrack(t.program) : toggleInstrument(name)));
     box.append(chip);
   }
+  $("fill-tracks").value = state.fillTracks
+    .map((p) => { const t = view && view.tracks.find((x) => x.program === p); return p < 0 ? "drums" : t ? t.instrument : String(p); })
+    .join(", ");
+}
+
+function toggleFillTrack(program) {
+  const i = state.fillTracks.indexOf(program);
+  if (i >= 0) state.fillTracks.splice(i, 1); else state.fillTracks.push(program);
+  drawTracks(shown());
+}
+
+// Bars [from, to) selected to regenerate (null: none), from a drag or the two numbers.
+function select(from, to) {
+  state.selection = from === null || to <= from ? null : { from, to };
+  $("fill-from").value = state.selection ? from + 1 : "";
+  $("fill-to").value = state.selection ? to : "";
+  refresh();
+}
+
+function selectFromInputs() {
+  const from = Number($("fill-from").value), to = Number($("fill-to").value);
+  if (from >= 1 && to >= from) select(from - 1, to);
+}
+
+// Shows the controls of the chosen task; says at once when the model cannot fill bars.
+function setMode() {
+  const m = mode();
+  $("continue-controls").hidden = m !== "continue";
+  $("infill-controls").hidden = m !== "infill";
+  $("add-controls").hidden = m !== "add_track";
+  const why = state.model && state.model.cannot_fill;
+  const blocked = m !== "continue" && !!why;
+  $("fill-note").textContent = blocked ? `This model cannot fill bars: ${why}` : "";
+  $("fill-note").hidden = !blocked;
+  setBusy(!!state.job);
+  refresh();
 }
 
 function toggleInstrument(name) {
@@ -176,33 +226,46 @@ function accept() {
 
 // --- generating ---
 
+// The request of the chosen task, and the region its candidates write (as in `state`).
 function request() {
   const number = (id) => ($(id).value === "" ? null : Number($(id).value));
   const piece = current();
-  return {
-    score: piece ? piece.id : null,
-    task: { mode: "continue", after_bar: piece ? number("after-bar") || 0 : 0 },
+  const sampling = { temperature: number("temperature") ?? 1, top_p: number("top-p"), seed: number("seed") || 0 };
+  const common = { score: piece ? piece.id : null, sampling, candidates: number("candidates") || 1 };
+  if (mode() === "infill") {
+    if (!state.selection) throw new Error("Drag across bars on the roll to choose what to regenerate.");
+    const { from, to } = state.selection;
+    const tracks = state.fillTracks.slice();
+    return [{ ...common, task: { mode: "infill", bars: [from, to], tracks } }, { from, to, programs: tracks.length ? tracks : null }];
+  }
+  if (mode() === "add_track") {
+    const instrument = $("add-instrument").value.trim();
+    if (!instrument) throw new Error("Name the instrument of the new track (e.g. bass).");
+    return [{ ...common, task: { mode: "add_track", instrument } }, { from: 0, to: null, programs: [] }];
+  }
+  const after = piece ? number("after-bar") || 0 : 0;
+  return [{
+    ...common,
+    task: { mode: "continue", after_bar: after },
     settings: {
       instruments: instrumentsChosen(),
       tempo: number("tempo"),
       time_signature: $("metre").value || null,
       bars: number("bars"),
     },
-    sampling: { temperature: number("temperature") ?? 1, top_p: number("top-p"), seed: number("seed") || 0 },
-    candidates: number("candidates") || 1,
-  };
+  }, { from: after, to: null, programs: null }];
 }
 
 async function generate(e) {
   e.preventDefault();
   showError("");
-  const body = request();
-  let job;
+  let body, region, job;
   try {
+    [body, region] = request();
     job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   } catch (err) { showError(err.message); return; }
   clearTakes();
-  state.cutBar = body.task.after_bar;
+  state.region = region;
   state.takes = Array.from({ length: body.candidates }, () => ({ score: null, info: "" }));
   state.selected = 0;
   state.job = { id: job.id };
@@ -217,7 +280,8 @@ function place(ahead) {
 }
 
 function setBusy(busy) {
-  $("generate").disabled = busy || !state.model;
+  const blocked = mode() !== "continue" && !!(state.model && state.model.cannot_fill);
+  $("generate").disabled = busy || !state.model || blocked;
   $("cancel").disabled = !busy;
   document.body.dataset.job = busy ? "running" : "idle";
 }
@@ -306,7 +370,7 @@ async function loadModel() {
     }
     const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
     for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
-    setBusy(false);
+    setMode();
   } catch (err) { showError(`the model: ${err.message}`); }
 }
 
@@ -319,6 +383,9 @@ $("accept").addEventListener("click", accept);
 $("controls").addEventListener("submit", generate);
 $("cancel").addEventListener("click", cancel);
 $("instruments").addEventListener("input", () => drawTracks(shown()));
+$("mode").addEventListener("change", setMode);
+$("fill-from").addEventListener("change", selectFromInputs);
+$("fill-to").addEventListener("change", selectFromInputs);
 $("zoom-in").addEventListener("click", () => roll.zoom(1.25));
 $("zoom-out").addEventListener("click", () => roll.zoom(0.8));
 $("scroll").addEventListener("input", (e) => roll.scrollTo(Number(e.target.value)));

@@ -1,5 +1,6 @@
 // The piano roll: a canvas of bars and beats, one colour per instrument, drums in a lane of
-// their own, the part being written tinted, and a playhead. Times are in quarter notes.
+// their own, the part being written tinted, a selection of bars dragged across it, and a
+// playhead. Times are in quarter notes.
 "use strict";
 
 // Matplotlib's "tab10" without its grey (drums use grey), as the PNG piano roll.
@@ -35,23 +36,36 @@ class Roll {
   constructor(canvas) {
     this.canvas = canvas;
     this.score = null;      // the score view shown
-    this.preview = null;    // {tracks, from}: notes being written, from quarter `from`
-    this.cut = null;        // quarter where the new part starts
+    this.preview = null;    // {tracks}: notes being written, inside `region`
+    // The part being written: quarters [from, to) of `programs` (null: every track; []: a
+    // new track, nothing replaced). A continuation's region runs to the end.
+    this.region = null;
+    this.selection = null;  // {from, to}: selected bars as quarters
+    this.onSelect = null;   // called with (first bar, bar after the last) while dragging
+    this.dragFrom = null;   // bar the drag started on
     this.playhead = null;   // quarter
     this.pxPerQuarter = 24;
     this.x0 = 0;            // first quarter in view
     this.onBar = null;      // called with a bar number when the ruler is clicked
     canvas.addEventListener("click", (e) => this.click(e));
+    canvas.addEventListener("pointerdown", (e) => this.press(e));
+    canvas.addEventListener("pointermove", (e) => this.drag(e));
+    canvas.addEventListener("pointerup", () => { this.dragFrom = null; });
     canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
   }
 
+  // Whether the region writes `program` at quarter `q`.
+  written(program, q) {
+    const r = this.region;
+    return !!r && q >= r.from && q < r.to && (r.programs === null || r.programs.includes(program));
+  }
+
   // Everything to draw: the score's tracks and the preview's, which replaces what the score
-  // has after the cut.
+  // has in the region.
   tracks() {
     let out = this.score ? this.score.tracks.slice() : [];
     if (this.preview) {
-      const cut = this.cut === null ? 0 : this.cut;
-      out = out.map((t) => ({ ...t, notes: t.notes.filter((n) => n[0] < cut) }));
+      out = out.map((t) => ({ ...t, notes: t.notes.filter((n) => !this.written(t.program, n[0])) }));
       out.push(...this.preview.tracks);
     }
     return out;
@@ -119,11 +133,29 @@ class Roll {
       g.fillStyle = "#f8f6f0"; g.fillRect(LEFT, drumTop, w, h - drumTop);
       g.fillStyle = "#555"; g.fillText("Drums", 4, drumTop + 20);
     }
-    // The part being written.
-    if (this.cut !== null) {
-      g.fillStyle = "rgba(31, 111, 180, 0.07)";
-      g.fillRect(Math.max(LEFT, this.x(this.cut)), RULER, w, h - RULER);
+    // The part being written, and the selection (outlined).
+    const span = (from, to) => {
+      const a = Math.max(LEFT, this.x(from)), b = Math.min(w, this.x(to));
+      return [a, Math.max(0, b - a)];
+    };
+    if (this.region) {
+      const [a, wd] = span(this.region.from, this.region.to);
+      g.fillStyle = "rgba(31, 111, 180, 0.09)";
+      g.fillRect(a, RULER, wd, h - RULER);
     }
+    if (this.selection) {
+      const [a, wd] = span(this.selection.from, this.selection.to);
+      g.fillStyle = "rgba(255, 127, 14, 0.10)";
+      g.fillRect(a, RULER, wd, h - RULER);
+      g.strokeStyle = "#e8730c"; g.lineWidth = 2; g.setLineDash([6, 4]);
+      g.strokeRect(a + 1, RULER + 1, wd - 2, h - RULER - 2);
+      g.setLineDash([]);
+    }
+    // Where only some tracks are written, the others are drawn faint there.
+    const faint = (program, q) => {
+      const r = this.region;
+      return !!r && r.programs !== null && r.programs.length > 0 && q >= r.from && q < r.to && !r.programs.includes(program);
+    };
     this.drawGrid(g, w, h);
     // Notes: paler when softer; drums in their lane.
     let drawn = 0;
@@ -132,7 +164,7 @@ class Roll {
       g.fillStyle = colourFor(t.program);
       for (const [start, dur, pitch, vel] of t.notes) {
         if (start > lastQ || start + dur < this.x0) continue;
-        g.globalAlpha = 0.35 + 0.65 * (vel / 127);
+        g.globalAlpha = (0.35 + 0.65 * (vel / 127)) * (faint(t.program, start) ? 0.3 : 1);
         const x = this.x(start), wd = Math.max(2, dur * this.pxPerQuarter - 1);
         if (t.program < 0) g.fillRect(x, drumTop + 4 + drumRow(pitch) * DRUM_ROW_PX, Math.min(wd, 6), DRUM_ROW_PX - 2);
         else g.fillRect(x, y(pitch), wd, Math.max(2, row - 1));
@@ -167,15 +199,43 @@ class Roll {
     }
   }
 
+  // The quarter under a pointer event, and whether it is on the ruler.
+  at(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [this.x0 + (e.clientX - r.left - LEFT) / this.pxPerQuarter, e.clientY - r.top <= RULER + 8];
+  }
+
   // The bar boundary nearest a click on the ruler (0 = before the first bar).
   click(e) {
-    const r = this.canvas.getBoundingClientRect();
-    if (e.clientY - r.top > RULER + 8 || !this.onBar) return;
-    const q = this.x0 + (e.clientX - r.left - LEFT) / this.pxPerQuarter;
+    const [q, ruler] = this.at(e);
+    if (!ruler || !this.onBar) return;
     const bars = this.bars();
     let best = 0;
     bars.forEach((b, i) => { if (Math.abs(b - q) < Math.abs(bars[best] - q)) best = i; });
     this.onBar(best);
+  }
+
+  // The bar holding quarter `q`.
+  barAt(q) {
+    const bars = this.bars();
+    let i = 0;
+    while (i + 2 < bars.length && bars[i + 1] <= q) i++;
+    return i;
+  }
+
+  // A drag across the notes selects the bars it covers (rubber band).
+  press(e) {
+    const [q, ruler] = this.at(e);
+    if (ruler || !this.onSelect || e.button !== 0) return;
+    this.dragFrom = this.barAt(Math.max(0, q));
+    try { this.canvas.setPointerCapture(e.pointerId); } catch (_) { /* a synthetic pointer */ }
+    this.onSelect(this.dragFrom, this.dragFrom + 1);
+  }
+
+  drag(e) {
+    if (this.dragFrom === null) return;
+    const bar = this.barAt(Math.max(0, this.at(e)[0]));
+    this.onSelect(Math.min(this.dragFrom, bar), Math.max(this.dragFrom, bar) + 1);
   }
 
   wheel(e) {

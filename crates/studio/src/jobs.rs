@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use midigpt_compose::Request;
 use midigpt_midi::Score;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use crate::request::Work;
 use crate::StudioError;
 
 /// The model being served, for the page.
@@ -42,6 +42,9 @@ pub struct ModelInfo {
     pub controls: Vec<&'static str>,
     /// The metres it knows ("4/4", "3/4", ...).
     pub metres: Vec<String>,
+    /// Why it cannot regenerate bars or add a track (no infill tokens, BPE); none when it
+    /// can.
+    pub cannot_fill: Option<String>,
 }
 
 /// Where a job is.
@@ -83,13 +86,13 @@ pub struct Log {
 pub struct Job {
     /// Its id.
     pub id: u64,
-    /// The composing request for its first candidate (the worker varies the seed).
-    pub request: Request,
+    /// The compose layer's request for its first candidate (the worker varies the seed).
+    pub work: Work,
     /// How many candidates.
     pub candidates: usize,
     /// The bar the new music starts at.
     pub cut_bar: usize,
-    /// The score it continues (none: a new piece), and its name.
+    /// The score it continues or fills (none: a new piece), and its name.
     pub original: Option<(Arc<Score>, String)>,
     cancel: AtomicBool,
     log: Mutex<Log>,
@@ -100,14 +103,14 @@ impl Job {
     /// A queued job.
     pub fn new(
         id: u64,
-        request: Request,
+        work: Work,
         candidates: usize,
         cut_bar: usize,
         original: Option<(Arc<Score>, String)>,
     ) -> Job {
         Job {
             id,
-            request,
+            work,
             candidates,
             cut_bar,
             original,

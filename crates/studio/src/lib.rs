@@ -1,10 +1,11 @@
-//! midigpt studio: one web page, served by the binary, to continue MIDI with a model.
+//! midigpt studio: one web page, served by the binary, to continue and fill MIDI with a model.
 //!
 //! A musician uploads a MIDI file (or starts from nothing), sees it as a piano roll, asks
 //! for a continuation after a bar with the composing controls (instruments, tempo, metre,
-//! length, temperature, top-p, seed, candidates), watches the notes arrive, listens to each
-//! candidate against the original (audio rendered here, by the synthesizer of `midigpt
-//! render`), accepts one, and downloads MIDI, WAV or a piano-roll PNG.
+//! length, temperature, top-p, seed, candidates), or for bars × tracks written again, or a
+//! new track over every bar (with a model trained to fill bars), watches the notes arrive,
+//! listens to each candidate against the original (audio rendered here, by the synthesizer
+//! of `midigpt render`), accepts one, and downloads MIDI, WAV or a piano-roll PNG.
 //!
 //! The page (HTML, CSS and JavaScript) is compiled into the library: no network, no build
 //! step. One worker thread owns the model and serves a bounded queue of jobs in turn; each

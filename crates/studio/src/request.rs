@@ -1,12 +1,14 @@
 //! What the page asks for, checked before it queues: the task, the controls, the sampling.
 //!
-//! `Task` is tagged by `mode`, so new kinds of work (regenerating bars × tracks, adding a
-//! track) become new variants beside `continue`, with the same controls and sampling.
+//! `Task` is tagged by `mode`: continuing after a bar, regenerating a rectangle of bars ×
+//! tracks, or adding a track over every bar. Each becomes the compose layer's own request
+//! ([`Work`]), so the page asks for exactly what the command line's `generate` does.
 
-use midigpt_compose::{parse, Controls, Length, Prompt, Request, SamplingConfig};
-use midigpt_midi::Score;
+use midigpt_compose::{parse, Controls, InfillRequest, Length, Prompt, Request, SamplingConfig};
+use midigpt_midi::{program_name, Score};
 use serde::Deserialize;
 
+use crate::view::bar_start;
 use crate::{StudioConfig, StudioError};
 
 /// A generation request from the page (`POST /api/jobs`).
@@ -42,6 +44,30 @@ pub enum Task {
         /// Bars kept (0-based end, exclusive).
         after_bar: usize,
     },
+    /// Write bars `bars[0]..bars[1]` (0-based, end excluded) of `tracks` again, keeping
+    /// every other note.
+    Infill {
+        /// First bar and the bar after the last.
+        bars: [usize; 2],
+        /// GM programs of the tracks to write (-1: drums); empty: every track playing there.
+        #[serde(default)]
+        tracks: Vec<i16>,
+    },
+    /// Write a new track of `instrument` over every bar, keeping every other note.
+    AddTrack {
+        /// A GM program number, GM name, short name (`bass`) or `drums`.
+        instrument: String,
+    },
+}
+
+/// The compose layer's request a job runs: its first candidate's (candidate `i` adds `i` to
+/// the seed).
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// A continuation (or a new piece).
+    Continue(Request),
+    /// Bars × tracks written again: the result is the whole score with them spliced in.
+    Infill(InfillRequest),
 }
 
 /// Controls, as the page's form gives them (each off when absent).
@@ -92,28 +118,136 @@ impl Default for Sampling {
 }
 
 impl JobRequest {
-    /// The bars the new music starts after.
+    /// The bar the new music starts at (0-based).
     pub fn cut_bar(&self) -> usize {
-        match self.task {
-            Task::Continue { after_bar } => after_bar,
+        match &self.task {
+            Task::Continue { after_bar } => *after_bar,
+            Task::Infill { bars, .. } => bars[0],
+            Task::AddTrack { .. } => 0,
         }
     }
 
-    /// The composing request for one candidate, against `score` (the one `self.score`
-    /// names), or a clear error for anything out of range.
-    pub fn compose_request(
+    /// Whether the task fills bars of a score (which needs a model trained to).
+    pub fn fills(&self) -> bool {
+        !matches!(self.task, Task::Continue { .. })
+    }
+
+    /// The compose layer's request for the first candidate, against `score` (the one
+    /// `self.score` names), or a clear error for anything out of range.
+    pub fn work(&self, score: Option<&Score>, config: &StudioConfig) -> Result<Work, StudioError> {
+        if !(1..=config.max_candidates).contains(&self.candidates) {
+            return Err(StudioError::BadRequest(format!(
+                "candidates: {} is outside 1..={}",
+                self.candidates, config.max_candidates
+            )));
+        }
+        match &self.task {
+            Task::Continue { after_bar } => self
+                .continuation(*after_bar, score, config)
+                .map(Work::Continue),
+            Task::Infill { bars, tracks } => {
+                let score = self.filled(score)?;
+                for &p in tracks {
+                    if !score.tracks.iter().any(|t| t.program_or_drums() == p) {
+                        return Err(StudioError::BadRequest(match p {
+                            -1..=127 => format!(
+                                "tracks: the score has no track of {}",
+                                program_name(p.max(0) as u8, p < 0)
+                            ),
+                            _ => format!("tracks: {p} is no GM program (0 to 127, -1: drums)"),
+                        }));
+                    }
+                }
+                self.infill(score, bars[0]..bars[1], tracks.clone(), config)
+            }
+            Task::AddTrack { instrument } => {
+                let score = self.filled(score)?;
+                let program =
+                    parse::instrument(instrument).map_err(|e| StudioError::BadRequest(strip(e)))?;
+                if let Some(t) = (score.tracks.iter()).find(|t| t.program_or_drums() == program) {
+                    return Err(StudioError::BadRequest(format!(
+                        "instrument: the piece already has a track of {}; regenerate its bars instead",
+                        program_name(t.program, t.is_drum)
+                    )));
+                }
+                let bars = 0..score.bar_count();
+                self.infill(score, bars, vec![program], config)
+            }
+        }
+    }
+
+    /// The score a fill works on, refusing the continuation's controls (a fill keeps the
+    /// piece's instruments, tempo and metre).
+    fn filled<'a>(&self, score: Option<&'a Score>) -> Result<&'a Score, StudioError> {
+        if self.settings != Settings::default() {
+            return Err(StudioError::BadRequest(
+                "settings (instruments, tempo, metre, length) are for continuing; \
+                 filling bars keeps the piece's"
+                    .into(),
+            ));
+        }
+        score.ok_or_else(|| StudioError::BadRequest("there is no score to fill yet".into()))
+    }
+
+    fn infill(
         &self,
+        score: &Score,
+        bars: std::ops::Range<usize>,
+        tracks: Vec<i16>,
+        config: &StudioConfig,
+    ) -> Result<Work, StudioError> {
+        let bad = |why: String| Err(StudioError::BadRequest(why));
+        let n = score.bar_count();
+        if bars.is_empty() || bars.end > n {
+            return bad(format!(
+                "bars {} to {}: the score has {n} bar{}",
+                bars.start + 1,
+                bars.end,
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        let ticks = bar_start(score, bars.start)..bar_start(score, bars.end);
+        if tracks.is_empty()
+            && !(score.tracks.iter().flat_map(|t| &t.notes)).any(|n| ticks.contains(&n.time))
+        {
+            return bad(format!(
+                "bars {} to {} hold no notes: pick the tracks to write",
+                bars.start + 1,
+                bars.end
+            ));
+        }
+        Ok(Work::Infill(InfillRequest {
+            programs: (!tracks.is_empty()).then_some(tracks),
+            sampling: self.sampling(config)?,
+            seed: self.sampling.seed,
+            pieces: 1,
+            max_tokens: config.max_tokens,
+            ..InfillRequest::new(score.clone(), bars)
+        }))
+    }
+
+    fn sampling(&self, config: &StudioConfig) -> Result<SamplingConfig, StudioError> {
+        let sampling = SamplingConfig {
+            temperature: self.sampling.temperature,
+            top_k: None,
+            top_p: self.sampling.top_p,
+            // A piece with a length in bars ends at its bar line; without one, at least a
+            // bar or two of music before the end token. (A fill's bars decide its end.)
+            min_tokens: 64.min(config.max_tokens),
+        };
+        sampling
+            .validate()
+            .map_err(|e| StudioError::BadRequest(e.to_string()))?;
+        Ok(sampling)
+    }
+
+    fn continuation(
+        &self,
+        cut: usize,
         score: Option<&Score>,
         config: &StudioConfig,
     ) -> Result<Request, StudioError> {
         let bad = |why: String| Err(StudioError::BadRequest(why));
-        if !(1..=config.max_candidates).contains(&self.candidates) {
-            return bad(format!(
-                "candidates: {} is outside 1..={}",
-                self.candidates, config.max_candidates
-            ));
-        }
-        let cut = self.cut_bar();
         let prompt = match score {
             Some(score) if cut > 0 => {
                 let bars = score.bar_count();
@@ -134,25 +268,13 @@ impl JobRequest {
             None if cut > 0 => return bad(format!("after bar {cut}: there is no score yet")),
             _ => None,
         };
-        let controls = self.controls(config)?;
-        let sampling = SamplingConfig {
-            temperature: self.sampling.temperature,
-            top_k: None,
-            top_p: self.sampling.top_p,
-            // A piece with a length in bars ends at its bar line; without one, at least a
-            // bar or two of music before the end token.
-            min_tokens: 64.min(config.max_tokens),
-        };
-        sampling
-            .validate()
-            .map_err(|e| StudioError::BadRequest(e.to_string()))?;
         Ok(Request {
             prompt,
-            sampling,
+            controls: self.controls(config)?,
+            sampling: self.sampling(config)?,
             seed: self.sampling.seed,
             pieces: 1,
             max_tokens: config.max_tokens,
-            controls,
         })
     }
 
@@ -224,15 +346,83 @@ mod tests {
         let mut r: JobRequest =
             serde_json::from_str(r#"{"task": {"mode": "continue", "after_bar": 0}}"#).unwrap();
         r.settings.instruments = vec!["kazoo".into()];
-        let err = r
-            .compose_request(None, &StudioConfig::default())
-            .unwrap_err();
+        let err = r.work(None, &StudioConfig::default()).unwrap_err();
         assert!(
             err.to_string().starts_with("instruments: \"kazoo\""),
             "{err}"
         );
         r.settings.instruments = vec!["piano".into(), "drums".into(), "0".into()];
-        let request = r.compose_request(None, &StudioConfig::default()).unwrap();
+        let Work::Continue(request) = r.work(None, &StudioConfig::default()).unwrap() else {
+            panic!("a continuation");
+        };
         assert_eq!(request.controls.instruments, Some(vec![0, -1]));
+    }
+
+    fn song() -> Score {
+        let mut score = Score::new(96);
+        for (program, pitch) in [(0u8, 60u8), (33, 40)] {
+            score.tracks.push(midigpt_midi::Track {
+                program,
+                notes: (0..4)
+                    .map(|bar| midigpt_midi::Note {
+                        time: bar * 384,
+                        duration: 96,
+                        pitch,
+                        velocity: 80,
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+        }
+        score
+    }
+
+    fn fill(task: &str) -> Result<Work, StudioError> {
+        let r: JobRequest = serde_json::from_str(&format!(r#"{{"task": {task}}}"#)).unwrap();
+        r.work(Some(&song()), &StudioConfig::default())
+    }
+
+    #[test]
+    fn fills_become_infill_requests_and_bad_ones_say_why() {
+        let made = fill(r#"{"mode": "infill", "bars": [1, 3], "tracks": [33]}"#);
+        let Ok(Work::Infill(r)) = made else {
+            panic!("not an infill request: {made:?}");
+        };
+        assert_eq!((r.bars, r.programs), (1..3, Some(vec![33])));
+        let made = fill(r#"{"mode": "add_track", "instrument": "flute"}"#);
+        let Ok(Work::Infill(r)) = made else {
+            panic!("not an infill request: {made:?}");
+        };
+        assert_eq!((r.bars, r.programs), (0..4, Some(vec![73])));
+        for (task, expected) in [
+            (
+                r#"{"mode": "infill", "bars": [2, 9]}"#,
+                "bars 3 to 9: the score has 4 bars",
+            ),
+            (r#"{"mode": "infill", "bars": [2, 2]}"#, "bars 3 to 2"),
+            (
+                r#"{"mode": "infill", "bars": [0, 1], "tracks": [40]}"#,
+                "no track of Violin",
+            ),
+            (
+                r#"{"mode": "add_track", "instrument": "kazoo"}"#,
+                "\"kazoo\" is no instrument",
+            ),
+            (
+                r#"{"mode": "add_track", "instrument": "33"}"#,
+                "already has",
+            ),
+        ] {
+            let err = fill(task).unwrap_err().to_string();
+            assert!(err.contains(expected), "{task}: {err}");
+        }
+        let r: JobRequest = serde_json::from_str(
+            r#"{"task": {"mode": "infill", "bars": [0, 1]}, "settings": {"tempo": 90}}"#,
+        )
+        .unwrap();
+        let err = r.work(Some(&song()), &StudioConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("are for continuing"), "{err}");
+        let err = r.work(None, &StudioConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("settings"), "{err}");
     }
 }

@@ -226,11 +226,16 @@ async fn submit(
         Some(id) => Some(s.store.get(id)?),
         None => None,
     };
-    let compose = request.compose_request(original.as_ref().map(|e| &*e.score), &s.config)?;
+    if let (true, Some(why)) = (request.fills(), &s.model.cannot_fill) {
+        return Err(StudioError::BadRequest(format!(
+            "this model cannot fill bars: {why}"
+        )));
+    }
+    let work = request.work(original.as_ref().map(|e| &*e.score), &s.config)?;
     check_controls(&s.model, &request)?;
     let original = original.map(|e| (e.score, e.name));
     let id = s.jobs.next_id();
-    let job = Job::new(id, compose, request.candidates, request.cut_bar(), original);
+    let job = Job::new(id, work, request.candidates, request.cut_bar(), original);
     let ahead = s.jobs.submit(Arc::new(job))?;
     let body = json!({ "id": id, "ahead": ahead });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())

@@ -1,18 +1,20 @@
 //! What the model worker does with a job: each candidate in turn, through the compose
-//! layer, with a preview of its notes every so often and the finished candidate spliced
-//! onto the score it continues.
+//! layer (`compose_with` for a continuation, `infill_with` for bars × tracks, as the command
+//! line's `generate`), with a preview of its notes every so often and the finished
+//! candidate spliced onto the score it continues (a fill comes back spliced already).
 
 use std::time::{Duration, Instant};
 
-use midigpt_compose::{compose_with, prompt_tokens, ModelPackage, Progress};
+use midigpt_compose::{compose_with, infill_with, prompt_tokens, ModelPackage, Progress};
 use midigpt_model::GptBackend;
-use midigpt_tokenize::TokenId;
+use midigpt_tokenize::infill::InfillVocab;
+use midigpt_tokenize::{TokenId, Tokenizer};
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
-use crate::request::strip;
+use crate::request::{strip, Work};
 use crate::store::Store;
-use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView};
+use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView, TrackView};
 
 /// How often the page sees the notes so far: often enough to watch them arrive, rarely
 /// enough that decoding the tokens so far costs nothing next to writing them.
@@ -52,18 +54,45 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
             .filter_map(|t| t.strip_prefix("TimeSig_"))
             .map(str::to_owned)
             .collect(),
+        cannot_fill: InfillVocab::new(pkg.tokenizer.as_ref())
+            .err()
+            .map(|e| e.to_string()),
     }
+}
+
+/// The notes of `tokens` from bar `from_bar` on, moved to start at quarter `at` (where
+/// they go on the page); none if the tokens do not decode.
+fn preview(
+    tokenizer: &dyn Tokenizer,
+    tokens: &[TokenId],
+    from_bar: usize,
+    at: f64,
+) -> Option<Vec<TrackView>> {
+    // A partial piece decodes like any other (ids that do not fit are skipped).
+    let score = tokenizer.decode(&[tokens.to_vec()]).ok()?;
+    let from = bar_start(&score, from_bar);
+    let shift = at - from as f64 / score.ticks_per_quarter.max(1) as f64;
+    let mut tracks = track_views(&score, from);
+    for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
+        note.0 += shift;
+    }
+    Some(tracks)
 }
 
 /// Writes the candidates of `job` with `pkg`, keeping each in `store`.
 pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
     let tokenizer = pkg.tokenizer.as_ref();
-    let prompt = match &job.request.prompt {
-        Some(p) => match prompt_tokens(tokenizer, p) {
-            Ok(tokens) => tokens,
-            Err(e) => return job.set(Status::Failed, Some(strip(e))),
-        },
-        None => Vec::new(),
+    // What the preview decodes the new tokens after, and the bar the new ones start at in
+    // it: a continuation's prompt; nothing for a fill, whose tokens are bars of their own.
+    let (prompt, from_bar) = match &job.work {
+        Work::Continue(request) => {
+            match request.prompt.as_ref().map(|p| prompt_tokens(tokenizer, p)) {
+                Some(Ok(tokens)) => (tokens, job.cut_bar),
+                Some(Err(e)) => return job.set(Status::Failed, Some(strip(e))),
+                None => (Vec::new(), job.cut_bar),
+            }
+        }
+        Work::Infill(_) => (Vec::new(), 0),
     };
     let cut = job.cut_bar;
     // Where the new part starts on the page, in quarter notes.
@@ -74,8 +103,6 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         if job.cancelled() {
             break;
         }
-        let mut request = job.request.clone();
-        request.seed = request.seed.wrapping_add(i as u64);
         let mut tokens: Vec<TokenId> = prompt.clone();
         let started = Instant::now();
         let mut last = started;
@@ -83,14 +110,7 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
             tokens.push(p.token);
             if last.elapsed() >= PREVIEW_EVERY {
                 last = Instant::now();
-                // A partial piece decodes like any other (ids that do not fit are skipped).
-                if let Ok(score) = tokenizer.decode(std::slice::from_ref(&tokens)) {
-                    let from = bar_start(&score, cut);
-                    let shift = cut_quarters - from as f64 / score.ticks_per_quarter as f64;
-                    let mut tracks = track_views(&score, from);
-                    for note in tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
-                        note.0 += shift;
-                    }
+                if let Some(tracks) = preview(tokenizer, &tokens, from_bar, cut_quarters) {
                     let speed = p.tokens as f64 / started.elapsed().as_secs_f64().max(1e-9);
                     job.preview(json!({
                         "candidate": i,
@@ -102,16 +122,34 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
             }
             !job.cancelled()
         };
-        let piece = match compose_with(pkg, &request, &mut progress) {
+        let seed = |s: u64| s.wrapping_add(i as u64);
+        let made = match &job.work {
+            Work::Continue(request) => {
+                let request = midigpt_compose::Request {
+                    seed: seed(request.seed),
+                    ..request.clone()
+                };
+                compose_with(pkg, &request, &mut progress)
+            }
+            Work::Infill(request) => {
+                let request = midigpt_compose::InfillRequest {
+                    seed: seed(request.seed),
+                    ..request.clone()
+                };
+                infill_with(pkg, &request, &mut progress)
+            }
+        };
+        let piece = match made {
             Ok(mut pieces) => pieces.remove(0),
             Err(e) => return job.set(Status::Failed, Some(strip(e))),
         };
         if piece.stats.cancelled {
             break;
         }
-        let (score, name) = match &job.original {
-            Some((original, name)) => (splice(original, cut, &piece.score), name.as_str()),
-            None => (piece.score, "new piece"),
+        let (score, name) = match (&job.original, &job.work) {
+            (Some((_, name)), Work::Infill(_)) => (piece.score, name.as_str()),
+            (Some((original, name)), _) => (splice(original, cut, &piece.score), name.as_str()),
+            (None, _) => (piece.score, "new piece"),
         };
         let name = format!("{} - candidate {}", name.trim_end_matches(".mid"), i + 1);
         let id = store.insert(score.clone(), name.clone());
@@ -134,4 +172,38 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         Status::Done
     };
     job.set(status, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midigpt_midi::{Note, Score, Track};
+
+    #[test]
+    fn a_preview_puts_the_new_notes_where_they_go() {
+        let tokenizer = midigpt_tokenize::builtin("remi-plus").unwrap();
+        let mut score = Score::new(480);
+        score.tracks.push(Track {
+            program: 33,
+            notes: [(0, 40), (1920 + 480, 43)]
+                .map(|(time, pitch)| Note {
+                    time,
+                    duration: 480,
+                    pitch,
+                    velocity: 80,
+                })
+                .to_vec(),
+            ..Track::default()
+        });
+        let tokens = tokenizer.encode(&score).unwrap().remove(0);
+        // A fill's bars decode alone: its first bar goes where the hole starts (bar 6).
+        let tracks = preview(tokenizer.as_ref(), &tokens, 0, 20.0).unwrap();
+        let notes: Vec<(f64, u8)> = tracks[0].notes.iter().map(|n| (n.0, n.2)).collect();
+        assert_eq!(notes, [(20.0, 40), (25.0, 43)]);
+        assert_eq!(tracks[0].program, 33);
+        // A continuation shows what comes from its cut on (bar 2), at the cut.
+        let tracks = preview(tokenizer.as_ref(), &tokens, 1, 4.0).unwrap();
+        let notes: Vec<(f64, u8)> = tracks[0].notes.iter().map(|n| (n.0, n.2)).collect();
+        assert_eq!(notes, [(5.0, 43)]);
+    }
 }

@@ -1,10 +1,13 @@
 //! The studio in a real browser: headless Chromium driven through chromedriver (WebDriver).
 //! A musician opens a song, picks the bars and a track, asks for two candidates, listens,
-//! accepts one, undoes, and downloads the MIDI. Skips, saying so, without Chromium.
+//! accepts one, undoes, and downloads the MIDI; then selects bars on the roll and a track,
+//! has them written again, listens, accepts and undoes. Skips, saying so, without Chromium.
 //!
 //! `MIDIGPT_STUDIO_SCREENSHOTS=DIR` saves the page at each stage (empty, with a score, with
-//! candidates) into DIR; `MIDIGPT_STUDIO_BUILTIN=1` serves the built-in model instead of
-//! the tiny untrained one (real music in the screenshots, slower).
+//! candidates, a selection to regenerate, its candidates) into DIR;
+//! `MIDIGPT_STUDIO_BUILTIN=1` serves the built-in model instead of the tiny untrained one
+//! (real music in the screenshots, slower; it has no infill tokens, so the page's refusal
+//! to fill is checked instead).
 
 mod common;
 mod webdriver;
@@ -134,7 +137,7 @@ async fn a_musician_continues_a_song_in_the_browser() {
         })
         .unwrap()
     } else {
-        common::studio(config)
+        common::infill_studio(config)
     };
     let listener = studio.bind().await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -239,9 +242,129 @@ async fn a_musician_continues_a_song_in_the_browser() {
         piece.slice_bars(0..4).note_count(),
         song.slice_bars(0..4).note_count()
     );
+    regenerate_a_selection(&client).await;
     client.quit().await;
     server.abort();
 }
+
+/// The song's first bars as piano and bass, opened in the page; bars 3 and 4 of the bass
+/// written again: a drag across them on the roll, a click on the bass, two candidates whose
+/// other notes are the piece's, accept, undo.
+async fn regenerate_a_selection(client: &WebDriver) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("piano and bass.mid");
+    common::two_tracks()
+        .slice_bars(0..8)
+        .write_file(&path)
+        .unwrap();
+    let input = client.find("#upload").await;
+    client.send_keys(&input, path.to_str().unwrap()).await;
+    until(
+        client,
+        "the second upload",
+        "return document.querySelectorAll('#tracks .track').length === 2",
+        30,
+    )
+    .await;
+    eval(
+        client,
+        "const m = document.getElementById('mode'); m.value = 'infill'; \
+         m.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    if eval(client, "return state.model.cannot_fill !== null").await == Value::Bool(true) {
+        // A model without the infill tokens: the page says so and will not send the request.
+        let note = eval(
+            client,
+            "const n = document.getElementById('fill-note'); return n.hidden ? '' : n.textContent",
+        )
+        .await;
+        assert!(
+            note.as_str()
+                .unwrap()
+                .starts_with("This model cannot fill bars: "),
+            "{note}"
+        );
+        let disabled = eval(
+            client,
+            "return document.getElementById('generate').disabled",
+        )
+        .await;
+        assert_eq!(disabled, Value::Bool(true));
+        screenshot(client, "infill-refused").await;
+        return;
+    }
+    let before = eval(client, "return document.body.dataset.current").await;
+    // From the middle of bar 3 to the middle of bar 4, below the ruler.
+    let points = eval(client, DRAG_POINTS).await;
+    let roll = client.find("#roll").await;
+    let xy = |i: usize| points[i].as_i64().unwrap();
+    client.drag(&roll, (xy(0), xy(2)), (xy(1), xy(2))).await;
+    let selection = eval(client, "return [state.selection, document.getElementById('fill-from').value, document.getElementById('fill-to').value]").await;
+    assert_eq!(
+        selection,
+        json!([{"from": 2, "to": 4}, "3", "4"]),
+        "the dragged bars"
+    );
+    let bass = client.find("#tracks .track[data-program='33']").await;
+    client.click(&bass).await;
+    let tracks = eval(client, "return state.fillTracks").await;
+    assert_eq!(tracks, json!([33]), "the bass chosen");
+    screenshot(client, "infill-selection").await;
+    client.click(&client.find("#generate").await).await;
+    until(client, "two fills", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 3", 300).await;
+    let error = eval(
+        client,
+        "return document.getElementById('error').textContent",
+    )
+    .await;
+    assert_eq!(error, "", "no error shown");
+    let shown = eval(client, "return document.body.dataset.shown").await;
+    assert_ne!(shown, before, "a candidate is shown");
+    let drawn = eval(
+        client,
+        "return Number(document.getElementById('roll').dataset.notes)",
+    )
+    .await;
+    assert!(drawn.as_u64().unwrap() > 10, "notes drawn: {drawn}");
+    // Outside the selected bars of the bass, the candidate is the piece (the piano there too).
+    let same = eval(client, SAME_OUTSIDE).await;
+    assert_eq!(
+        same,
+        Value::Bool(true),
+        "notes outside the selection changed"
+    );
+    screenshot(client, "infill-candidates").await;
+    let audio = client.execute_async(AUDIO, vec![]).await;
+    assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
+    assert!(audio["error"].is_null(), "{audio}");
+    client.click(&client.find("#accept").await).await;
+    assert_eq!(
+        eval(client, "return document.body.dataset.current").await,
+        shown
+    );
+    client.click(&client.find("#undo").await).await;
+    assert_eq!(
+        eval(client, "return document.body.dataset.current").await,
+        before
+    );
+}
+
+/// x of the middles of bars 3 and 4 and a y under the ruler, from the roll's centre.
+const DRAG_POINTS: &str = "
+    const c = document.getElementById('roll'), b = roll.bars();
+    const cx = c.clientWidth / 2, cy = c.clientHeight / 2;
+    return [Math.round(roll.x((b[2] + b[3]) / 2) - cx), Math.round(roll.x((b[3] + b[4]) / 2) - cx),
+            Math.round(80 - cy)];";
+
+/// Whether the shown candidate's notes outside the region are the piece's, note for note.
+const SAME_OUTSIDE: &str = "
+    const piece = state.history[state.pos], take = state.takes[state.selected].score;
+    const r = roll.region;
+    const notes = (v) => v.tracks.flatMap((t) => t.notes
+        .filter((n) => !roll.written(t.program, n[0]))
+        .map((n) => JSON.stringify([t.program, ...n]))).sort();
+    return r.programs.length === 1 && JSON.stringify(notes(piece)) === JSON.stringify(notes(take));";
 
 /// Pixels of the roll in a track colour (saturated, unlike the greys of the grid).
 const COLOURED_PIXELS: &str = "

@@ -5,10 +5,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use midigpt_compose::ModelPackage;
+use midigpt_midi::{Note, Score, Track};
 use midigpt_model::{Cpu, GptConfig};
 use midigpt_render::{RenderOptions, Synth};
 use midigpt_studio::{Studio, StudioConfig};
-use midigpt_tokenize::builtin;
+use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -16,9 +17,33 @@ use tower::ServiceExt;
 pub const SONG: &[u8] = include_bytes!("../data/POP909_008.mid");
 pub const SONG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
 
+/// The test song with its lowest notes moved to a bass track: two instruments to choose from.
+pub fn two_tracks() -> Score {
+    let mut score = Score::from_bytes(SONG).unwrap();
+    let (low, high): (Vec<Note>, Vec<Note>) =
+        score.tracks[0].notes.iter().partition(|n| n.pitch < 55);
+    score.tracks[0].notes = high;
+    score.tracks.truncate(1);
+    score.tracks.push(Track {
+        name: "bass".into(),
+        program: 33,
+        is_drum: false,
+        notes: low,
+    });
+    score
+}
+
 /// A one-layer REMI+ model of width 16, untrained: it writes noise, fast.
 pub fn tiny_model() -> ModelPackage<Cpu> {
-    let tokenizer = builtin("remi-plus").unwrap();
+    tiny_model_over(builtin("remi-plus").unwrap())
+}
+
+/// [`tiny_model`] with the infill tokens in its vocabulary: it can fill bars.
+pub fn tiny_infill_model() -> ModelPackage<Cpu> {
+    tiny_model_over(with_infill_tokens(builtin("remi-plus").unwrap().as_ref()).unwrap())
+}
+
+fn tiny_model_over(tokenizer: Box<dyn Tokenizer>) -> ModelPackage<Cpu> {
     let config = GptConfig {
         block_size: 256,
         n_layer: 1,
@@ -55,6 +80,11 @@ pub fn config() -> StudioConfig {
 /// A studio serving [`tiny_model`].
 pub fn studio(config: StudioConfig) -> Studio {
     Studio::start(config, || Ok(tiny_model())).unwrap()
+}
+
+/// A studio serving [`tiny_infill_model`].
+pub fn infill_studio(config: StudioConfig) -> Studio {
+    Studio::start(config, || Ok(tiny_infill_model())).unwrap()
 }
 
 /// Sends a request to `router` in process; returns the status, content type and body.

@@ -1,5 +1,5 @@
 //! Just enough of the W3C WebDriver protocol to drive chromedriver from a test: a session,
-//! pages, elements, scripts and screenshots, over plain HTTP to localhost.
+//! pages, elements, scripts, mouse drags and screenshots, over plain HTTP to localhost.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -66,6 +66,26 @@ impl WebDriver {
     pub async fn click(&self, element: &str) {
         let path = format!("/element/{element}/click");
         self.command(Method::POST, &path, Some(json!({}))).await;
+    }
+
+    /// Drags the mouse across an element: presses at `from` and lets go at `to`, both in
+    /// CSS pixels from the element's centre, moving through the way in a few steps.
+    pub async fn drag(&self, element: &str, from: (i64, i64), to: (i64, i64)) {
+        let at = |(x, y): (i64, i64), duration: u64| {
+            json!({"type": "pointerMove", "duration": duration, "origin": { ELEMENT: element },
+                   "x": x, "y": y})
+        };
+        let half = ((from.0 + to.0) / 2, (from.1 + to.1) / 2);
+        let steps = vec![
+            at(from, 0),
+            json!({"type": "pointerDown", "button": 0}),
+            at(half, 50),
+            at(to, 50),
+            json!({"type": "pointerUp", "button": 0}),
+        ];
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": steps}]});
+        self.command(Method::POST, "/actions", Some(body)).await;
     }
 
     /// An attribute of an element.

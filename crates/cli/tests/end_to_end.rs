@@ -71,6 +71,7 @@ fn prepare_train_resume_generate() {
     for file in [
         "config.json",
         "tokenizer.json",
+        "prepare.json",
         "loss.png",
         "train_info.json",
         "checkpoints/step-000030/model.safetensors",

@@ -71,6 +71,7 @@ fn export(arch: &str, out: &Path) -> Result<()> {
             config,
             origin: format!("tiny random {arch}"),
             root: None,
+            prompt_fit: Default::default(),
         }
     };
     pkg.export(out, WeightDtype::F32)?;

@@ -107,13 +107,18 @@ pub fn compose<B: GptBackend>(
 }
 
 /// [`compose`], telling `progress` of every new token; it returns `false` to stop (the
-/// pieces made so far are returned, the current one cut short).
+/// pieces made so far are returned, the current one cut short). The prompt is first
+/// relabelled as the model's training scores were ([`crate::PromptFit`]).
 pub fn compose_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &Request,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Vec<Piece>, ComposeError> {
-    compose_model(&pkg.model, pkg.tokenizer.as_ref(), request, progress)
+    let mut request = request.clone();
+    if let Some(prompt) = &mut request.prompt {
+        pkg.prompt_fit.apply(&mut prompt.score);
+    }
+    compose_model(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
 }
 
 /// [`compose_with`] for a model and tokenizer held elsewhere (a model being trained).

@@ -16,7 +16,7 @@ use midigpt_train::{
 };
 
 use crate::package::check_vocab;
-use crate::{ComposeError, ModelPackage};
+use crate::{ComposeError, ModelPackage, PromptFit};
 
 /// `transformers`' list of the shards of a checkpoint split over several files.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
@@ -127,6 +127,7 @@ impl<B: GptBackend> ModelPackage<B> {
             config: hf.config,
             origin: root.display().to_string(),
             root: Some(root.into()),
+            prompt_fit: PromptFit::load(root)?,
         })
     }
 

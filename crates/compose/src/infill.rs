@@ -76,13 +76,17 @@ pub fn infill<B: GptBackend>(
     infill_with(pkg, request, &mut |_| true)
 }
 
-/// [`infill`], telling `progress` of every new token; it returns `false` to stop.
+/// [`infill`], telling `progress` of every new token; it returns `false` to stop. The score
+/// is first relabelled as the model's training scores were ([`crate::PromptFit`]), so its
+/// tracks answer to the programs the model knows them by.
 pub fn infill_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &InfillRequest,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Vec<Piece>, ComposeError> {
-    infill_model(&pkg.model, pkg.tokenizer.as_ref(), request, progress)
+    let mut request = request.clone();
+    pkg.prompt_fit.apply(&mut request.score);
+    infill_model(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
 }
 
 /// [`infill_with`] for a model and tokenizer held elsewhere.

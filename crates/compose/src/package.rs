@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use midigpt_data::PREPARE_FILE;
 use midigpt_model::{
     load_safetensors, load_safetensors_bytes, save_safetensors_hf, Gpt, GptBackend, GptConfig,
     WeightDtype, MODEL_CONFIG_FILE,
@@ -19,7 +20,7 @@ use midigpt_train::{
 };
 
 use crate::hf::is_hf_folder;
-use crate::ComposeError;
+use crate::{ComposeError, PromptFit};
 
 /// What the built-in model is called in messages.
 pub const BUILTIN_NAME: &str = "the built-in POP909 model";
@@ -28,6 +29,7 @@ pub const BUILTIN_NAME: &str = "the built-in POP909 model";
 const BUILTIN_MODEL_CONFIG: &str = include_str!("../../../models/pop909/model_config.json");
 const BUILTIN_TOKENIZER: &str = include_str!("../../../models/pop909/tokenizer.json");
 const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../../models/pop909/model.safetensors");
+const BUILTIN_PREPARE: &str = include_str!("../../../models/pop909/prepare.json");
 
 /// A trained model with its tokenizer, ready to compose.
 pub struct ModelPackage<B: GptBackend> {
@@ -41,6 +43,8 @@ pub struct ModelPackage<B: GptBackend> {
     pub origin: String,
     /// The folder it was loaded from (`None` for the built-in model).
     pub root: Option<PathBuf>,
+    /// How its training scores were relabelled, for its prompts (see [`PromptFit`]).
+    pub prompt_fit: PromptFit,
 }
 
 impl<B: GptBackend> ModelPackage<B> {
@@ -78,12 +82,14 @@ impl<B: GptBackend> ModelPackage<B> {
         check_vocab(&config, tokenizer.as_ref(), origin)?;
         let weights = origin.join(MODEL_FILE);
         let model = load_safetensors_bytes::<B>(&config, BUILTIN_WEIGHTS, &weights, device)?;
+        let prompt_fit = PromptFit::from_json(BUILTIN_PREPARE, &origin.join(PREPARE_FILE))?;
         Ok(ModelPackage {
             model,
             tokenizer,
             config,
             origin: BUILTIN_NAME.into(),
             root: None,
+            prompt_fit,
         })
     }
 
@@ -132,6 +138,7 @@ impl<B: GptBackend> ModelPackage<B> {
             config,
             origin: root.display().to_string(),
             root: Some(root.into()),
+            prompt_fit: PromptFit::load(root)?,
         })
     }
 
@@ -159,6 +166,7 @@ impl<B: GptBackend> ModelPackage<B> {
             }
         };
         write_atomic(&out.join(TOKENIZER_FILE), &tokenizer)?;
+        self.prompt_fit.save(out)?;
         self.write_hf_files(out)
     }
 }

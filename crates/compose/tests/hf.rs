@@ -43,6 +43,7 @@ fn package(arch: Arch) -> ModelPackage<Cpu> {
         config,
         origin: "tiny".into(),
         root: None,
+        prompt_fit: Default::default(),
     }
 }
 

@@ -3,6 +3,8 @@
 
 use midigpt_midi::{Score, TimeSignature, Track};
 
+use crate::MetaOptions;
+
 /// Removes drum tracks.
 pub fn drop_drums(score: &mut Score) {
     score.tracks.retain(|t| !t.is_drum);
@@ -55,6 +57,22 @@ pub fn set_programs(score: &mut Score, programs: &[(String, u8)]) {
             .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
         {
             track.program = *program;
+        }
+    }
+}
+
+/// Relabels a prompt as the training scores of `options` were, where nothing is lost by it:
+/// tracks get the programs their names had in training, and a 1/4 metre (the placeholder some
+/// corpora write, as POP909 does) becomes the metre training gave every file. Drums, merged
+/// tracks and any other metre stay as the prompt has them: they are the user's music.
+pub fn fit_prompt(score: &mut Score, options: &MetaOptions) {
+    set_programs(score, &options.track_programs);
+    if let Some((numerator, denominator)) = options.time_signature {
+        for ts in
+            (score.time_signatures.iter_mut()).filter(|t| (t.numerator, t.denominator) == (1, 4))
+        {
+            ts.numerator = numerator;
+            ts.denominator = denominator;
         }
     }
 }
@@ -178,6 +196,35 @@ mod tests {
                 denominator: 4
             }]
         );
+    }
+
+    #[test]
+    fn fit_prompt_relabels_programs_and_the_placeholder_metre_only() {
+        let options = MetaOptions {
+            val_fraction: 0.05,
+            drop_drums: true,
+            merge_tracks: true,
+            time_signature: Some((4, 4)),
+            track_programs: vec![("MELODY".into(), 73)],
+            transpose: (0, 0),
+            bpe: None,
+        };
+        let ts = |time, numerator| TimeSignature {
+            time,
+            numerator,
+            denominator: 4,
+        };
+        let mut s = score(vec![
+            track(0, false, &[(0, 72)]),
+            track(0, false, &[(0, 48)]),
+            track(0, true, &[(0, 36)]),
+        ]);
+        s.tracks[0].name = "Melody".into();
+        s.time_signatures = vec![ts(0, 3), ts(960, 1)];
+        fit_prompt(&mut s, &options);
+        let programs: Vec<_> = s.tracks.iter().map(|t| t.program).collect();
+        assert_eq!(programs, vec![73, 0, 0], "no merge, drums kept");
+        assert_eq!(s.time_signatures, vec![ts(0, 3), ts(960, 4)]);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub const META_FILE: &str = "meta.json";
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// nanoGPT's `meta.pkl` (`{'vocab_size': V}`), so its `train.py` reads the shards as they are.
 pub const META_PKL_FILE: &str = "meta.pkl";
+/// The options the data was prepared with (`meta.json`'s `options`), as saved beside a model:
+/// how its prompts should be relabelled (see [`crate::clean::fit_prompt`]).
+pub const PREPARE_FILE: &str = "prepare.json";
 /// `meta.json` of a dataset whose files are being renamed into place.
 const PENDING_META: &str = "meta.json.pending";
 /// The files a commit renames into place before `meta.json`.

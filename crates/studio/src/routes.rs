@@ -146,9 +146,11 @@ async fn upload_score(
         )),
         _ => StudioError::BadRequest(format!("{name}: {}", e.body_text())),
     })?;
-    let score = Score::from_bytes(&bytes).map_err(|e| {
+    let mut score = Score::from_bytes(&bytes).map_err(|e| {
         StudioError::BadRequest(format!("{name}: not a MIDI file we can read: {e}"))
     })?;
+    // Shown and kept as the model reads it: its tracks then answer to the model's programs.
+    s.model.prompt_fit.apply(&mut score);
     let notes = score.note_count();
     if notes > s.config.max_notes {
         return Err(StudioError::BadRequest(format!(

@@ -57,6 +57,7 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
         cannot_fill: InfillVocab::new(pkg.tokenizer.as_ref())
             .err()
             .map(|e| e.to_string()),
+        prompt_fit: pkg.prompt_fit.clone(),
     }
 }
 

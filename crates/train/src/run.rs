@@ -40,7 +40,8 @@ pub struct RunDir {
 
 impl RunDir {
     /// Validates `config`, creates the folder (and `checkpoints/`, `samples/`), saves the
-    /// config as `config.json` and `config.toml`, and copies `DATA/tokenizer.json`. An
+    /// config as `config.json` and `config.toml`, copies `DATA/tokenizer.json`, and saves
+    /// the data's prepare options as `prepare.json` (when `DATA/meta.json` is there). An
     /// existing folder is reused: starting a fresh run in it is the caller's decision (resume
     /// reads it instead).
     pub fn create(
@@ -59,6 +60,11 @@ impl RunDir {
         let tokenizer = data_dir.join(midigpt_data::TOKENIZER_FILE);
         let bytes = std::fs::read(&tokenizer).map_err(TrainError::io(&tokenizer))?;
         write_atomic(&run.tokenizer_path(), &bytes)?;
+        if data_dir.join(midigpt_data::META_FILE).is_file() {
+            let meta = midigpt_data::load_meta(data_dir)?;
+            let text = serde_json::to_string_pretty(&meta.options).expect("options serialize");
+            write_atomic(&run.root.join(midigpt_data::PREPARE_FILE), text.as_bytes())?;
+        }
         Ok(run)
     }
 

@@ -59,6 +59,7 @@ fn tiny_model_over(tokenizer: Box<dyn Tokenizer>) -> ModelPackage<Cpu> {
         config,
         origin: "tiny".into(),
         root: None,
+        prompt_fit: Default::default(),
     }
 }
 

@@ -1,0 +1,67 @@
+//! Prompts relabelled as the model's training scores were.
+//!
+//! `prepare` can give tracks programs by name (`--track-program MELODY=73`) and replace a
+//! corpus's metre (`--time-signature 4/4`). A model trained on such data knows its parts by
+//! those programs, so a prompt from the same corpus must be relabelled the same way before
+//! the model reads it, and before a request names its tracks. The options travel with the
+//! model as `prepare.json`; what is applied is [`midigpt_data::clean::fit_prompt`].
+
+use std::path::Path;
+
+use midigpt_data::{clean, MetaOptions, PREPARE_FILE};
+use midigpt_midi::Score;
+
+use crate::ComposeError;
+
+/// The prepare options of a model's training data, applied to its prompts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptFit {
+    options: Option<MetaOptions>,
+}
+
+impl PromptFit {
+    /// `PREPARE_FILE` in `root`; nothing to apply when the folder has none (models trained
+    /// before it existed, Hugging Face folders).
+    pub fn load(root: &Path) -> Result<PromptFit, ComposeError> {
+        let path = root.join(PREPARE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => PromptFit::from_json(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PromptFit::default()),
+            Err(source) => Err(ComposeError::Io { path, source }),
+        }
+    }
+
+    /// Parses the text of a `prepare.json`; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &Path) -> Result<PromptFit, ComposeError> {
+        let options = serde_json::from_str(text).map_err(|e| ComposeError::NotAModel {
+            path: origin.into(),
+            why: e.to_string(),
+        })?;
+        Ok(PromptFit {
+            options: Some(options),
+        })
+    }
+
+    /// The options, when the model has them.
+    pub fn options(&self) -> Option<&MetaOptions> {
+        self.options.as_ref()
+    }
+
+    /// Relabels `score` as the training scores were (a no-op without options).
+    pub fn apply(&self, score: &mut Score) {
+        if let Some(options) = &self.options {
+            clean::fit_prompt(score, options);
+        }
+    }
+
+    /// Writes `PREPARE_FILE` into `dir`, when there are options.
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), ComposeError> {
+        let Some(options) = &self.options else {
+            return Ok(());
+        };
+        let mut text = serde_json::to_string_pretty(options).expect("options serialize");
+        text.push('\n');
+        midigpt_train::write_atomic(&dir.join(PREPARE_FILE), text.as_bytes())?;
+        Ok(())
+    }
+}

@@ -2,6 +2,7 @@
 //! pass over memory where burn's decomposition makes several, work split over rayon's threads.
 //! The matrix products pick their instructions at run time ([`matmul`]).
 
+mod adamw;
 mod attention;
 #[cfg(target_arch = "x86_64")]
 mod bf16;
@@ -12,6 +13,7 @@ mod rowwise;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 
+pub(super) use adamw::adamw;
 pub(super) use attention::{
     attention, attention_backward, self_attention, self_attention_backward,
 };

@@ -15,7 +15,7 @@ use burn::optim::{
 };
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use midigpt_model::{AdamWStep, GptBackend};
+use midigpt_model::{burn_adamw, AdamWStep, GptBackend};
 
 /// Moments and step counts by parameter: the record of burn's AdamW.
 pub type AdamWRecord<M, B> = <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record;
@@ -26,6 +26,8 @@ pub struct FusedAdamW<M: AutodiffModule<B>, B: AutodiffBackend> {
     beta2: f32,
     epsilon: f32,
     records: AdamWRecord<M, B>,
+    /// false: burn's tensor operations instead of the backend's kernel (for comparison).
+    fused: bool,
     module: PhantomData<M>,
 }
 
@@ -69,7 +71,17 @@ where
             beta2,
             epsilon,
             records: Default::default(),
+            fused: true,
             module: PhantomData,
+        }
+    }
+
+    /// The same optimizer running its update as burn's tensor operations ([`burn_adamw`]), one
+    /// pass and one allocation each, as burn's own AdamW does: the benchmark's comparison.
+    pub fn unfused(self) -> Self {
+        FusedAdamW {
+            fused: false,
+            ..self
         }
     }
 
@@ -163,8 +175,10 @@ where
             },
         };
         let moments = state.map(|s| (s.moment_1, s.moment_2));
-        let (updated, (moment_1, moment_2)) =
-            B::InnerBackend::adamw_update(tensor.inner(), grad, moments, &step);
+        let (updated, (moment_1, moment_2)) = match self.optim.fused {
+            true => B::InnerBackend::adamw_update(tensor.inner(), grad, moments, &step),
+            false => burn_adamw(tensor.inner(), grad, moments, &step),
+        };
         let state = AdaptiveMomentumState {
             time: step.time,
             moment_1,

@@ -5,7 +5,8 @@
 #   bench/train_cpu.sh [STEPS] [avx2]
 #
 # `avx2`: AVX-512 disabled at run time, to stand in for an AVX2-only CPU on an AVX-512 one:
-# PyTorch with ATEN_CPU_CAPABILITY=avx2 (all its kernels), midigpt with MIDIGPT_CPU=avx2 (its
+# PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and MKL_ENABLE_INSTRUCTIONS=AVX2
+# (its own kernels, oneDNN's and MKL's products), midigpt with MIDIGPT_CPU=avx2 (its
 # own kernels; the `gemm` crate's products choose AVX-512 by themselves and cannot be capped
 # at run time), bf16 modes skipped as on a CPU without AVX-512.
 #
@@ -32,7 +33,8 @@ fi
 if grep -qwE 'avx512_bf16|amx_bf16|bf16' /proc/cpuinfo; then bf16=1; else bf16=0; fi
 if [ "$avx2" = avx2 ]; then
     bf16=0
-    export ATEN_CPU_CAPABILITY=avx2 MIDIGPT_CPU=avx2
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+    export MIDIGPT_CPU=avx2
     echo "AVX-512 disabled at run time on an AVX-512 CPU (midigpt: its own kernels only)"
 fi
 (cd "$root" && cargo build -q --release -p midigpt-train --example bench)

@@ -2,7 +2,13 @@
 # CPU training and generation speed, midigpt vs a PyTorch script of the same model
 # (bench/torch_gpt.py), on the same machine, one after the other, all cores.
 #
-#   bench/train_cpu.sh [STEPS]
+#   bench/train_cpu.sh [STEPS] [avx2]
+#
+# `avx2`: AVX-512 disabled at run time, to stand in for an AVX2-only CPU on an AVX-512 one:
+# PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and MKL_ENABLE_INSTRUCTIONS=AVX2
+# (its own kernels, oneDNN's and MKL's products), midigpt with MIDIGPT_CPU=avx2 (its
+# own kernels; the `gemm` crate's products choose AVX-512 by themselves and cannot be capped
+# at run time), bf16 modes skipped as on a CPU without AVX-512.
 #
 # Model: GPT-2 style, REMI+ vocabulary (518), 4 layers, 4 heads, d_model 256, context 256,
 # batch 8; AdamW with clipping. Generation: batch 1, KV cache, 256 new tokens.
@@ -15,6 +21,7 @@
 # torch.compile needs a C compiler (cc).
 set -euo pipefail
 steps=${1:-30}
+avx2=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MIDIGPT_TORCH_VENV:-/tmp/midigpt-torch-venv}
 threads=$(nproc)
@@ -24,6 +31,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/
 fi
 # Native bf16: the same test midigpt makes at run time (crates/model/src/fused/cpu/features.rs).
 if grep -qwE 'avx512_bf16|amx_bf16|bf16' /proc/cpuinfo; then bf16=1; else bf16=0; fi
+if [ "$avx2" = avx2 ]; then
+    bf16=0
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+    export MIDIGPT_CPU=avx2
+    echo "AVX-512 disabled at run time on an AVX-512 CPU (midigpt: its own kernels only)"
+fi
 (cd "$root" && cargo build -q --release -p midigpt-train --example bench)
 bench="${CARGO_TARGET_DIR:-$root/target}/release/examples/bench"
 torch() { OMP_NUM_THREADS=$threads "$venv/bin/python" "$root/bench/torch_gpt.py" \

@@ -21,7 +21,8 @@
 //! greedy on the device (0 skips it). `--new-tokens 0` skips generation.
 //!
 //! `--dtype` is the training config's `dtype` (CPU only): `auto` trains with bf16 products
-//! where they outrun f32 ones (AMD with AVX-512-BF16), else f32.
+//! where they outrun f32 ones (AMD with AVX-512-BF16), else f32. `--adamw burn` runs the
+//! optimizer's update as burn's tensor operations instead of the fused kernel (for profiles).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -76,6 +77,7 @@ struct Options {
     peak_tflops: f64,
     losses: usize,
     dtype: Dtype,
+    fused_adamw: bool,
 }
 
 impl Options {
@@ -107,6 +109,11 @@ impl Options {
             peak_tflops: get("peak-tflops", "0").parse()?,
             losses: get("losses", "0").parse()?,
             dtype: get("dtype", "auto").parse()?,
+            fused_adamw: match get("adamw", "fused").as_str() {
+                "fused" => true,
+                "burn" => false,
+                other => return Err(format!("unknown --adamw {other:?}: fused or burn").into()),
+            },
         };
         if let Some(key) = values.keys().next() {
             return Err(format!("unknown option --{key}").into());
@@ -125,6 +132,9 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
     let batch = Tensor::<B, 2, Int>::from_data(TensorData::new(data, [opts.batch, t + 1]), &device);
     let (x, y) = (batch.clone().narrow(1, 0, t), batch.narrow(1, 1, t));
     let mut optimizer = optim::adamw(0.9, 0.99);
+    if !opts.fused_adamw {
+        optimizer = optimizer.unfused();
+    }
     let settings = StepSettings {
         micro_batches: opts.accum,
         lr: 1e-3,

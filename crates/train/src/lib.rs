@@ -29,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adamw;
 mod checkpoint;
 mod config;
 mod dtype;

@@ -2,7 +2,7 @@
 //! `examples/bench.rs` times as well.
 
 use burn::module::Module;
-use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use midigpt_data::{Batch, Batcher, DataError, Shard, Split};
 use midigpt_model::{loss, Gpt, GptBackend, GptTrainBackend};
@@ -52,15 +52,14 @@ pub struct StepOutput {
 /// One optimizer step: `micro_batches` forward and backward passes on the batches `next`
 /// gives, each loss divided by their number so that the summed gradients are those of the
 /// mean, then clipping, weight decay and AdamW ([`optim::step`]).
-pub fn train_step<B, O>(
+pub fn train_step<B>(
     mut model: Gpt<B>,
-    optimizer: &mut O,
+    optimizer: &mut optim::FusedAdamW<Gpt<B>, B>,
     mut next: impl FnMut() -> Result<Pair<B>, TrainError>,
     settings: &StepSettings,
 ) -> Result<(Gpt<B>, StepOutput), TrainError>
 where
     B: GptTrainBackend,
-    O: Optimizer<Gpt<B>, B>,
 {
     let n = settings.micro_batches;
     let mut accumulator = GradientsAccumulator::<Gpt<B>>::new();

@@ -1,13 +1,14 @@
 //! The operations of a training step that burn's autodiff would otherwise break into many
 //! small tensor operations, each with its own allocation and pass over memory: linear layers
 //! (with the bias and residual additions), causal self-attention, LayerNorm, GELU and the
-//! cross-entropy loss.
+//! cross-entropy loss, and the optimizer's AdamW update.
 //!
 //! [`GptBackend`] names them. Its default methods are burn's own operations, so any backend
 //! runs the model; on the CPU training backend ([`CpuTrain`](crate::CpuTrain)) they are single
 //! graph nodes whose forward and backward passes are the hand-written kernels of [`cpu`],
 //! which also skip the masked half of causal attention.
 
+mod adamw;
 mod cpu;
 mod math;
 mod nodes;
@@ -72,6 +73,18 @@ pub trait GptBackend: Backend {
     fn cross_entropy(logits: Tensor<Self, 2>, targets: Tensor<Self, 1, Int>) -> Tensor<Self, 1> {
         burn_cross_entropy(logits, targets)
     }
+
+    /// One AdamW update of `param` from its gradient and its moments (none before the first
+    /// update): the new parameter and moments. On the CPU backend one pass in place, with the
+    /// same bits as [`burn_adamw`], the default.
+    fn adamw_update<const D: usize>(
+        param: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+        moments: Option<Moments<Self, D>>,
+        step: &AdamWStep,
+    ) -> (Tensor<Self, D>, Moments<Self, D>) {
+        burn_adamw(param, grad, moments, step)
+    }
 }
 
 /// A backend the GPT trains on: autodiff over a [`GptBackend`], itself a [`GptBackend`].
@@ -84,6 +97,7 @@ where
 {
 }
 
+pub use adamw::{burn_adamw, AdamWStep, Moments};
 pub use precision::{bf16_preferred, cpu_precision, native_bf16, set_cpu_precision, Precision};
 
 /// burn's linear layer, then the residual added.
@@ -151,8 +165,29 @@ pub fn burn_cross_entropy<B: Backend>(
     picked.mean().neg()
 }
 
-/// CPU inference: burn's flex kernels (its attention is already a fused, tiled kernel).
-impl GptBackend for burn::backend::Flex {}
+/// CPU inference: burn's flex kernels (its attention is already a fused, tiled kernel). The
+/// optimizer of CPU training runs here too (on the inner backend of autodiff).
+impl GptBackend for burn::backend::Flex {
+    fn adamw_update<const D: usize>(
+        param: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+        moments: Option<Moments<Self, D>>,
+        step: &AdamWStep,
+    ) -> (Tensor<Self, D>, Moments<Self, D>) {
+        let float = |t: Tensor<Self, D>| t.into_primitive().tensor();
+        let wrap = |t| Tensor::from_primitive(TensorPrimitive::Float(t));
+        let (p, g) = (float(param), float(grad));
+        let moments = moments.map(|(m, v)| (float(m), float(v)));
+        let mut all = vec![&p, &g];
+        all.extend(moments.iter().flat_map(|(m, v)| [m, v]));
+        if !cpu::supported(&all) {
+            let moments = moments.map(|(m, v)| (wrap(m), wrap(v)));
+            return burn_adamw(wrap(p), wrap(g), moments, step);
+        }
+        let [p, m, v] = cpu::adamw(p, &g, moments, step);
+        (wrap(p), (wrap(m), wrap(v)))
+    }
+}
 
 #[cfg(feature = "cuda")]
 impl GptBackend for burn::backend::Cuda {}

@@ -2,6 +2,7 @@
 //! pass over memory where burn's decomposition makes several, work split over rayon's threads.
 //! The matrix products pick their instructions at run time ([`matmul`]).
 
+mod adamw;
 mod attention;
 #[cfg(target_arch = "x86_64")]
 mod bf16;
@@ -12,6 +13,7 @@ mod rowwise;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 
+pub(super) use adamw::adamw;
 pub(super) use attention::{
     attention, attention_backward, self_attention, self_attention_backward,
 };
@@ -26,13 +28,24 @@ pub(super) fn supported(tensors: &[&FlexTensor]) -> bool {
     tensors.iter().all(|t| t.dtype() == DType::F32)
 }
 
-/// Whether this CPU has the bf16 dot products the bf16 kernels run on (x86: AVX-512-BF16).
-/// Elsewhere (AVX2-only x86, ARM) the products stay f32.
+/// Whether this CPU has the bf16 dot products the bf16 kernels run on (x86: AVX-512-BF16),
+/// and they are not switched off ([`avx512_allowed`]). Elsewhere (AVX2-only x86, ARM) the
+/// products stay f32.
 pub(crate) fn native_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]
-    return bf16::supported();
+    return bf16::supported() && avx512_allowed();
     #[cfg(not(target_arch = "x86_64"))]
     false
+}
+
+/// false when the environment variable `MIDIGPT_CPU` is `avx2`: midigpt's own kernels then
+/// leave AVX-512 unused, as on a CPU without it (to measure that kind of CPU on this one).
+/// The `gemm` crate's products, inside burn and the fused layers, choose their instructions
+/// by themselves and keep using AVX-512 where the CPU has it.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn avx512_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var("MIDIGPT_CPU").map_or(true, |v| v != "avx2"))
 }
 
 /// A contiguous f32 tensor of `shape` holding `values`.

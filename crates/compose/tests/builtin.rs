@@ -1,6 +1,8 @@
 //! The built-in model under controls: what is asked for is what comes out.
 
-use midigpt_compose::{compose, parse, Controls, Length, ModelPackage, Piece, Request};
+use midigpt_compose::{
+    compose, parse, Controls, Length, ModelPackage, Piece, Request, SamplingConfig,
+};
 use midigpt_model::Cpu;
 
 fn builtin() -> ModelPackage<Cpu> {
@@ -129,6 +131,12 @@ fn caps_hold_in_the_decoded_music() {
             max_polyphony: Some(2),
             pitch_range: Some((48, 84)),
             ..Controls::default()
+        },
+        // The end token waits, as `midigpt generate` has it wait: the caps leave the model
+        // little to say per bar, and it may otherwise end the piece early.
+        sampling: SamplingConfig {
+            min_tokens: 128,
+            ..SamplingConfig::default()
         },
         pieces: 2,
         seed: 1,

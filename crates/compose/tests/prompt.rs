@@ -1,6 +1,6 @@
 //! `--prompt-bars` keeps the right bars of a prompt whose metre changes.
 
-use midigpt_compose::{compose_model, Prompt, Request};
+use midigpt_compose::{compose_model, Prompt, Request, SamplingConfig};
 use midigpt_midi::{Note, Score, TimeSignature, Track};
 use midigpt_model::{Cpu, GptConfig};
 use midigpt_tokenize::builtin;
@@ -92,9 +92,15 @@ fn the_progress_hook_sees_every_token_and_can_stop() {
         ..GptConfig::small(v)
     };
     let model = config.init::<Cpu>(&Default::default()).unwrap();
+    // The end token waits for 50 tokens: an untrained model may draw it at once, and the
+    // second piece must live to its tenth token.
     let request = Request {
         pieces: 3,
         max_tokens: 50,
+        sampling: SamplingConfig {
+            min_tokens: 50,
+            ..SamplingConfig::default()
+        },
         ..Request::default()
     };
     let mut seen = Vec::new();

@@ -73,13 +73,10 @@ fn parse_range(text: &str) -> Result<RangeInclusive<i8>, String> {
     Ok(low..=high)
 }
 
-/// Parses `N/D`, e.g. `4/4` (checked further by the data crate).
+/// Parses `N/D`, e.g. `4/4`, as `generate --time-signature` does (the data crate checks the
+/// range further).
 fn parse_time_signature(text: &str) -> Result<(u8, u8), String> {
-    let (n, d) = text
-        .split_once('/')
-        .ok_or_else(|| format!("expected N/D, e.g. 4/4, got {text:?}"))?;
-    let parse = |s: &str| s.trim().parse::<u8>().map_err(|e| format!("{s:?}: {e}"));
-    Ok((parse(n)?, parse(d)?))
+    midigpt_compose::parse::time_signature(text).map_err(|e| e.to_string())
 }
 
 /// Parses `NAME=PROGRAM`, e.g. `MELODY=73`.

@@ -59,8 +59,7 @@ impl PromptFit {
         let Some(options) = &self.options else {
             return Ok(());
         };
-        let mut text = serde_json::to_string_pretty(options).expect("options serialize");
-        text.push('\n');
+        let text = options.to_prepare_json();
         midigpt_train::write_atomic(&dir.join(PREPARE_FILE), text.as_bytes())?;
         Ok(())
     }

@@ -39,6 +39,16 @@ pub struct Meta {
     pub duplicates: Vec<Duplicate>,
 }
 
+impl MetaOptions {
+    /// The text of [`crate::PREPARE_FILE`]: these options, as a model keeps them beside its
+    /// weights.
+    pub fn to_prepare_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("options serialize");
+        text.push('\n');
+        text
+    }
+}
+
 impl Meta {
     /// Checks that the dataset's ids mean what `tokenizer`'s ids mean (the same vocabulary,
     /// token for token): a model trained on one tokenizer's ids reads another's as noise.

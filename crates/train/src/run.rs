@@ -62,7 +62,7 @@ impl RunDir {
         write_atomic(&run.tokenizer_path(), &bytes)?;
         if data_dir.join(midigpt_data::META_FILE).is_file() {
             let meta = midigpt_data::load_meta(data_dir)?;
-            let text = serde_json::to_string_pretty(&meta.options).expect("options serialize");
+            let text = meta.options.to_prepare_json();
             write_atomic(&run.root.join(midigpt_data::PREPARE_FILE), text.as_bytes())?;
         }
         Ok(run)

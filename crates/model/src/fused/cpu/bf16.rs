@@ -38,7 +38,7 @@ fn bf16(x: f32) -> u16 {
 
 /// Two bf16 in one 32-bit lane: `lo` in the low half, as `vdpbf16ps` pairs them.
 #[inline(always)]
-fn pair(lo: f32, hi: f32) -> u32 {
+pub(crate) fn pair(lo: f32, hi: f32) -> u32 {
     u32::from(bf16(lo)) | (u32::from(bf16(hi)) << 16)
 }
 
@@ -55,14 +55,7 @@ pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: boo
         return;
     }
     assert!((m - 1) * ld + n <= dst.len(), "destination too small");
-    if k == 0 {
-        if !accumulate {
-            dst.chunks_mut(ld.max(1))
-                .take(m)
-                .for_each(|row| row[..n].fill(0.0));
-        }
-        return;
-    }
+    assert!(k > 0, "an empty inner dimension is the caller's case");
     let k2 = k.div_ceil(2);
     let panels = n.div_ceil(NR);
     // b, packed once: panel p holds columns p·NR.., k-pair by k-pair, zero beyond the edges.

@@ -1,6 +1,7 @@
 //! Matrix products of the fused kernels over strided f32 views: the `gemm` crate for f32 (it
 //! picks AVX-512, AVX2+FMA or NEON at run time; AVX-512 needs its `x86-v4` feature, on in
-//! the workspace), or [`bf16`](super::bf16) for bf16 operands with f32 accumulation.
+//! the workspace), or for bf16 operands with f32 accumulation [`amx`](super::amx) where the
+//! CPU has AMX, else [`bf16`](super::bf16) (AVX-512-BF16).
 
 use gemm::Parallelism;
 
@@ -100,8 +101,21 @@ pub(crate) fn product(
     }
     assert!((m - 1) * ld + n <= dst.len(), "destination too small");
     if precision == Precision::Bf16 {
+        if a.cols == 0 {
+            // An empty sum: nothing to add, or zeros.
+            if !accumulate {
+                dst.chunks_mut(ld.max(1))
+                    .take(m)
+                    .for_each(|row| row[..n].fill(0.0));
+            }
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
-        return super::bf16::matmul(dst, ld, a, b, accumulate);
+        return if super::amx::supported() {
+            super::amx::matmul(dst, ld, a, b, accumulate)
+        } else {
+            super::bf16::matmul(dst, ld, a, b, accumulate)
+        };
     }
     let work = m.saturating_mul(a.cols).saturating_mul(n);
     let parallelism = if work >= PARALLEL_THRESHOLD {

@@ -3,6 +3,8 @@
 //! The matrix products pick their instructions at run time ([`matmul`]).
 
 mod adamw;
+#[cfg(target_arch = "x86_64")]
+mod amx;
 mod attention;
 #[cfg(target_arch = "x86_64")]
 mod bf16;
@@ -44,8 +46,21 @@ pub(crate) fn native_bf16() -> bool {
 /// by themselves and keep using AVX-512 where the CPU has it.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn avx512_allowed() -> bool {
-    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ALLOWED.get_or_init(|| std::env::var("MIDIGPT_CPU").map_or(true, |v| v != "avx2"))
+    cpu_cap().is_none_or(|cap| cap != "avx2")
+}
+
+/// false when `MIDIGPT_CPU` is `avx2` or `avx512`: bf16 products then run on AVX-512-BF16
+/// where the CPU also has AMX (to measure a CPU without AMX on one with it).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn amx_allowed() -> bool {
+    cpu_cap().is_none_or(|cap| cap != "avx2" && cap != "avx512")
+}
+
+/// The value of `MIDIGPT_CPU`, read once.
+fn cpu_cap() -> Option<&'static str> {
+    static CAP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    CAP.get_or_init(|| std::env::var("MIDIGPT_CPU").ok())
+        .as_deref()
 }
 
 /// A contiguous f32 tensor of `shape` holding `values`.

@@ -1,0 +1,508 @@
+//! Matrix products with bf16 operands and f32 accumulation on Intel AMX (Sapphire Rapids and
+//! later): `tdpbf16ps` multiplies a 16×32 bf16 tile by a 32×16 one into a 16×16 f32 tile,
+//! 8,192 multiply-adds per instruction, several times what AVX-512 reaches per cycle. This is
+//! what PyTorch's bf16 autocast runs on through oneDNN on these CPUs.
+//!
+//! Layout: the result is computed in blocks of 32×32 (four accumulator tiles, two tiles of
+//! `a` and two of `b` per 32-wide slice of the inner dimension). `a` is packed strip by strip
+//! (32 rows, every slice of `k`: two tiles of 16 rows × 16 k-pairs), `b` panel by panel (32
+//! columns: two tiles of 16 k-pairs × 16 columns, each lane the pair `(b[2p][j], b[2p+1][j])`
+//! that `tdpbf16ps` expects). Packing rounds f32 to bf16 with `vcvtne2ps2bf16` and pads the
+//! edges with zeros, so callers keep f32 tensors of any shape and stride. The tile
+//! instructions are written in `asm!`: the compiler never allocates tile registers, so their
+//! contents persist between statements.
+
+use std::arch::asm;
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use super::matmul::{Mat, SendPtr};
+
+/// Rows (and columns) of the result one block computes: 2×2 tiles of 16×16.
+const BLOCK: usize = 32;
+/// bf16 elements of the inner dimension one tile row holds (64 bytes).
+const SLICE: usize = 32;
+/// 32-bit lanes in one packed tile: 16 rows of 16.
+const TILE: usize = 256;
+
+/// Whether this CPU runs [`matmul`]: AMX-TILE and AMX-BF16 (CPUID leaf 7), the AVX-512
+/// conversions the packing uses, and the kernel's permission to use the tile state (Linux
+/// grants it on request, once per process); not when `MIDIGPT_CPU` rules AMX out
+/// ([`amx_allowed`](super::amx_allowed)).
+pub(crate) fn supported() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        // SAFETY: CPUID leaf 7 exists on every x86-64 CPU that reports AVX-512 (checked first).
+        let avx512 = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512bf16");
+        #[allow(unused_unsafe)]
+        let leaf7 = unsafe { __cpuid_count(7, 0) };
+        let (amx_bf16, amx_tile) = (leaf7.edx & (1 << 22) != 0, leaf7.edx & (1 << 24) != 0);
+        avx512 && amx_bf16 && amx_tile && super::amx_allowed() && request_tile_permission()
+    })
+}
+
+/// Asks Linux for the AMX tile data state (`arch_prctl(ARCH_REQ_XCOMP_PERM,
+/// XFEATURE_XTILEDATA)`); without it the first tile instruction faults.
+#[cfg(target_os = "linux")]
+fn request_tile_permission() -> bool {
+    const SYS_ARCH_PRCTL: i64 = 158;
+    const ARCH_REQ_XCOMP_PERM: i64 = 0x1023;
+    const XFEATURE_XTILEDATA: i64 = 18;
+    let ret: i64;
+    // SAFETY: a plain system call; it changes only which register state this process may use.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") SYS_ARCH_PRCTL => ret,
+            in("rdi") ARCH_REQ_XCOMP_PERM,
+            in("rsi") XFEATURE_XTILEDATA,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret == 0
+}
+
+/// Other systems: AMX left unused (the AVX-512-BF16 kernel runs instead).
+#[cfg(not(target_os = "linux"))]
+fn request_tile_permission() -> bool {
+    false
+}
+
+thread_local! {
+    /// Each thread's packed strip of `a`, reused from one product to the next.
+    static STRIP: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `dst = a·b`, or `dst += a·b` when `accumulate`; `dst` row-major with row stride `ld`,
+/// `k = a.cols > 0`. Row strips of the result are spread over rayon's threads.
+///
+/// # Panics
+/// If the CPU lacks AMX ([`supported`]) or the shapes disagree.
+pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: bool) {
+    assert!(supported(), "AMX products need AMX-BF16");
+    assert_eq!(a.cols, b.rows, "inner dimensions");
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
+    let slices = k.div_ceil(SLICE);
+    let panel_len = slices * 2 * TILE;
+    let mut packed_b = vec![0u32; n.div_ceil(BLOCK) * panel_len];
+    packed_b
+        .par_chunks_mut(panel_len)
+        .enumerate()
+        // SAFETY: the CPU has the instructions (asserted above); the panel has its length.
+        .for_each(|(p, panel)| unsafe { pack_b(panel, b, p * BLOCK) });
+    let out = SendPtr(dst.as_mut_ptr());
+    (0..m.div_ceil(BLOCK)).into_par_iter().for_each(|s| {
+        STRIP.with_borrow_mut(|strip| {
+            strip.resize(panel_len, 0);
+            // SAFETY: as above; the strip has one panel's length.
+            unsafe { pack_a(strip, a, s * BLOCK) };
+            let rows = BLOCK.min(m - s * BLOCK);
+            // SAFETY: tiles are configured before use and released after, on this thread.
+            unsafe { configure_tiles() };
+            for (p, panel) in packed_b.chunks_exact(panel_len).enumerate() {
+                let cols = BLOCK.min(n - p * BLOCK);
+                // SAFETY: the block (s·BLOCK.., p·BLOCK..) of `rows × cols` lies inside
+                // `dst` (bounds checked above) and strips write disjoint rows.
+                unsafe {
+                    let c = out.get().add(s * BLOCK * ld + p * BLOCK);
+                    block(strip, panel, slices, c, ld, rows, cols, accumulate);
+                }
+            }
+            // SAFETY: tile state back to its initial, empty form (cheaper context switches).
+            unsafe { asm!("tilerelease", options(nostack, nomem)) };
+        });
+    });
+}
+
+/// Palette 1 with all eight tiles 16 rows × 64 bytes; the edges are zero-padded by packing.
+///
+/// # Safety
+/// The CPU has AMX and the process holds the tile permission ([`supported`]).
+unsafe fn configure_tiles() {
+    let mut config = [0u8; 64];
+    config[0] = 1;
+    for t in 0..8 {
+        config[16 + 2 * t..18 + 2 * t].copy_from_slice(&64u16.to_le_bytes());
+        config[48 + t] = 16;
+    }
+    // SAFETY: a valid configuration, read from memory that lives through the instruction.
+    unsafe { asm!("ldtilecfg [{}]", in(reg) config.as_ptr(), options(nostack, readonly)) };
+}
+
+/// One 32×32 block: `c[..rows][..cols] (+)= Σ_slices a ⊗ b`. Full blocks load and store the
+/// accumulators straight from and to `c`; edge blocks go through a local 32×32 buffer.
+///
+/// # Safety
+/// Tiles are configured ([`configure_tiles`]); `a` and `b` hold `slices` slices of two tiles
+/// each; `c` is valid for `rows` rows of `cols` columns at row stride `ld`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    a: &[u32],
+    b: &[u32],
+    slices: usize,
+    c: *mut f32,
+    ld: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+) {
+    let mut edge = [0f32; BLOCK * BLOCK];
+    let full = rows == BLOCK && cols == BLOCK;
+    let (target, stride) = if full {
+        (c, ld)
+    } else {
+        if accumulate {
+            for i in 0..rows {
+                // SAFETY: row i < rows, columns < cols: inside `c` by the caller's contract.
+                let src = unsafe { std::slice::from_raw_parts(c.add(i * ld), cols) };
+                edge[i * BLOCK..i * BLOCK + cols].copy_from_slice(src);
+            }
+        }
+        (edge.as_mut_ptr(), BLOCK)
+    };
+    let bytes = stride * 4;
+    // SAFETY: every tile access stays inside `target` (32 rows × 32 columns at `stride`) or
+    // the packed slices (512 lanes each, `slices` of them), by the caller's contract.
+    unsafe {
+        let (c0, c1) = (target, target.add(16));
+        let (c2, c3) = (target.add(16 * stride), target.add(16 * stride + 16));
+        if accumulate {
+            asm!(
+                "tileloadd tmm0, [{c0} + {s}*1]",
+                "tileloadd tmm1, [{c1} + {s}*1]",
+                "tileloadd tmm2, [{c2} + {s}*1]",
+                "tileloadd tmm3, [{c3} + {s}*1]",
+                c0 = in(reg) c0, c1 = in(reg) c1, c2 = in(reg) c2, c3 = in(reg) c3,
+                s = in(reg) bytes, options(nostack, readonly),
+            );
+        } else {
+            asm!(
+                "tilezero tmm0",
+                "tilezero tmm1",
+                "tilezero tmm2",
+                "tilezero tmm3",
+                options(nostack, nomem)
+            );
+        }
+        for slice in 0..slices {
+            let (a0, b0) = (
+                a.as_ptr().add(slice * 2 * TILE),
+                b.as_ptr().add(slice * 2 * TILE),
+            );
+            asm!(
+                "tileloadd tmm4, [{a0} + {s}*1]",
+                "tileloadd tmm5, [{a1} + {s}*1]",
+                "tileloadd tmm6, [{b0} + {s}*1]",
+                "tileloadd tmm7, [{b1} + {s}*1]",
+                "tdpbf16ps tmm0, tmm4, tmm6",
+                "tdpbf16ps tmm1, tmm4, tmm7",
+                "tdpbf16ps tmm2, tmm5, tmm6",
+                "tdpbf16ps tmm3, tmm5, tmm7",
+                a0 = in(reg) a0, a1 = in(reg) a0.add(TILE),
+                b0 = in(reg) b0, b1 = in(reg) b0.add(TILE),
+                s = in(reg) 64usize, options(nostack, readonly),
+            );
+        }
+        asm!(
+            "tilestored [{c0} + {s}*1], tmm0",
+            "tilestored [{c1} + {s}*1], tmm1",
+            "tilestored [{c2} + {s}*1], tmm2",
+            "tilestored [{c3} + {s}*1], tmm3",
+            c0 = in(reg) c0, c1 = in(reg) c1, c2 = in(reg) c2, c3 = in(reg) c3,
+            s = in(reg) bytes, options(nostack),
+        );
+    }
+    if !full {
+        for i in 0..rows {
+            // SAFETY: as above.
+            let dst = unsafe { std::slice::from_raw_parts_mut(c.add(i * ld), cols) };
+            dst.copy_from_slice(&edge[i * BLOCK..i * BLOCK + cols]);
+        }
+    }
+}
+
+/// Packs rows `r0..r0+32` of `a` (zeros past its last row): slice by slice, two tiles of 16
+/// rows, each row the slice's 16 k-pairs.
+///
+/// # Safety
+/// The CPU has AVX-512F/BW/BF16; `strip` holds `slices · 2 · TILE` lanes.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn pack_a(strip: &mut [u32], a: Mat, r0: usize) {
+    let (m, k) = (a.rows, a.cols);
+    for (slice, tiles) in strip.chunks_exact_mut(2 * TILE).enumerate() {
+        let k0 = slice * SLICE;
+        for (t, tile) in tiles.chunks_exact_mut(TILE).enumerate() {
+            let rows = 16.min(m.saturating_sub(r0 + 16 * t));
+            let first = r0 + 16 * t;
+            // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
+            let lanes = unsafe {
+                if a.cs == 1 {
+                    // Rows contiguous along k: each row's 32 values are its 16 pairs.
+                    std::array::from_fn(|i| {
+                        if i < rows {
+                            k_pairs(a.ptr.offset((first + i) as isize * a.rs), k0, k)
+                        } else {
+                            _mm512_setzero_si512()
+                        }
+                    })
+                } else if a.rs == 1 {
+                    // Columns contiguous along rows: pair up two columns, then transpose.
+                    let mut lanes = std::array::from_fn(|p| {
+                        let at = |kk: usize| a.ptr.offset(kk as isize * a.cs + first as isize);
+                        interleave(k0 + 2 * p, k, rows, at)
+                    });
+                    transpose(&mut lanes);
+                    lanes
+                } else {
+                    std::array::from_fn(|i| {
+                        gather(|p| {
+                            let kk = k0 + 2 * p;
+                            let hi = |r| if kk + 1 < k { a.at(r, kk + 1) } else { 0.0 };
+                            (i < rows && kk < k).then(|| (a.at(first + i, kk), hi(first + i)))
+                        })
+                    })
+                }
+            };
+            store(tile, &lanes);
+        }
+    }
+}
+
+/// Packs columns `c0..c0+32` of `b` (zeros past its last column): slice by slice, two tiles of
+/// 16 k-pairs, each row the pair of every column.
+///
+/// # Safety
+/// The CPU has AVX-512F/BW/BF16; `panel` holds `slices · 2 · TILE` lanes.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn pack_b(panel: &mut [u32], b: Mat, c0: usize) {
+    let (k, n) = (b.rows, b.cols);
+    for (slice, tiles) in panel.chunks_exact_mut(2 * TILE).enumerate() {
+        let k0 = slice * SLICE;
+        for (t, tile) in tiles.chunks_exact_mut(TILE).enumerate() {
+            let cols = 16.min(n.saturating_sub(c0 + 16 * t));
+            let first = c0 + 16 * t;
+            // SAFETY: every read is of a row < k and a column < n (the helpers mask the rest).
+            let lanes = unsafe {
+                if b.cs == 1 {
+                    std::array::from_fn(|p| {
+                        let at = |kk: usize| b.ptr.offset(kk as isize * b.rs + first as isize);
+                        interleave(k0 + 2 * p, k, cols, at)
+                    })
+                } else if b.rs == 1 {
+                    let mut lanes = std::array::from_fn(|j| {
+                        if j < cols {
+                            k_pairs(b.ptr.offset((first + j) as isize * b.cs), k0, k)
+                        } else {
+                            _mm512_setzero_si512()
+                        }
+                    });
+                    transpose(&mut lanes);
+                    lanes
+                } else {
+                    std::array::from_fn(|p| {
+                        let kk = k0 + 2 * p;
+                        gather(|j| {
+                            let hi = |c| if kk + 1 < k { b.at(kk + 1, c) } else { 0.0 };
+                            (j < cols && kk < k).then(|| (b.at(kk, first + j), hi(first + j)))
+                        })
+                    })
+                }
+            };
+            store(tile, &lanes);
+        }
+    }
+}
+
+/// The 16 bf16 pairs of `row[k0..k0+32]` (a row contiguous along `k`), zero from `k` on.
+///
+/// # Safety
+/// The CPU has AVX-512F/BF16; `row[..k]` is readable.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn k_pairs(row: *const f32, k0: usize, k: usize) -> __m512i {
+    let mask = |from: usize| -> __mmask16 {
+        let valid = k.saturating_sub(from).min(16);
+        ((1u32 << valid) - 1) as __mmask16
+    };
+    // SAFETY: masked loads read only elements below `k`.
+    unsafe {
+        let lo = _mm512_maskz_loadu_ps(mask(k0), row.add(k0.min(k)));
+        let hi = _mm512_maskz_loadu_ps(mask(k0 + 16), row.add((k0 + 16).min(k)));
+        // The second operand fills the low half: words k0.. in order, so lane p holds the
+        // pair (k0+2p, k0+2p+1).
+        std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo))
+    }
+}
+
+/// The pairs `(x[kk][j], x[kk+1][j])` for `j < count`, where `at(kk)` points at 16 values
+/// contiguous along `j`; zero where `kk` or `kk+1` reaches `k`.
+///
+/// # Safety
+/// The CPU has AVX-512F/BW/BF16; `at(kk)[..count]` is readable for `kk < k`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn interleave(
+    kk: usize,
+    k: usize,
+    count: usize,
+    at: impl Fn(usize) -> *const f32,
+) -> __m512i {
+    let mask = ((1u32 << count) - 1) as __mmask16;
+    // SAFETY: masked loads of rows below `k` only.
+    unsafe {
+        let row = |r: usize| {
+            if r < k {
+                _mm512_maskz_loadu_ps(mask, at(r))
+            } else {
+                _mm512_setzero_ps()
+            }
+        };
+        let both = _mm512_cvtne2ps_pbh(row(kk + 1), row(kk));
+        let both = std::mem::transmute::<__m512bh, __m512i>(both);
+        // Words 0..16 are row kk, 16..32 row kk+1: interleave them into pairs.
+        let order = _mm512_set_epi16(
+            31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+            4, 19, 3, 18, 2, 17, 1, 16, 0,
+        );
+        _mm512_permutexvar_epi16(order, both)
+    }
+}
+
+/// One tile row from 16 pairs read one element at a time (views strided both ways): `pair(p)`
+/// is lane `p`'s two values, `None` for a zero lane.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn gather(pair: impl Fn(usize) -> Option<(f32, f32)>) -> __m512i {
+    let lanes: [u32; 16] =
+        std::array::from_fn(|p| pair(p).map_or(0, |(lo, hi)| super::bf16::pair(lo, hi)));
+    // SAFETY: a plain 64-byte load of the array.
+    unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) }
+}
+
+/// Transposes 16×16 32-bit lanes: four rounds, each swapping bit `h` of the row index with
+/// bit `h` of the column index (the off-diagonal `h×h` blocks of every `2h×2h` block).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose(rows: &mut [__m512i; 16]) {
+    for h in [8usize, 4, 2, 1] {
+        let (upper, lower): ([i32; 16], [i32; 16]) = (
+            std::array::from_fn(|c| {
+                if c & h == 0 {
+                    c as i32
+                } else {
+                    (16 + c - h) as i32
+                }
+            }),
+            std::array::from_fn(|c| {
+                if c & h == 0 {
+                    (c + h) as i32
+                } else {
+                    (16 + c) as i32
+                }
+            }),
+        );
+        // SAFETY: plain 64-byte loads of the index arrays.
+        let (upper, lower) = unsafe {
+            (
+                _mm512_loadu_si512(upper.as_ptr().cast()),
+                _mm512_loadu_si512(lower.as_ptr().cast()),
+            )
+        };
+        for i in (0..16).filter(|i| i & h == 0) {
+            let (x, y) = (rows[i], rows[i + h]);
+            rows[i] = _mm512_permutex2var_epi32(x, upper, y);
+            rows[i + h] = _mm512_permutex2var_epi32(x, lower, y);
+        }
+    }
+}
+
+/// Writes 16 rows of 16 lanes into a packed tile.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store(tile: &mut [u32], lanes: &[__m512i; 16]) {
+    for (row, lane) in tile.chunks_exact_mut(16).zip(lanes) {
+        // SAFETY: each row is 16 lanes of 4 bytes.
+        unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), *lane) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix of `rows × cols` over `data` with the given strides.
+    fn mat(data: &[f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Mat {
+        assert!((rows - 1) * rs + (cols - 1) * cs < data.len());
+        Mat {
+            ptr: data.as_ptr(),
+            rows,
+            cols,
+            rs: rs as isize,
+            cs: cs as isize,
+        }
+    }
+
+    /// Deterministic values in [-1, 1).
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Both layouts of each operand and a doubly strided one, sizes off every tile edge:
+    /// the same products as the AVX-512-BF16 kernel (same bf16 rounding of the inputs, f32
+    /// sums in another order).
+    #[test]
+    fn amx_matches_the_avx512_bf16_kernel() {
+        if !supported() || !super::super::bf16::supported() {
+            eprintln!("skipped: this CPU has no AMX-BF16");
+            return;
+        }
+        for (m, k, n) in [
+            (37, 45, 70),
+            (64, 64, 64),
+            (1, 1, 1),
+            (33, 100, 17),
+            (96, 257, 40),
+        ] {
+            let (a_data, b_data) = (values(2 * m * k + 8, 1), values(2 * k * n + 8, 2));
+            let a_layouts = [(k, 1), (1, m), (2 * k, 2)];
+            let b_layouts = [(n, 1), (1, k), (2, 2 * k)];
+            for ((ars, acs), (brs, bcs)) in a_layouts.into_iter().zip(b_layouts) {
+                let (a, b) = (mat(&a_data, m, k, ars, acs), mat(&b_data, k, n, brs, bcs));
+                for accumulate in [false, true] {
+                    let ld = n + 3;
+                    let start = values(m * ld, 3);
+                    let (mut ours, mut reference) = (start.clone(), start);
+                    matmul(&mut ours, ld, a, b, accumulate);
+                    super::super::bf16::matmul(&mut reference, ld, a, b, accumulate);
+                    for (i, (o, r)) in ours.iter().zip(&reference).enumerate() {
+                        let (row, col) = (i / ld, i % ld);
+                        assert!(
+                            (o - r).abs() <= 1e-5 * (1.0 + r.abs()) * (k as f32).sqrt(),
+                            "({row}, {col}) of {m}×{k}·{k}×{n}, strides {ars},{acs} / \
+                             {brs},{bcs}, accumulate {accumulate}: {o} vs {r}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

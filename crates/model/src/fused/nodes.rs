@@ -66,16 +66,16 @@ impl Backward<Flex, 4> for LinearNode {
 struct AttentionNode;
 
 impl Backward<Flex, 3> for AttentionNode {
-    /// q, k, v and the attention probabilities.
-    type State = [FlexTensor; 4];
+    /// q, k, v, the attention probabilities and the precision of the forward products.
+    type State = ([FlexTensor; 4], Precision);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let [q, k, v, probs] = ops.state;
+        let ([q, k, v, probs], precision) = ops.state;
         register!(
             grads,
             ops.parents,
-            cpu::attention_backward(&q, &k, &v, &probs, &grad),
+            cpu::attention_backward(&q, &k, &v, &probs, &grad, precision),
         );
     }
 }
@@ -84,13 +84,13 @@ impl Backward<Flex, 3> for AttentionNode {
 struct SelfAttentionNode;
 
 impl Backward<Flex, 1> for SelfAttentionNode {
-    /// qkv, the attention probabilities and the number of heads.
-    type State = (FlexTensor, FlexTensor, usize);
+    /// qkv, the attention probabilities, the number of heads and the products' precision.
+    type State = (FlexTensor, FlexTensor, usize, Precision);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Flex>(&ops.node);
-        let (qkv, probs, n_head) = ops.state;
-        let dqkv = cpu::self_attention_backward(&qkv, &probs, &grad, n_head);
+        let (qkv, probs, n_head, precision) = ops.state;
+        let dqkv = cpu::self_attention_backward(&qkv, &probs, &grad, n_head, precision);
         register!(grads, ops.parents, [dqkv]);
     }
 }
@@ -192,17 +192,22 @@ impl GptBackend for CpuTrain {
             return super::burn_attention(wrap(q), wrap(k), wrap(v));
         }
         let nodes = [q.node.clone(), k.node.clone(), v.node.clone()];
+        let precision = cpu_precision();
         let out = match AttentionNode
             .prepare::<NoCheckpointing>(nodes)
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (out, probs) = cpu::attention(&q.primitive, &k.primitive, &v.primitive);
-                prep.finish([q.primitive, k.primitive, v.primitive, probs], out)
+                let (out, probs) =
+                    cpu::attention(&q.primitive, &k.primitive, &v.primitive, precision);
+                prep.finish(
+                    ([q.primitive, k.primitive, v.primitive, probs], precision),
+                    out,
+                )
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(cpu::attention(&q.primitive, &k.primitive, &v.primitive).0)
+                prep.finish(cpu::attention(&q.primitive, &k.primitive, &v.primitive, precision).0)
             }
         };
         wrap(out)
@@ -213,16 +218,19 @@ impl GptBackend for CpuTrain {
         if !cpu::supported(&[&qkv.primitive]) {
             return super::burn_self_attention(wrap(qkv), n_head);
         }
+        let precision = cpu_precision();
         let out = match SelfAttentionNode
             .prepare::<NoCheckpointing>([qkv.node.clone()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (out, probs) = cpu::self_attention(&qkv.primitive, n_head);
-                prep.finish((qkv.primitive, probs, n_head), out)
+                let (out, probs) = cpu::self_attention(&qkv.primitive, n_head, precision);
+                prep.finish((qkv.primitive, probs, n_head, precision), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(cpu::self_attention(&qkv.primitive, n_head).0),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(cpu::self_attention(&qkv.primitive, n_head, precision).0)
+            }
         };
         wrap(out)
     }

@@ -14,7 +14,6 @@
 
 use std::arch::asm;
 use std::arch::x86_64::*;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -75,54 +74,151 @@ fn request_tile_permission() -> bool {
     false
 }
 
-thread_local! {
-    /// Each thread's packed strip of `a`, reused from one product to the next.
-    static STRIP: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
-}
+/// Bytes of packed `b` one pass over the inner dimension covers: the pass's panels stay in a
+/// core's L2 cache while every strip of `a` streams past them.
+const PASS_BYTES: usize = 1 << 20;
 
 /// `dst = a·b`, or `dst += a·b` when `accumulate`; `dst` row-major with row stride `ld`,
-/// `k = a.cols > 0`. Row strips of the result are spread over rayon's threads.
+/// `k = a.cols > 0`. Packing and row strips of the result are spread over rayon's threads.
 ///
 /// # Panics
 /// If the CPU lacks AMX ([`supported`]) or the shapes disagree.
-pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: bool) {
+///
+/// # Safety
+/// `dst` is valid for writes (and reads when `accumulate`) of `a.rows` rows of `b.cols`
+/// elements at row stride `ld`; nothing else touches them meanwhile.
+pub(crate) unsafe fn matmul(dst: *mut f32, ld: usize, a: Mat, b: Mat, accumulate: bool) {
     assert!(supported(), "AMX products need AMX-BF16");
+    // SAFETY: the caller's contract.
+    unsafe { product(dst, ld, a, b, 1.0, accumulate, true) }
+}
+
+/// `dst = scale·a·b`, or `dst += scale·a·b` when `accumulate`, on this thread alone (callers
+/// parallelise, e.g. over attention heads).
+///
+/// # Safety
+/// The CPU has AMX ([`supported`]); `dst` is valid for writes of `a.rows` rows of `b.cols`
+/// elements at row stride `ld`, and no other thread touches them meanwhile.
+pub(crate) unsafe fn matmul_to(dst: *mut f32, ld: usize, a: Mat, b: Mat, scale: f32, acc: bool) {
+    // SAFETY: the caller's contract.
+    unsafe { product(dst, ld, a, b, scale, acc, false) }
+}
+
+/// Packs both operands, then computes block after block, in passes over the inner dimension
+/// of at most [`PASS_BYTES`] of packed `b` (each pass after the first adds onto the last).
+///
+/// # Safety
+/// As [`matmul_to`], with `parallel` saying whether rayon's threads share the work.
+unsafe fn product(
+    dst: *mut f32,
+    ld: usize,
+    a: Mat,
+    b: Mat,
+    scale: f32,
+    accumulate: bool,
+    parallel: bool,
+) {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if m == 0 || n == 0 || k == 0 {
+        assert!(
+            accumulate || m == 0 || n == 0,
+            "an empty inner dimension is the caller's case"
+        );
         return;
     }
-    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
     let slices = k.div_ceil(SLICE);
-    let panel_len = slices * 2 * TILE;
-    let mut packed_b = vec![0u32; n.div_ceil(BLOCK) * panel_len];
-    packed_b
-        .par_chunks_mut(panel_len)
-        .enumerate()
-        // SAFETY: the CPU has the instructions (asserted above); the panel has its length.
-        .for_each(|(p, panel)| unsafe { pack_b(panel, b, p * BLOCK) });
-    let out = SendPtr(dst.as_mut_ptr());
-    (0..m.div_ceil(BLOCK)).into_par_iter().for_each(|s| {
-        STRIP.with_borrow_mut(|strip| {
-            strip.resize(panel_len, 0);
-            // SAFETY: as above; the strip has one panel's length.
-            unsafe { pack_a(strip, a, s * BLOCK) };
-            let rows = BLOCK.min(m - s * BLOCK);
-            // SAFETY: tiles are configured before use and released after, on this thread.
-            unsafe { configure_tiles() };
-            for (p, panel) in packed_b.chunks_exact(panel_len).enumerate() {
-                let cols = BLOCK.min(n - p * BLOCK);
-                // SAFETY: the block (s·BLOCK.., p·BLOCK..) of `rows × cols` lies inside
-                // `dst` (bounds checked above) and strips write disjoint rows.
-                unsafe {
-                    let c = out.get().add(s * BLOCK * ld + p * BLOCK);
-                    block(strip, panel, slices, c, ld, rows, cols, accumulate);
-                }
-            }
-            // SAFETY: tile state back to its initial, empty form (cheaper context switches).
-            unsafe { asm!("tilerelease", options(nostack, nomem)) };
-        });
+    let (strips, panels) = (m.div_ceil(BLOCK), n.div_ceil(BLOCK));
+    // SAFETY (both): the CPU has the instructions; the packers write every lane.
+    let packed_a = packed(strips * slices, |out| unsafe {
+        pack(
+            out,
+            strips,
+            slices,
+            a.rs == 1 && a.cs != 1,
+            parallel,
+            |s, q, t, tile| tile_a(tile, a, scale, s * BLOCK + 16 * t, q * SLICE),
+        )
     });
+    let packed_b = packed(panels * slices, |out| unsafe {
+        pack(out, panels, slices, b.cs == 1, parallel, |p, q, t, tile| {
+            tile_b(tile, b, p * BLOCK + 16 * t, q * SLICE)
+        })
+    });
+    let per_pass = (PASS_BYTES / (panels * 2 * TILE * 4)).clamp(1, slices);
+    let out = SendPtr(dst);
+    for (pass, first) in (0..slices).step_by(per_pass).enumerate() {
+        let count = per_pass.min(slices - first);
+        let accumulate = accumulate || pass > 0;
+        let (packed_a, packed_b) = (&packed_a, &packed_b);
+        for_each(strips, parallel, move |s| {
+            let rows = BLOCK.min(m - s * BLOCK);
+            let a = &packed_a[(s * slices + first) * 2 * TILE..];
+            // SAFETY: tiles are configured before use and released after, on this thread;
+            // the block (s·BLOCK.., p·BLOCK..) of `rows × cols` lies inside `dst` (caller's
+            // contract) and strips write disjoint rows.
+            unsafe {
+                configure_tiles();
+                for p in 0..panels {
+                    let cols = BLOCK.min(n - p * BLOCK);
+                    let b = &packed_b[(p * slices + first) * 2 * TILE..];
+                    let c = out.get().add(s * BLOCK * ld + p * BLOCK);
+                    block(a, b, count, c, ld, rows, cols, accumulate);
+                }
+                // Tile state back to its initial, empty form (cheaper context switches).
+                asm!("tilerelease", options(nostack, nomem));
+            }
+        });
+    }
+}
+
+/// `f(0..n)`, over rayon's threads when `parallel`.
+fn for_each(n: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) {
+    if parallel {
+        (0..n).into_par_iter().for_each(f);
+    } else {
+        (0..n).for_each(f);
+    }
+}
+
+/// A buffer of `pairs` pairs of tiles that `fill` writes completely (never zero-filled first).
+fn packed(pairs: usize, fill: impl FnOnce(SendPtr<u32>)) -> Vec<u32> {
+    let len = pairs * 2 * TILE;
+    let mut buf = Vec::with_capacity(len);
+    fill(SendPtr(buf.as_mut_ptr()));
+    // SAFETY: `fill` initialised all `len` lanes (the packers' contract).
+    unsafe { buf.set_len(len) };
+    buf
+}
+
+/// Packs `groups` strips (or panels) of `slices` slices, two tiles each: tile `(g, q, t)` goes
+/// to lane `((g·slices + q)·2 + t)·TILE`, written by `tile(g, q, t, dst)`. Tasks take one
+/// group each, or one slice each when `by_slice` (operands contiguous across groups: each
+/// task then reads consecutive rows of memory).
+///
+/// # Safety
+/// `out` is valid for `groups · slices · 2 · TILE` lanes; `tile` writes all `TILE` lanes.
+unsafe fn pack(
+    out: SendPtr<u32>,
+    groups: usize,
+    slices: usize,
+    by_slice: bool,
+    parallel: bool,
+    tile: impl Fn(usize, usize, usize, *mut u32) + Send + Sync,
+) {
+    // SAFETY: every (g, q, t) has its own lanes inside `out`.
+    let write = |g: usize, q: usize| {
+        (0..2).for_each(|t| {
+            tile(g, q, t, unsafe {
+                out.get().add(((g * slices + q) * 2 + t) * TILE)
+            })
+        })
+    };
+    if by_slice {
+        for_each(slices, parallel, |q| (0..groups).for_each(|g| write(g, q)));
+    } else {
+        for_each(groups, parallel, |g| (0..slices).for_each(|q| write(g, q)));
+    }
 }
 
 /// Palette 1 with all eight tiles 16 rows × 64 bytes; the edges are zero-padded by packing.
@@ -232,121 +328,117 @@ unsafe fn block(
     }
 }
 
-/// Packs rows `r0..r0+32` of `a` (zeros past its last row): slice by slice, two tiles of 16
-/// rows, each row the slice's 16 k-pairs.
+/// Tile of `a` (times `scale`): rows `first..first+16` (zeros past the last), each the 16
+/// k-pairs from column `k0`.
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW/BF16; `strip` holds `slices · 2 · TILE` lanes.
+/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-unsafe fn pack_a(strip: &mut [u32], a: Mat, r0: usize) {
+unsafe fn tile_a(dst: *mut u32, a: Mat, scale: f32, first: usize, k0: usize) {
     let (m, k) = (a.rows, a.cols);
-    for (slice, tiles) in strip.chunks_exact_mut(2 * TILE).enumerate() {
-        let k0 = slice * SLICE;
-        for (t, tile) in tiles.chunks_exact_mut(TILE).enumerate() {
-            let rows = 16.min(m.saturating_sub(r0 + 16 * t));
-            let first = r0 + 16 * t;
-            // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
-            let lanes = unsafe {
-                if a.cs == 1 {
-                    // Rows contiguous along k: each row's 32 values are its 16 pairs.
-                    std::array::from_fn(|i| {
-                        if i < rows {
-                            k_pairs(a.ptr.offset((first + i) as isize * a.rs), k0, k)
-                        } else {
-                            _mm512_setzero_si512()
-                        }
-                    })
-                } else if a.rs == 1 {
-                    // Columns contiguous along rows: pair up two columns, then transpose.
-                    let mut lanes = std::array::from_fn(|p| {
-                        let at = |kk: usize| a.ptr.offset(kk as isize * a.cs + first as isize);
-                        interleave(k0 + 2 * p, k, rows, at)
-                    });
-                    transpose(&mut lanes);
-                    lanes
+    let rows = 16.min(m.saturating_sub(first));
+    // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
+    let lanes = unsafe {
+        if a.cs == 1 {
+            // Rows contiguous along k: each row's 32 values are its 16 pairs.
+            std::array::from_fn(|i| {
+                if i < rows {
+                    k_pairs(a.ptr.offset((first + i) as isize * a.rs), k0, k, scale)
                 } else {
-                    std::array::from_fn(|i| {
-                        gather(|p| {
-                            let kk = k0 + 2 * p;
-                            let hi = |r| if kk + 1 < k { a.at(r, kk + 1) } else { 0.0 };
-                            (i < rows && kk < k).then(|| (a.at(first + i, kk), hi(first + i)))
-                        })
-                    })
+                    _mm512_setzero_si512()
                 }
-            };
-            store(tile, &lanes);
+            })
+        } else if a.rs == 1 {
+            // Columns contiguous along rows: pair up two columns, then transpose.
+            let mut lanes = std::array::from_fn(|p| {
+                let at = |kk: usize| a.ptr.offset(kk as isize * a.cs + first as isize);
+                interleave(k0 + 2 * p, k, rows, scale, at)
+            });
+            transpose(&mut lanes);
+            lanes
+        } else {
+            std::array::from_fn(|i| {
+                gather(|p| {
+                    let kk = k0 + 2 * p;
+                    let hi = |r| if kk + 1 < k { a.at(r, kk + 1) } else { 0.0 };
+                    (i < rows && kk < k)
+                        .then(|| (scale * a.at(first + i, kk), scale * hi(first + i)))
+                })
+            })
         }
-    }
+    };
+    // SAFETY: the caller's contract.
+    unsafe { store(dst, &lanes) };
 }
 
-/// Packs columns `c0..c0+32` of `b` (zeros past its last column): slice by slice, two tiles of
-/// 16 k-pairs, each row the pair of every column.
+/// Tile of `b`: its 16 k-pairs from row `k0`, each the pair of columns `first..first+16`
+/// (zeros past the last).
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW/BF16; `panel` holds `slices · 2 · TILE` lanes.
+/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-unsafe fn pack_b(panel: &mut [u32], b: Mat, c0: usize) {
+unsafe fn tile_b(dst: *mut u32, b: Mat, first: usize, k0: usize) {
     let (k, n) = (b.rows, b.cols);
-    for (slice, tiles) in panel.chunks_exact_mut(2 * TILE).enumerate() {
-        let k0 = slice * SLICE;
-        for (t, tile) in tiles.chunks_exact_mut(TILE).enumerate() {
-            let cols = 16.min(n.saturating_sub(c0 + 16 * t));
-            let first = c0 + 16 * t;
-            // SAFETY: every read is of a row < k and a column < n (the helpers mask the rest).
-            let lanes = unsafe {
-                if b.cs == 1 {
-                    std::array::from_fn(|p| {
-                        let at = |kk: usize| b.ptr.offset(kk as isize * b.rs + first as isize);
-                        interleave(k0 + 2 * p, k, cols, at)
-                    })
-                } else if b.rs == 1 {
-                    let mut lanes = std::array::from_fn(|j| {
-                        if j < cols {
-                            k_pairs(b.ptr.offset((first + j) as isize * b.cs), k0, k)
-                        } else {
-                            _mm512_setzero_si512()
-                        }
-                    });
-                    transpose(&mut lanes);
-                    lanes
+    let cols = 16.min(n.saturating_sub(first));
+    // SAFETY: every read is of a row < k and a column < n (the helpers mask the rest).
+    let lanes = unsafe {
+        if b.cs == 1 {
+            std::array::from_fn(|p| {
+                let at = |kk: usize| b.ptr.offset(kk as isize * b.rs + first as isize);
+                interleave(k0 + 2 * p, k, cols, 1.0, at)
+            })
+        } else if b.rs == 1 {
+            let mut lanes = std::array::from_fn(|j| {
+                if j < cols {
+                    k_pairs(b.ptr.offset((first + j) as isize * b.cs), k0, k, 1.0)
                 } else {
-                    std::array::from_fn(|p| {
-                        let kk = k0 + 2 * p;
-                        gather(|j| {
-                            let hi = |c| if kk + 1 < k { b.at(kk + 1, c) } else { 0.0 };
-                            (j < cols && kk < k).then(|| (b.at(kk, first + j), hi(first + j)))
-                        })
-                    })
+                    _mm512_setzero_si512()
                 }
-            };
-            store(tile, &lanes);
+            });
+            transpose(&mut lanes);
+            lanes
+        } else {
+            std::array::from_fn(|p| {
+                let kk = k0 + 2 * p;
+                gather(|j| {
+                    let hi = |c| if kk + 1 < k { b.at(kk + 1, c) } else { 0.0 };
+                    (j < cols && kk < k).then(|| (b.at(kk, first + j), hi(first + j)))
+                })
+            })
         }
-    }
+    };
+    // SAFETY: the caller's contract.
+    unsafe { store(dst, &lanes) };
 }
 
-/// The 16 bf16 pairs of `row[k0..k0+32]` (a row contiguous along `k`), zero from `k` on.
+/// The 16 bf16 pairs of `scale · row[k0..k0+32]` (a row contiguous along `k`), zero from
+/// `k` on.
 ///
 /// # Safety
 /// The CPU has AVX-512F/BF16; `row[..k]` is readable.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bf16")]
-unsafe fn k_pairs(row: *const f32, k0: usize, k: usize) -> __m512i {
+unsafe fn k_pairs(row: *const f32, k0: usize, k: usize, scale: f32) -> __m512i {
     let mask = |from: usize| -> __mmask16 {
         let valid = k.saturating_sub(from).min(16);
         ((1u32 << valid) - 1) as __mmask16
     };
     // SAFETY: masked loads read only elements below `k`.
     unsafe {
-        let lo = _mm512_maskz_loadu_ps(mask(k0), row.add(k0.min(k)));
-        let hi = _mm512_maskz_loadu_ps(mask(k0 + 16), row.add((k0 + 16).min(k)));
+        let scale = _mm512_set1_ps(scale);
+        let lo = _mm512_mul_ps(scale, _mm512_maskz_loadu_ps(mask(k0), row.add(k0.min(k))));
+        let hi = _mm512_mul_ps(
+            scale,
+            _mm512_maskz_loadu_ps(mask(k0 + 16), row.add((k0 + 16).min(k))),
+        );
         // The second operand fills the low half: words k0.. in order, so lane p holds the
         // pair (k0+2p, k0+2p+1).
         std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo))
     }
 }
 
-/// The pairs `(x[kk][j], x[kk+1][j])` for `j < count`, where `at(kk)` points at 16 values
-/// contiguous along `j`; zero where `kk` or `kk+1` reaches `k`.
+/// The pairs `scale · (x[kk][j], x[kk+1][j])` for `j < count`, where `at(kk)` points at 16
+/// values contiguous along `j`; zero where `kk` or `kk+1` reaches `k`.
 ///
 /// # Safety
 /// The CPU has AVX-512F/BW/BF16; `at(kk)[..count]` is readable for `kk < k`.
@@ -356,6 +448,7 @@ unsafe fn interleave(
     kk: usize,
     k: usize,
     count: usize,
+    scale: f32,
     at: impl Fn(usize) -> *const f32,
 ) -> __m512i {
     let mask = ((1u32 << count) - 1) as __mmask16;
@@ -363,7 +456,7 @@ unsafe fn interleave(
     unsafe {
         let row = |r: usize| {
             if r < k {
-                _mm512_maskz_loadu_ps(mask, at(r))
+                _mm512_mul_ps(_mm512_set1_ps(scale), _mm512_maskz_loadu_ps(mask, at(r)))
             } else {
                 _mm512_setzero_ps()
             }
@@ -428,12 +521,15 @@ fn transpose(rows: &mut [__m512i; 16]) {
 }
 
 /// Writes 16 rows of 16 lanes into a packed tile.
+///
+/// # Safety
+/// The CPU has AVX-512F; `tile` is valid for `TILE` lanes.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn store(tile: &mut [u32], lanes: &[__m512i; 16]) {
-    for (row, lane) in tile.chunks_exact_mut(16).zip(lanes) {
-        // SAFETY: each row is 16 lanes of 4 bytes.
-        unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), *lane) };
+unsafe fn store(tile: *mut u32, lanes: &[__m512i; 16]) {
+    for (i, lane) in lanes.iter().enumerate() {
+        // SAFETY: row i's 16 lanes lie inside the tile.
+        unsafe { _mm512_storeu_si512(tile.add(16 * i).cast(), *lane) };
     }
 }
 
@@ -491,8 +587,11 @@ mod tests {
                     let ld = n + 3;
                     let start = values(m * ld, 3);
                     let (mut ours, mut reference) = (start.clone(), start);
-                    matmul(&mut ours, ld, a, b, accumulate);
-                    super::super::bf16::matmul(&mut reference, ld, a, b, accumulate);
+                    // SAFETY: both buffers hold m rows at stride ld.
+                    unsafe {
+                        matmul(ours.as_mut_ptr(), ld, a, b, accumulate);
+                        super::super::bf16::matmul(reference.as_mut_ptr(), ld, a, b, accumulate);
+                    }
                     for (i, (o, r)) in ours.iter().zip(&reference).enumerate() {
                         let (row, col) = (i / ld, i % ld);
                         assert!(

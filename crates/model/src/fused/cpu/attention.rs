@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::matmul::{matmul_to, Mat, SendPtr};
 use super::{readable, tensor};
 use crate::fused::math::exp;
+use crate::fused::Precision;
 
 /// Rows of the attention matrix computed together: causal attention skips, for each block of
 /// query rows, the key columns none of them sees (about 40% of the work at T = 256).
@@ -138,7 +139,7 @@ impl Place {
 /// Causal attention of heads `qh` `(B, nh, T, hs)` over `kh`, `vh` `(B, nh, S, hs)`, each
 /// head's output written to `out`: the probabilities `(B, nh, T, S)` (zero above the
 /// diagonal).
-fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
+fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place, precision: Precision) -> Vec<f32> {
     let [b, nh, t, hs] = qh.dims;
     let s = kh.dims[2];
     assert!(
@@ -158,7 +159,7 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
                 // P[r0..r1, ..keys] = scale · Q[r0..r1] · K[..keys]ᵀ, then softmax by row.
                 let (qb, kb) = (q.block(r0, r1, hs), k.block(0, keys, hs).t());
                 // SAFETY: rows r0..r1 of this head's own probability chunk.
-                unsafe { matmul_to(p[r0 * s..].as_mut_ptr(), s, qb, kb, scale, false) };
+                unsafe { matmul_to(precision, p[r0 * s..].as_mut_ptr(), s, qb, kb, scale, false) };
                 for r in r0..r1 {
                     softmax_prefix(&mut p[r * s..(r + 1) * s], r + 1 + s - t);
                 }
@@ -167,7 +168,17 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
                 let dst = o.wrapping_add(r0 * out.row);
                 // SAFETY: this head's rows of `out`, inside it (`Place::check`); no other
                 // task writes them.
-                unsafe { matmul_to(dst, out.row, pm, v.block(0, keys, hs), 1.0, false) };
+                unsafe {
+                    matmul_to(
+                        precision,
+                        dst,
+                        out.row,
+                        pm,
+                        v.block(0, keys, hs),
+                        1.0,
+                        false,
+                    )
+                };
             }
         });
     probs
@@ -175,7 +186,15 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place) -> Vec<f32> {
 
 /// Gradients of [`forward`] given `dh` `(B, nh, T, hs)`, written to `dq`, `dk` and `dv`
 /// (which start at zero: `dk` and `dv` gather every row block).
-fn backward(qh: Heads, kh: Heads, vh: Heads, probs: &[f32], dh: Heads, grads: [Place; 3]) {
+fn backward(
+    qh: Heads,
+    kh: Heads,
+    vh: Heads,
+    probs: &[f32],
+    dh: Heads,
+    grads: [Place; 3],
+    precision: Precision,
+) {
     let [b, nh, t, hs] = qh.dims;
     let s = kh.dims[2];
     assert!(
@@ -202,10 +221,10 @@ fn backward(qh: Heads, kh: Heads, vh: Heads, probs: &[f32], dh: Heads, grads: [P
             // gradient buffers (`Place::check`) or of its own `ds`; no other task writes
             // them.
             // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
-            unsafe { matmul_to(dv_h, dv.row, pm.t(), d_o, 1.0, true) };
+            unsafe { matmul_to(precision, dv_h, dv.row, pm.t(), d_o, 1.0, true) };
             // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
             let vt = v.block(0, keys, hs).t();
-            unsafe { matmul_to(ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
+            unsafe { matmul_to(precision, ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
             for r in r0..r1 {
                 let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
                 let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
@@ -214,8 +233,28 @@ fn backward(qh: Heads, kh: Heads, vh: Heads, probs: &[f32], dh: Heads, grads: [P
             let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
             // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
             let dq_rows = dq_h.wrapping_add(r0 * dq.row);
-            unsafe { matmul_to(dq_rows, dq.row, dsm, k.block(0, keys, hs), scale, false) };
-            unsafe { matmul_to(dk_h, dk.row, dsm.t(), q.block(r0, r1, hs), scale, true) };
+            unsafe {
+                matmul_to(
+                    precision,
+                    dq_rows,
+                    dq.row,
+                    dsm,
+                    k.block(0, keys, hs),
+                    scale,
+                    false,
+                )
+            };
+            unsafe {
+                matmul_to(
+                    precision,
+                    dk_h,
+                    dk.row,
+                    dsm.t(),
+                    q.block(r0, r1, hs),
+                    scale,
+                    true,
+                )
+            };
         }
     });
 }
@@ -226,13 +265,14 @@ pub(crate) fn attention(
     q: &FlexTensor,
     k: &FlexTensor,
     v: &FlexTensor,
+    precision: Precision,
 ) -> (FlexTensor, FlexTensor) {
     let (q, k, v) = (readable(q), readable(k), readable(v));
     let (qh, kh, vh) = (Heads::new(&q), Heads::new(&k), Heads::new(&v));
     let [b, nh, t, hs] = qh.dims;
     let s = kh.dims[2];
     let mut out = vec![0.0; b * nh * t * hs];
-    let probs = forward(qh, kh, vh, Place::heads(&mut out, nh, t, hs));
+    let probs = forward(qh, kh, vh, Place::heads(&mut out, nh, t, hs), precision);
     (
         tensor(out, vec![b, nh, t, hs]),
         tensor(probs, vec![b, nh, t, s]),
@@ -246,6 +286,7 @@ pub(crate) fn attention_backward(
     v: &FlexTensor,
     probs: &FlexTensor,
     dout: &FlexTensor,
+    precision: Precision,
 ) -> [FlexTensor; 3] {
     let (q, k, v, dout) = (readable(q), readable(k), readable(v), readable(dout));
     let (qh, kh, vh) = (Heads::new(&q), Heads::new(&k), Heads::new(&v));
@@ -259,7 +300,15 @@ pub(crate) fn attention_backward(
         Place::heads(&mut dk, nh, s, hs),
         Place::heads(&mut dv, nh, s, hs),
     ];
-    backward(qh, kh, vh, probs.storage(), Heads::new(&dout), places);
+    backward(
+        qh,
+        kh,
+        vh,
+        probs.storage(),
+        Heads::new(&dout),
+        places,
+        precision,
+    );
     [
         tensor(dq, vec![b, nh, t, hs]),
         tensor(dk, vec![b, nh, s, hs]),
@@ -269,7 +318,11 @@ pub(crate) fn attention_backward(
 
 /// Causal self-attention of `n_head` heads over `qkv` `(B, T, 3C)` (q, k and v side by side):
 /// the output `(B, T, C)`, heads side by side, and the probabilities `(B, nh, T, T)`.
-pub(crate) fn self_attention(qkv: &FlexTensor, n_head: usize) -> (FlexTensor, FlexTensor) {
+pub(crate) fn self_attention(
+    qkv: &FlexTensor,
+    n_head: usize,
+    precision: Precision,
+) -> (FlexTensor, FlexTensor) {
     let qkv = qkv.to_contiguous();
     let [b, t, c3]: [usize; 3] = qkv.layout().shape().dims();
     let (c, hs) = (c3 / 3, c3 / 3 / n_head);
@@ -277,7 +330,7 @@ pub(crate) fn self_attention(qkv: &FlexTensor, n_head: usize) -> (FlexTensor, Fl
     let [qh, kh, vh] = [0, c, 2 * c].map(|col0| Heads::columns(&qkv, n_head, hs, col0));
     let mut out = vec![0.0; b * t * c];
     let place = Place::columns(&mut out, t, c, 0, [n_head, t, hs]);
-    let probs = forward(qh, kh, vh, place);
+    let probs = forward(qh, kh, vh, place, precision);
     (
         tensor(out, vec![b, t, c]),
         tensor(probs, vec![b, n_head, t, t]),
@@ -290,6 +343,7 @@ pub(crate) fn self_attention_backward(
     probs: &FlexTensor,
     dout: &FlexTensor,
     n_head: usize,
+    precision: Precision,
 ) -> FlexTensor {
     let (qkv, dout) = (qkv.to_contiguous(), dout.to_contiguous());
     let [b, t, c3]: [usize; 3] = qkv.layout().shape().dims();
@@ -298,7 +352,7 @@ pub(crate) fn self_attention_backward(
     let dh = Heads::columns(&dout, n_head, hs, 0);
     let mut dqkv = vec![0.0; b * t * c3];
     let places = [0, c, 2 * c].map(|col0| Place::columns(&mut dqkv, t, c3, col0, [n_head, t, hs]));
-    backward(qh, kh, vh, probs.storage(), dh, places);
+    backward(qh, kh, vh, probs.storage(), dh, places, precision);
     tensor(dqkv, vec![b, t, c3])
 }
 

@@ -47,14 +47,17 @@ pub(crate) fn pair(lo: f32, hi: f32) -> u32 {
 ///
 /// # Panics
 /// If the CPU lacks AVX-512-BF16 ([`supported`]) or the shapes disagree.
-pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: bool) {
+///
+/// # Safety
+/// `dst` is valid for writes (and reads when `accumulate`) of `a.rows` rows of `b.cols`
+/// elements at row stride `ld`; nothing else touches them meanwhile.
+pub(crate) unsafe fn matmul(dst: *mut f32, ld: usize, a: Mat, b: Mat, accumulate: bool) {
     assert!(supported(), "bf16 products need AVX-512-BF16");
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if m == 0 || n == 0 {
         return;
     }
-    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
     assert!(k > 0, "an empty inner dimension is the caller's case");
     let k2 = k.div_ceil(2);
     let panels = n.div_ceil(NR);
@@ -77,7 +80,7 @@ pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: boo
             }
         });
     // Strips write disjoint rows of `dst`.
-    let out = SendPtr(dst.as_mut_ptr());
+    let out = SendPtr(dst);
     (0..m.div_ceil(MR)).into_par_iter().for_each(|s| {
         let rows = MR.min(m - s * MR);
         let mut packed_a = vec![0u32; k2 * MR];
@@ -94,8 +97,8 @@ pub(crate) fn matmul(dst: &mut [f32], ld: usize, a: Mat, b: Mat, accumulate: boo
         for p in 0..panels {
             let cols = NR.min(n - p * NR);
             let panel = &packed_b[p * k2 * NR..(p + 1) * k2 * NR];
-            // SAFETY: the block (s·MR.., p·NR..) of `rows × cols` lies inside `dst` (bounds
-            // checked above), strips write disjoint rows, and the CPU has the instructions.
+            // SAFETY: the block (s·MR.., p·NR..) of `rows × cols` lies inside `dst` (the
+            // caller's contract), strips write disjoint rows, and the CPU has the instructions.
             unsafe {
                 let c = out.get().add(s * MR * ld + p * NR);
                 kernel(k2, &packed_a, panel, c, ld, rows, cols, accumulate);

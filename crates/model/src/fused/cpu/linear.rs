@@ -5,7 +5,7 @@
 
 use burn::backend::flex::FlexTensor;
 
-use super::matmul::{product, Mat};
+use super::matmul::{product, product_new, Mat};
 use super::{contiguous, readable, tensor};
 use crate::fused::Precision;
 
@@ -44,12 +44,16 @@ pub(crate) fn linear(
 ) -> FlexTensor {
     let ((xm, _x), (wm, _w)) = (view(x), view(w));
     let (n, m) = (xm.rows, wm.cols);
+    if bias.is_none() && residual.is_none() {
+        return tensor(product_new(precision, xm, wm), vec![n, m]);
+    }
     let mut y = match residual {
         Some(r) => {
             let r = r.to_contiguous();
             assert_eq!(r.layout().shape().dims::<2>(), [n, m], "residual shape");
             contiguous(&r).to_vec()
         }
+        // The bias alone: every row starts from it.
         None => vec![0.0; n * m],
     };
     if let Some(b) = bias {
@@ -60,8 +64,7 @@ pub(crate) fn linear(
             row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
         }
     }
-    let accumulate = bias.is_some() || residual.is_some();
-    product(precision, &mut y, m, xm, wm, accumulate);
+    product(precision, &mut y, m, xm, wm, true);
     tensor(y, vec![n, m])
 }
 
@@ -86,15 +89,11 @@ pub(crate) fn linear_backward(
     let (n, k, m) = (xm.rows, xm.cols, wm.cols);
     let dx = wanted.x.then(|| {
         // dx = dy·wᵀ  (N, M)·(M, K)
-        let mut dx = vec![0.0; n * k];
-        product(precision, &mut dx, k, dym, wm.t(), false);
-        tensor(dx, vec![n, k])
+        tensor(product_new(precision, dym, wm.t()), vec![n, k])
     });
     let dw = wanted.w.then(|| {
         // dw = xᵀ·dy  (K, N)·(N, M)
-        let mut dw = vec![0.0; k * m];
-        product(precision, &mut dw, m, xm.t(), dym, false);
-        tensor(dw, vec![k, m])
+        tensor(product_new(precision, xm.t(), dym), vec![k, m])
     });
     let dbias = wanted.bias.then(|| {
         // Column sums, row after row: the same order, so the same bits, every run.

@@ -74,12 +74,27 @@ impl Mat {
 const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
 
 /// `dst = beta·a·b`, or `dst += beta·a·b` when `accumulate`; `dst` row-major with row stride
-/// `ld`, f32. Single-threaded: callers parallelise over heads.
+/// `ld`, f32; bf16 operands where `precision` asks for them and the CPU has AMX, else f32.
+/// Single-threaded: callers parallelise over heads.
 ///
 /// # Safety
 /// `dst` is valid for writes of `a.rows` rows of `b.cols` elements at row stride `ld`, and
 /// no other thread touches those elements meanwhile.
-pub(crate) unsafe fn matmul_to(dst: *mut f32, ld: usize, a: Mat, b: Mat, beta: f32, acc: bool) {
+pub(crate) unsafe fn matmul_to(
+    precision: Precision,
+    dst: *mut f32,
+    ld: usize,
+    a: Mat,
+    b: Mat,
+    beta: f32,
+    acc: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if precision == Precision::Bf16 && a.cols > 0 && super::amx::supported() {
+        // SAFETY: the caller's contract.
+        return unsafe { super::amx::matmul_to(dst, ld, a, b, beta, acc) };
+    }
+    let _ = precision;
     // SAFETY: the caller's contract.
     unsafe { gemm_f32(dst, ld, a, b, beta, acc, Parallelism::None) }
 }
@@ -96,25 +111,63 @@ pub(crate) fn product(
 ) {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, n) = (a.rows, b.cols);
+    assert!(
+        m == 0 || n == 0 || (m - 1) * ld + n <= dst.len(),
+        "destination too small"
+    );
+    // SAFETY: the destination bounds are checked above, and `dst` is borrowed exclusively.
+    unsafe { product_raw(precision, dst.as_mut_ptr(), ld, a, b, accumulate) };
+}
+
+/// `a·b` in `precision`, as a new row-major `(a.rows, b.cols)` vector: the product writes
+/// every element, so the buffer is never zero-filled first.
+pub(crate) fn product_new(precision: Precision, a: Mat, b: Mat) -> Vec<f32> {
+    assert_eq!(a.cols, b.rows, "inner dimensions");
+    let len = a.rows * b.cols;
+    let mut out = Vec::with_capacity(len);
+    // SAFETY: the buffer holds `a.rows` rows of `b.cols`; without `accumulate` every path of
+    // `product_raw` writes each of them and reads none.
+    unsafe {
+        product_raw(precision, out.as_mut_ptr(), b.cols, a, b, false);
+        out.set_len(len);
+    }
+    out
+}
+
+/// [`product`] into raw memory.
+///
+/// # Safety
+/// `dst` is valid for writes (and, when `accumulate`, reads) of `a.rows` rows of `b.cols`
+/// elements at row stride `ld`, and nothing else touches them meanwhile.
+unsafe fn product_raw(
+    precision: Precision,
+    dst: *mut f32,
+    ld: usize,
+    a: Mat,
+    b: Mat,
+    accumulate: bool,
+) {
+    let (m, n) = (a.rows, b.cols);
     if m == 0 || n == 0 {
         return;
     }
-    assert!((m - 1) * ld + n <= dst.len(), "destination too small");
     if precision == Precision::Bf16 {
         if a.cols == 0 {
             // An empty sum: nothing to add, or zeros.
             if !accumulate {
-                dst.chunks_mut(ld.max(1))
-                    .take(m)
-                    .for_each(|row| row[..n].fill(0.0));
+                // SAFETY: row r's `n` elements lie inside `dst` (the caller's contract).
+                (0..m).for_each(|r| unsafe { std::ptr::write_bytes(dst.add(r * ld), 0, n) });
             }
             return;
         }
+        // SAFETY (both): the caller's contract.
         #[cfg(target_arch = "x86_64")]
-        return if super::amx::supported() {
-            super::amx::matmul(dst, ld, a, b, accumulate)
-        } else {
-            super::bf16::matmul(dst, ld, a, b, accumulate)
+        return unsafe {
+            if super::amx::supported() {
+                super::amx::matmul(dst, ld, a, b, accumulate)
+            } else {
+                super::bf16::matmul(dst, ld, a, b, accumulate)
+            }
         };
     }
     let work = m.saturating_mul(a.cols).saturating_mul(n);
@@ -123,8 +176,8 @@ pub(crate) fn product(
     } else {
         Parallelism::None
     };
-    // SAFETY: the destination bounds are checked above, and `dst` is borrowed exclusively.
-    unsafe { gemm_f32(dst.as_mut_ptr(), ld, a, b, 1.0, accumulate, parallelism) };
+    // SAFETY: the caller's contract.
+    unsafe { gemm_f32(dst, ld, a, b, 1.0, accumulate, parallelism) };
 }
 
 /// # Safety
@@ -171,15 +224,22 @@ unsafe fn gemm_f32(
 }
 
 /// A raw pointer rayon's tasks may share, each writing elements no other task writes.
-#[derive(Clone, Copy)]
-pub(crate) struct SendPtr(pub(crate) *mut f32);
+pub(crate) struct SendPtr<T = f32>(pub(crate) *mut T);
 // SAFETY: users guarantee that tasks write disjoint elements (see each use).
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
 
-impl SendPtr {
+// Copy for every `T` (a derive would ask `T: Copy`).
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
     /// The pointer (a method, so that closures capture the whole `SendPtr`, not its field).
-    pub(crate) fn get(self) -> *mut f32 {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }

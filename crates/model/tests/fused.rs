@@ -5,14 +5,17 @@ mod common;
 use burn::tensor::{Int, Tensor, TensorData};
 use common::grads::{grad, leaf, random, weighted_sum};
 use common::{ids, max_abs_diff};
-use midigpt_model::{burn_attention, burn_cross_entropy, burn_layernorm, CpuTrain, GptBackend};
+use midigpt_model::{
+    bf16_kernel, burn_attention, burn_cross_entropy, burn_layernorm, set_cpu_precision, CpuTrain,
+    GptBackend, Precision,
+};
 
 type B = CpuTrain;
 
 /// Kernels and reference accumulate in different orders: f32 rounding, nothing more.
 const TOL: f32 = 2e-5;
 
-fn check_attention(b: usize, nh: usize, t: usize, s: usize, hs: usize) {
+fn check_attention(b: usize, nh: usize, t: usize, s: usize, hs: usize, tol: f32) {
     let inputs = [
         random([b, nh, t, hs], 1),
         random([b, nh, s, hs], 2),
@@ -28,19 +31,42 @@ fn check_attention(b: usize, nh: usize, t: usize, s: usize, hs: usize) {
     };
     let (fused, fused_grads) = run(B::causal_attention);
     let (reference, reference_grads) = run(burn_attention);
-    assert!(max_abs_diff(fused, reference) < TOL, "forward T={t} S={s}");
+    assert!(max_abs_diff(fused, reference) < tol, "forward T={t} S={s}");
     for ((name, f), r) in ["q", "k", "v"].iter().zip(fused_grads).zip(reference_grads) {
         let diff = max_abs_diff(f, r);
-        assert!(diff < TOL, "d{name} differs by {diff} (T={t} S={s})");
+        assert!(diff < tol, "d{name} differs by {diff} (T={t} S={s})");
     }
+}
+
+/// The shapes every precision is checked on.
+fn check_attention_shapes(tol: f32) {
+    check_attention(2, 3, 70, 70, 8, tol); // more than one row block, a ragged last one
+    check_attention(1, 2, 129, 129, 16, tol);
+    check_attention(2, 2, 5, 70, 8, tol); // 5 new queries after 65 cached keys
+    check_attention(1, 1, 1, 1, 4, tol);
 }
 
 #[test]
 fn attention_matches_burn_over_row_blocks_and_cached_keys() {
-    check_attention(2, 3, 70, 70, 8); // more than one row block, a ragged last one
-    check_attention(1, 2, 129, 129, 16);
-    check_attention(2, 2, 5, 70, 8); // 5 new queries after 65 cached keys
-    check_attention(1, 1, 1, 1, 4);
+    set_cpu_precision(Precision::F32).unwrap();
+    check_attention_shapes(TOL);
+}
+
+/// Where attention's products run on bf16 tiles (AMX), they match f32 to bf16 rounding, and
+/// really are not f32.
+#[test]
+fn bf16_attention_matches_burn_to_bf16_rounding() {
+    if bf16_kernel() != Some("amx") {
+        eprintln!("skipped: attention products stay f32 without AMX");
+        return;
+    }
+    set_cpu_precision(Precision::Bf16).unwrap();
+    // Inputs in [-1, 1), operands rounded to 8 significant bits: scores and outputs within
+    // a few hundredths.
+    check_attention_shapes(3e-2);
+    let result = std::panic::catch_unwind(|| check_attention(2, 3, 70, 70, 8, TOL));
+    set_cpu_precision(Precision::F32).unwrap();
+    assert!(result.is_err(), "bf16 attention gave f32's values");
 }
 
 /// burn's operations for [`GptBackend::causal_self_attention`]: views and burn's attention.

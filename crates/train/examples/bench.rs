@@ -21,7 +21,8 @@
 //! greedy on the device (0 skips it). `--new-tokens 0` skips generation.
 //!
 //! `--dtype` is the training config's `dtype` (CPU only): `auto` trains with bf16 products
-//! where they outrun f32 ones (AMD with AVX-512-BF16), else f32. `--adamw burn` runs the
+//! where they outrun f32 ones (Intel AMX, AMD with AVX-512-BF16), else f32; `kernel` in the
+//! output names the bf16 kernel that ran. `--adamw burn` runs the
 //! optimizer's update as burn's tensor operations instead of the fused kernel (for profiles).
 
 use std::collections::HashMap;
@@ -183,12 +184,16 @@ fn bench<B: GptTrainBackend>(opts: &Options, device: B::Device) -> Result<(), Er
     println!(
         "{{\"train_tokens_per_s\": {train:.1}, \"mfu\": {}, \"flops_per_token\": {flops_per_token}, \
          \"generate_tokens_per_s\": {}, \"generate_batch_tokens_per_s\": {}, \
-         \"peak_memory_bytes\": null, \"parameters\": {}, \"dtype\": \"{}\"}}",
+         \"peak_memory_bytes\": null, \"parameters\": {}, \"dtype\": \"{}\", \"kernel\": \"{}\"}}",
         json_or_null(mfu),
         json_or_null(gen),
         json_or_null(gen_batch),
         model.num_params(),
         opts.dtype.resolve().name(),
+        match opts.dtype.resolve() {
+            midigpt_model::Precision::Bf16 => midigpt_model::bf16_kernel().unwrap_or("-"),
+            midigpt_model::Precision::F32 => "gemm-f32",
+        },
     );
     Ok(())
 }

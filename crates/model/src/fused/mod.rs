@@ -98,7 +98,9 @@ where
 }
 
 pub use adamw::{burn_adamw, AdamWStep, Moments};
-pub use precision::{bf16_preferred, cpu_precision, native_bf16, set_cpu_precision, Precision};
+pub use precision::{
+    bf16_kernel, bf16_preferred, cpu_precision, native_bf16, set_cpu_precision, Precision,
+};
 
 /// burn's linear layer, then the residual added.
 pub fn burn_linear<B: Backend>(

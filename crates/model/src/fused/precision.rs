@@ -45,13 +45,20 @@ pub fn native_bf16() -> bool {
     super::cpu::native_bf16()
 }
 
+/// The kernel bf16 products run on here: `"amx"` (Intel AMX tiles, linear layers and
+/// attention), `"avx512-bf16"` (`vdpbf16ps`, linear layers), or `None` without native bf16.
+pub fn bf16_kernel() -> Option<&'static str> {
+    super::cpu::bf16_kernel()
+}
+
 /// Whether bf16 products are expected to outrun f32 ones on this CPU, so that `auto` picks
-/// them: native bf16 on an AMD CPU (Zen 4 and later), where `vdpbf16ps` does twice the
+/// them: on AMX (Intel Sapphire Rapids and later: 1.7x the f32 training rate, bench/RESULTS.md),
+/// and on an AMD CPU with AVX-512-BF16 (Zen 4 and later), where `vdpbf16ps` does twice the
 /// multiply-adds of an f32 FMA at the same issue rate. Intel CPUs without AMX issue it at half
 /// the FMA rate, so there the bf16 path only adds rounding and packing work: measured on an
 /// AVX-512-BF16 Xeon, bf16 trained at 0.64x the f32 rate (bench/RESULTS.md).
 pub fn bf16_preferred() -> bool {
-    native_bf16() && cpu_vendor_is_amd()
+    bf16_kernel() == Some("amx") || (native_bf16() && cpu_vendor_is_amd())
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -14,6 +14,11 @@ use super::{readable, tensor};
 use crate::fused::math::exp;
 use crate::fused::Precision;
 
+thread_local! {
+    /// Each thread's `dS` block of one head in [`backward`].
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Rows of the attention matrix computed together: causal attention skips, for each block of
 /// query rows, the key columns none of them sees (about 40% of the work at T = 256).
 const ROW_BLOCK: usize = 64;
@@ -213,49 +218,53 @@ fn backward(
         );
         let (dq_h, dk_h, dv_h) = (dq.at(bi, hi), dk.at(bi, hi), dv.at(bi, hi));
         let p = &probs[i * t * s..(i + 1) * t * s];
-        let mut ds = vec![0.0; t * s];
-        for (r0, r1, keys) in row_blocks(t, s) {
-            let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
-            let d_o = d_o.block(r0, r1, hs);
-            // SAFETY (every product below): the destinations are this head's rows of the
-            // gradient buffers (`Place::check`) or of its own `ds`; no other task writes
-            // them.
-            // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
-            unsafe { matmul_to(precision, dv_h, dv.row, pm.t(), d_o, 1.0, true) };
-            // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
-            let vt = v.block(0, keys, hs).t();
-            unsafe { matmul_to(precision, ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
-            for r in r0..r1 {
-                let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
-                let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
-                dr.iter_mut().zip(pr).for_each(|(d, p)| *d = p * (*d - dot));
+        // Each row block writes its own rows of `ds` before reading them, so the buffer is
+        // reused from head to head without clearing.
+        SCRATCH.with_borrow_mut(|ds| {
+            ds.resize(t * s, 0.0);
+            for (r0, r1, keys) in row_blocks(t, s) {
+                let pm = Mat::dense(&p[r0 * s..], r1 - r0, keys, s);
+                let d_o = d_o.block(r0, r1, hs);
+                // SAFETY (every product below): the destinations are this head's rows of the
+                // gradient buffers (`Place::check`) or of its own `ds`; no other task writes
+                // them.
+                // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
+                unsafe { matmul_to(precision, dv_h, dv.row, pm.t(), d_o, 1.0, true) };
+                // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
+                let vt = v.block(0, keys, hs).t();
+                unsafe { matmul_to(precision, ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
+                for r in r0..r1 {
+                    let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
+                    let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
+                    dr.iter_mut().zip(pr).for_each(|(d, p)| *d = p * (*d - dot));
+                }
+                let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
+                // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
+                let dq_rows = dq_h.wrapping_add(r0 * dq.row);
+                unsafe {
+                    matmul_to(
+                        precision,
+                        dq_rows,
+                        dq.row,
+                        dsm,
+                        k.block(0, keys, hs),
+                        scale,
+                        false,
+                    )
+                };
+                unsafe {
+                    matmul_to(
+                        precision,
+                        dk_h,
+                        dk.row,
+                        dsm.t(),
+                        q.block(r0, r1, hs),
+                        scale,
+                        true,
+                    )
+                };
             }
-            let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
-            // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
-            let dq_rows = dq_h.wrapping_add(r0 * dq.row);
-            unsafe {
-                matmul_to(
-                    precision,
-                    dq_rows,
-                    dq.row,
-                    dsm,
-                    k.block(0, keys, hs),
-                    scale,
-                    false,
-                )
-            };
-            unsafe {
-                matmul_to(
-                    precision,
-                    dk_h,
-                    dk.row,
-                    dsm.t(),
-                    q.block(r0, r1, hs),
-                    scale,
-                    true,
-                )
-            };
-        }
+        });
     });
 }
 

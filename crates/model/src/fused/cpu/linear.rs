@@ -47,23 +47,25 @@ pub(crate) fn linear(
     if bias.is_none() && residual.is_none() {
         return tensor(product_new(precision, xm, wm), vec![n, m]);
     }
+    // The product adds onto the residual and the bias, written first.
+    let bias = bias.map(FlexTensor::to_contiguous);
+    let bias = bias.as_ref().map(contiguous);
+    assert!(bias.is_none_or(|b| b.len() == m), "bias length");
     let mut y = match residual {
         Some(r) => {
             let r = r.to_contiguous();
             assert_eq!(r.layout().shape().dims::<2>(), [n, m], "residual shape");
-            contiguous(&r).to_vec()
+            let mut y = contiguous(&r).to_vec();
+            if let Some(b) = bias {
+                for row in y.chunks_exact_mut(m.max(1)) {
+                    row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+                }
+            }
+            y
         }
-        // The bias alone: every row starts from it.
-        None => vec![0.0; n * m],
+        // Every row starts as the bias (no zero fill first).
+        None => bias.map_or_else(Vec::new, |b| b.repeat(n)),
     };
-    if let Some(b) = bias {
-        let b = b.to_contiguous();
-        let b = contiguous(&b);
-        assert_eq!(b.len(), m, "bias length");
-        for row in y.chunks_exact_mut(m.max(1)) {
-            row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
-        }
-    }
     product(precision, &mut y, m, xm, wm, true);
     tensor(y, vec![n, m])
 }

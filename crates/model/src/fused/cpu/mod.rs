@@ -40,6 +40,19 @@ pub(crate) fn native_bf16() -> bool {
     false
 }
 
+/// The kernel of bf16 products ([`crate::bf16_kernel`]).
+pub(crate) fn bf16_kernel() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    if native_bf16() {
+        return Some(if amx::supported() {
+            "amx"
+        } else {
+            "avx512-bf16"
+        });
+    }
+    None
+}
+
 /// false when the environment variable `MIDIGPT_CPU` is `avx2`: midigpt's own kernels then
 /// leave AVX-512 unused, as on a CPU without it (to measure that kind of CPU on this one).
 /// The `gemm` crate's products, inside burn and the fused layers, choose their instructions

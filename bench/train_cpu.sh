@@ -16,7 +16,9 @@
 # PyTorch runs in every mode a user could pick: eager and `torch.compile`, each in f32 and,
 # where the CPU has native bf16 dot products (x86 avx512_bf16 or amx_bf16, ARM bf16), under
 # bf16 autocast. midigpt runs in f32 and, where the CPU has native bf16, in bf16 (its
-# `dtype = "auto"` is whichever of the two is faster on the CPU kind). Each line gives the ratio to PyTorch's fastest mode.
+# `dtype = "auto"` is whichever of the two is faster on the CPU kind); on an AMX CPU bf16 runs
+# twice, on AMX tiles and with `MIDIGPT_CPU=avx512` on the AVX-512-BF16 kernel. Each line
+# gives the ratio to PyTorch's fastest mode.
 # Makes a Python venv with PyTorch from PyPI under ${MIDIGPT_TORCH_VENV:-/tmp/midigpt-torch-venv};
 # torch.compile needs a C compiler (cc).
 set -euo pipefail
@@ -52,6 +54,10 @@ fi
 results+=("$("$bench" --steps "$steps" --dtype f32)")
 if [ "$bf16" = 1 ]; then
     results+=("$("$bench" --steps "$steps" --dtype bf16 --new-tokens 0)")
+    # On an AMX CPU, also the AVX-512-BF16 kernel a CPU without AMX would run.
+    if grep -qw amx_bf16 /proc/cpuinfo; then
+        results+=("$(MIDIGPT_CPU=avx512 "$bench" --steps "$steps" --dtype bf16 --new-tokens 0)")
+    fi
 fi
 
 python3 - "$bf16" "${results[@]}" <<'PY'
@@ -63,7 +69,8 @@ best = max(torch_runs, key=lambda r: r["train_tokens_per_s"])
 print(f"native bf16: {'yes' if native_bf16 else 'no (bf16 modes skipped)'}")
 print(f"{'':24s} {'train tokens/s':>15s} {'vs PyTorch best':>16s} {'generate tokens/s':>18s}")
 for r in torch_runs + ours:
-    name = f"PyTorch {r['mode']}" if "torch" in r else f"midigpt {r['dtype']}"
+    kernel = f" ({r['kernel']})" if r.get("dtype") == "bf16" else ""
+    name = f"PyTorch {r['mode']}" if "torch" in r else f"midigpt {r['dtype']}{kernel}"
     gen = r.get("generate_tokens_per_s")
     gen = f"{gen:18.0f}" if gen else f"{'-':>18s}"
     ratio = r["train_tokens_per_s"] / best["train_tokens_per_s"]

@@ -47,6 +47,67 @@ pub(super) fn erf(x: f32) -> f32 {
     x * p / q
 }
 
+/// Lanes of [`sum_by`]'s partial sums: as many as an AVX-512 register holds.
+const LANES: usize = 16;
+
+/// `Σ f(a[i], b[i], c[i])` over the shortest of the three, in [`LANES`] partial sums folded
+/// in a fixed order: the loop then runs on vectors (a single running sum waits on each
+/// addition in turn), and the bits do not depend on the vector width or the thread count.
+#[inline(always)]
+pub(super) fn sum3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let n = a.len().min(b.len()).min(c.len());
+    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    let (ca, cb, cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let rest: f32 = (ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder()))
+    .map(|((&x, &y), &z)| f(x, y, z))
+    .sum();
+    let mut lanes = [0.0f32; LANES];
+    for ((x, y), z) in ca.zip(cb).zip(cc) {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane += f(x[i], y[i], z[i]);
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// `Σ f(a[i], b[i])`, as [`sum3`].
+#[inline(always)]
+pub(super) fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    sum3(a, b, b, |x, y, _| f(x, y))
+}
+
+/// `Σ f(a[i])`, as [`sum3`].
+#[inline(always)]
+pub(super) fn sum1(a: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    sum3(a, a, a, |x, _, _| f(x))
+}
+
+/// The largest of `x` (−∞ when empty), lane by lane as [`sum3`].
+#[inline(always)]
+pub(super) fn max_of(x: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = if v > *lane { v } else { *lane };
+        }
+    }
+    let rest = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    lanes.iter().copied().fold(rest, f32::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +121,26 @@ mod tests {
                 ((ours - std) / std).abs() < 3e-7,
                 "exp({x}) = {ours}, std {std}"
             );
+        }
+    }
+
+    #[test]
+    fn sums_and_max_of_see_every_element() {
+        for n in [0usize, 1, 15, 16, 17, 100] {
+            let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let expected = (n * n.saturating_sub(1) / 2) as f32;
+            assert_eq!(sum1(&x, |v| v), expected, "n = {n}");
+            assert_eq!(sum2(&x, &x, |a, b| a - b), 0.0, "n = {n}");
+            assert_eq!(
+                sum3(&x, &x, &x[..n / 2], |a, _, _| a),
+                ((n / 2) * (n / 2).saturating_sub(1) / 2) as f32
+            );
+            let max = if n == 0 {
+                f32::NEG_INFINITY
+            } else {
+                (n - 1) as f32
+            };
+            assert_eq!(max_of(&x), max, "n = {n}");
         }
     }
 

@@ -39,13 +39,7 @@ pub(crate) fn adamw(
         .zip(values_mut(&mut v).par_chunks_mut(CHUNK))
         .zip(g.par_chunks(CHUNK))
         .for_each(|(((p, m), v), g)| {
-            for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
-                let g = g * scale;
-                *m = *m * b1 + g * f1;
-                *v = *v * b2 + g * g * f2;
-                let delta = (*m / c1) / ((*v / c2).sqrt() + eps);
-                *p = *p * decay - delta * lr;
-            }
+            update(p, m, v, g, [scale, b1, f1, b2, f2, c1, c2, eps, decay, lr]);
         });
     [p, m, v]
 }
@@ -66,4 +60,19 @@ fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
         .contiguous_offsets()
         .expect("contiguous f32 tensor");
     &mut t.storage_mut::<f32>()[start..end]
+}
+
+simd_fn! {
+    /// AdamW on one chunk; `k` holds the gradient scale, β₁, 1 − β₁, β₂, 1 − β₂, both bias
+    /// corrections, ε, the decay factor and the learning rate.
+    fn update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: [f32; 10]) {
+        let [scale, b1, f1, b2, f2, c1, c2, eps, decay, lr] = k;
+        for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+            let g = g * scale;
+            *m = *m * b1 + g * f1;
+            *v = *v * b2 + g * g * f2;
+            let delta = (*m / c1) / ((*v / c2).sqrt() + eps);
+            *p = *p * decay - delta * lr;
+        }
+    }
 }

@@ -253,8 +253,13 @@ unsafe fn block(
     cols: usize,
     accumulate: bool,
 ) {
-    let mut edge = [0f32; BLOCK * BLOCK];
     let full = rows == BLOCK && cols == BLOCK;
+    // Only edge blocks need the buffer (a 4 KiB zero fill per block otherwise).
+    let mut edge = if full {
+        Vec::new()
+    } else {
+        vec![0f32; BLOCK * BLOCK]
+    };
     let (target, stride) = if full {
         (c, ld)
     } else {

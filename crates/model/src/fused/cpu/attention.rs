@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::matmul::{matmul_to, Mat, SendPtr};
 use super::{readable, tensor};
-use crate::fused::math::exp;
+use crate::fused::math::{exp, max_of, sum1, sum2};
 use crate::fused::Precision;
 
 thread_local! {
@@ -234,9 +234,7 @@ fn backward(
                 let vt = v.block(0, keys, hs).t();
                 unsafe { matmul_to(precision, ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
                 for r in r0..r1 {
-                    let (pr, dr) = (&p[r * s..r * s + keys], &mut ds[r * s..r * s + keys]);
-                    let dot: f32 = pr.iter().zip(dr.iter()).map(|(p, d)| p * d).sum();
-                    dr.iter_mut().zip(pr).for_each(|(d, p)| *d = p * (*d - dot));
+                    softmax_backward_row(&mut ds[r * s..r * s + keys], &p[r * s..r * s + keys]);
                 }
                 let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
                 // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
@@ -365,16 +363,22 @@ pub(crate) fn self_attention_backward(
     tensor(dqkv, vec![b, t, c3])
 }
 
-/// Softmax of `row[..n]` in place; the rest of the row (masked keys) becomes 0.
-fn softmax_prefix(row: &mut [f32], n: usize) {
-    let (seen, masked) = row.split_at_mut(n);
-    let max = seen.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for x in seen.iter_mut() {
-        *x = exp(*x - max);
-        sum += *x;
+simd_fn! {
+    /// Softmax of `row[..n]` in place; the rest of the row (masked keys) becomes 0.
+    fn softmax_prefix(row: &mut [f32], n: usize) {
+        let (seen, masked) = row.split_at_mut(n);
+        let max = max_of(seen);
+        seen.iter_mut().for_each(|x| *x = exp(*x - max));
+        let inv = 1.0 / sum1(seen, |x| x);
+        seen.iter_mut().for_each(|x| *x *= inv);
+        masked.fill(0.0);
     }
-    let inv = 1.0 / sum;
-    seen.iter_mut().for_each(|x| *x *= inv);
-    masked.fill(0.0);
+}
+
+simd_fn! {
+    /// Softmax's backward pass over one row: `d = p ∘ (d − Σ p ∘ d)`.
+    fn softmax_backward_row(d: &mut [f32], p: &[f32]) {
+        let dot = sum2(p, d, |p, d| p * d);
+        d.iter_mut().zip(p).for_each(|(d, p)| *d = p * (*d - dot));
+    }
 }

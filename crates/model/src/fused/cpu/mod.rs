@@ -2,6 +2,40 @@
 //! pass over memory where burn's decomposition makes several, work split over rayon's threads.
 //! The matrix products pick their instructions at run time ([`matmul`]).
 
+/// A function over slices compiled three times on x86-64 (AVX-512, AVX2+FMA, baseline) and
+/// run in the widest this CPU has ([`simd_level`]): the loops of the element-wise kernels
+/// then compile to vector instructions of that width (the crate itself targets baseline
+/// x86-64). Plain f32 arithmetic is never reordered or contracted, so every version gives
+/// the same bits. Elsewhere (ARM has NEON as baseline) one version.
+macro_rules! simd_fn {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                match super::simd_level() {
+                    // SAFETY: the CPU has these features (checked by `simd_level`).
+                    2 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    1 => return unsafe { avx2($($arg),*) },
+                    _ => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
 mod adamw;
 #[cfg(target_arch = "x86_64")]
 mod amx;
@@ -11,6 +45,8 @@ mod bf16;
 mod linear;
 mod matmul;
 mod rowwise;
+
+use std::mem::MaybeUninit;
 
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
@@ -69,11 +105,47 @@ pub(crate) fn amx_allowed() -> bool {
     cpu_cap().is_none_or(|cap| cap != "avx2" && cap != "avx512")
 }
 
+/// The vector instructions [`simd_fn`] functions run on: 2 for AVX-512 (F, BW, DQ, VL; not
+/// when [`avx512_allowed`] says no), 1 for AVX2 with FMA, 0 for the baseline.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn simd_level() -> u8 {
+    static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx512_allowed()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512vl")
+            {
+                return 2;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return 1;
+            }
+        }
+        0
+    })
+}
+
 /// The value of `MIDIGPT_CPU`, read once.
 fn cpu_cap() -> Option<&'static str> {
     static CAP: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     CAP.get_or_init(|| std::env::var("MIDIGPT_CPU").ok())
         .as_deref()
+}
+
+/// A vector of `len` f32 that `fill` writes, never zero-filled first.
+///
+/// # Safety
+/// `fill` writes every element of the slice it is given.
+unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    fill(&mut out.spare_capacity_mut()[..len]);
+    // SAFETY: all `len` elements are initialised (the caller's contract).
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// A contiguous f32 tensor of `shape` holding `values`.

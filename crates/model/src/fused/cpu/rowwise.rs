@@ -5,8 +5,10 @@
 use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::{contiguous, tensor};
-use crate::fused::math::{erf, exp};
+use std::mem::MaybeUninit;
+
+use super::{contiguous, tensor, written};
+use crate::fused::math::{erf, exp, max_of, sum1, sum2, sum3};
 
 /// What LayerNorm's backward pass needs besides its input: per-row mean and 1/σ.
 #[derive(Clone, Debug)]
@@ -31,24 +33,22 @@ pub(crate) fn layernorm(
     let (gamma, beta) = (gamma.to_contiguous(), beta.to_contiguous());
     let (xs, g, bt) = (contiguous(&x), contiguous(&gamma), contiguous(&beta));
     let rows = xs.len() / c.max(1);
-    let mut y = vec![0.0; xs.len()];
     let mut stats = NormStats {
         mean: vec![0.0; rows],
         rstd: vec![0.0; rows],
     };
-    y.par_chunks_mut(c)
-        .zip(xs.par_chunks(c))
-        .zip(stats.mean.par_iter_mut().zip(stats.rstd.par_iter_mut()))
-        .with_min_len(ROWS_PER_TASK)
-        .for_each(|((y, x), (mean, rstd))| {
-            let m = x.iter().sum::<f32>() / c as f32;
-            let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / c as f32;
-            let r = 1.0 / (var + epsilon as f32).sqrt();
-            for j in 0..c {
-                y[j] = (x[j] - m) * r * g[j] + bt[j];
-            }
-            (*mean, *rstd) = (m, r);
-        });
+    // SAFETY: every row of `y` is written by `layernorm_row`.
+    let y = unsafe {
+        written(xs.len(), |y| {
+            y.par_chunks_mut(c.max(1))
+                .zip(xs.par_chunks(c.max(1)))
+                .zip(stats.mean.par_iter_mut().zip(stats.rstd.par_iter_mut()))
+                .with_min_len(ROWS_PER_TASK)
+                .for_each(|((y, x), (mean, rstd))| {
+                    (*mean, *rstd) = layernorm_row(y, x, g, bt, epsilon as f32);
+                })
+        })
+    };
     (tensor(y, shape), stats)
 }
 
@@ -80,20 +80,7 @@ pub(crate) fn layernorm_backward(
             {
                 let row = n * ROWS_PER_TASK + i;
                 let (m, r) = (stats.mean[row], stats.rstd[row]);
-                let (mut a, mut b) = (0.0, 0.0);
-                for j in 0..c {
-                    let xhat = (x[j] - m) * r;
-                    let gj = dy[j] * g[j];
-                    a += gj;
-                    b += gj * xhat;
-                    dg[j] += dy[j] * xhat;
-                    db[j] += dy[j];
-                }
-                let (a, b) = (a / c as f32, b / c as f32);
-                for j in 0..c {
-                    let xhat = (x[j] - m) * r;
-                    dx[j] = r * (dy[j] * g[j] - a - xhat * b);
-                }
+                layernorm_backward_row(dx, x, dy, g, &mut dg, &mut db, m, r);
             }
             (dg, db)
         })
@@ -136,10 +123,7 @@ pub(crate) fn cross_entropy(logits: &FlexTensor, targets: Vec<usize>) -> (FlexTe
     let lse: Vec<f32> = ls
         .par_chunks(v)
         .with_min_len(ROWS_PER_TASK)
-        .map(|row| {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            max + row.iter().map(|&x| exp(x - max)).sum::<f32>().ln()
-        })
+        .map(log_sum_exp)
         .collect();
     let total: f64 = lse
         .iter()
@@ -168,9 +152,7 @@ pub(crate) fn cross_entropy_backward(
         .zip(stats.lse.par_iter().zip(stats.targets.par_iter()))
         .with_min_len(ROWS_PER_TASK)
         .for_each(|((d, row), (&lse, &t))| {
-            for (d, x) in d.iter_mut().zip(row) {
-                *d = g * exp(x - lse);
-            }
+            softmax_grad_row(d, row, lse, g);
             d[t] -= g;
         });
     tensor(d, shape)
@@ -182,30 +164,115 @@ const ELEMENTS_PER_TASK: usize = 16 * 1024;
 /// The exact GELU, `x·Φ(x)` with Φ the standard normal distribution function.
 pub(crate) fn gelu(x: &FlexTensor) -> FlexTensor {
     let x = x.to_contiguous();
-    let mut y = vec![0.0; x.layout().num_elements()];
-    y.par_chunks_mut(ELEMENTS_PER_TASK)
-        .zip(contiguous(&x).par_chunks(ELEMENTS_PER_TASK))
-        .for_each(|(y, x)| {
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y = x * 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-            }
-        });
+    let xs = contiguous(&x);
+    // SAFETY: the chunks of `y` and `x` pair up one to one and `gelu_slice` writes all of each.
+    let y = unsafe {
+        written(xs.len(), |y| {
+            y.par_chunks_mut(ELEMENTS_PER_TASK)
+                .zip(xs.par_chunks(ELEMENTS_PER_TASK))
+                .for_each(|(y, x)| gelu_slice(y, x))
+        })
+    };
     tensor(y, x.layout().shape().to_vec())
 }
 
 /// Gradient of [`gelu`]: `dy · (Φ(x) + x·φ(x))`.
 pub(crate) fn gelu_backward(x: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
     let (x, dy) = (x.to_contiguous(), dy.to_contiguous());
-    let inv_sqrt_2pi = 0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2;
-    let mut dx = vec![0.0; x.layout().num_elements()];
-    dx.par_chunks_mut(ELEMENTS_PER_TASK)
-        .zip(contiguous(&x).par_chunks(ELEMENTS_PER_TASK))
-        .zip(contiguous(&dy).par_chunks(ELEMENTS_PER_TASK))
-        .for_each(|((dx, x), dy)| {
-            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-                *dx = dy * (cdf + x * inv_sqrt_2pi * exp(-0.5 * x * x));
-            }
-        });
+    let (xs, dys) = (contiguous(&x), contiguous(&dy));
+    assert_eq!(xs.len(), dys.len(), "gradient shape");
+    // SAFETY: as in `gelu`.
+    let dx = unsafe {
+        written(xs.len(), |dx| {
+            dx.par_chunks_mut(ELEMENTS_PER_TASK)
+                .zip(xs.par_chunks(ELEMENTS_PER_TASK))
+                .zip(dys.par_chunks(ELEMENTS_PER_TASK))
+                .for_each(|((dx, x), dy)| gelu_backward_slice(dx, x, dy))
+        })
+    };
     tensor(dx, x.layout().shape().to_vec())
+}
+
+simd_fn! {
+    /// `y = x·Φ(x)`.
+    fn gelu_slice(y: &mut [MaybeUninit<f32>], x: &[f32]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            y.write(x * 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)));
+        }
+    }
+}
+
+simd_fn! {
+    /// `dx = dy · (Φ(x) + x·φ(x))`.
+    fn gelu_backward_slice(dx: &mut [MaybeUninit<f32>], x: &[f32], dy: &[f32]) {
+        let inv_sqrt_2pi = 0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2;
+        for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+            let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            dx.write(dy * (cdf + x * inv_sqrt_2pi * exp(-0.5 * x * x)));
+        }
+    }
+}
+
+simd_fn! {
+    /// One row of LayerNorm: `y = (x − m)·r·g + b`; returns the mean `m` and `r = 1/σ`.
+    fn layernorm_row(
+        y: &mut [MaybeUninit<f32>],
+        x: &[f32],
+        g: &[f32],
+        b: &[f32],
+        eps: f32,
+    ) -> (f32, f32) {
+        let c = x.len() as f32;
+        let m = sum1(x, |x| x) / c;
+        let var = sum1(x, |x| (x - m) * (x - m)) / c;
+        let r = 1.0 / (var + eps).sqrt();
+        for (((y, &x), &g), &b) in y.iter_mut().zip(x).zip(g).zip(b) {
+            y.write((x - m) * r * g + b);
+        }
+        (m, r)
+    }
+}
+
+simd_fn! {
+    /// One row of LayerNorm's backward pass: `dx`, with the row's share of the gradients of
+    /// gamma and beta added to `dg` and `db`.
+    #[allow(clippy::too_many_arguments)]
+    fn layernorm_backward_row(
+        dx: &mut [f32],
+        x: &[f32],
+        dy: &[f32],
+        g: &[f32],
+        dg: &mut [f32],
+        db: &mut [f32],
+        m: f32,
+        r: f32,
+    ) {
+        let c = x.len() as f32;
+        let a = sum2(dy, g, |dy, g| dy * g) / c;
+        let b = sum3(dy, g, x, |dy, g, x| dy * g * ((x - m) * r)) / c;
+        let grads = dg.iter_mut().zip(db.iter_mut());
+        for ((((dx, &x), &dy), &g), (dg, db)) in dx.iter_mut().zip(x).zip(dy).zip(g).zip(grads) {
+            let xhat = (x - m) * r;
+            *dg += dy * xhat;
+            *db += dy;
+            *dx = r * (dy * g - a - xhat * b);
+        }
+    }
+}
+
+simd_fn! {
+    /// `log Σ exp(x)`, shifted by the row's largest value.
+    fn log_sum_exp(x: &[f32]) -> f32 {
+        let max = max_of(x);
+        max + sum1(x, |x| exp(x - max)).ln()
+    }
+}
+
+simd_fn! {
+    /// `d = g·exp(x − lse)`: the softmax of a row scaled by `g`.
+    fn softmax_grad_row(d: &mut [f32], x: &[f32], lse: f32, g: f32) {
+        for (d, &x) in d.iter_mut().zip(x) {
+            *d = g * exp(x - lse);
+        }
+    }
 }

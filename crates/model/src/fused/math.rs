@@ -13,7 +13,8 @@ pub(super) fn exp(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
+    let t = x * std::f32::consts::LOG2_E + ROUNDER;
+    let n = t - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor series of eʳ to r⁶/6!: the remainder is below r⁷/7! ≈ 1.2·10⁻⁷ on |r| ≤ ln2/2.
     let p = 1.0 / 720.0;
@@ -23,7 +24,15 @@ pub(super) fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
+    // 2ⁿ straight from the bits of `t` = 1.5·2²³ + n (its mantissa holds n): integer
+    // operations only, where a float-to-int conversion (`as i32` saturates) would leave the
+    // vector registers element by element.
+    let two_n = (t
+        .to_bits()
+        .wrapping_sub(ROUNDER.to_bits())
+        .wrapping_add(127))
+        << 23;
+    f32::from_bits(two_n) * p
 }
 
 /// `erf(x)` with an absolute error below 10⁻⁶: the rational approximation Eigen and XLA use,

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use midigpt_data::{Batch, Batcher, DataError, Shard, Split};
-use midigpt_model::{loss, Gpt, GptBackend, GptTrainBackend};
+use midigpt_model::{cpu_precision, loss, set_cpu_precision, Gpt, GptBackend, GptTrainBackend};
 
 use crate::{optim, TrainConfig, TrainError};
 
@@ -53,6 +53,32 @@ pub struct StepOutput {
 /// gives, each loss divided by their number so that the summed gradients are those of the
 /// mean, then clipping, weight decay and AdamW ([`optim::step`]).
 pub fn train_step<B>(
+    model: Gpt<B>,
+    optimizer: &mut optim::FusedAdamW<Gpt<B>, B>,
+    next: impl FnMut() -> Result<Pair<B>, TrainError> + Send,
+    settings: &StepSettings,
+) -> Result<(Gpt<B>, StepOutput), TrainError>
+where
+    B: GptTrainBackend,
+{
+    // Every CPU kernel of the step splits its work over rayon's threads. Called from a thread
+    // outside the pool, each one would wake the pool and put the caller to sleep until it is
+    // done (two context switches per operation); the step runs inside the pool instead, where
+    // the kernels fork and join among its threads. The products' precision is a per-thread
+    // setting, so it travels along. GPU backends stay on the caller's thread.
+    if !B::RAYON {
+        return step_here(model, optimizer, next, settings);
+    }
+    let precision = cpu_precision();
+    rayon::scope(|_| {
+        // The caller's own setting, so valid on this CPU.
+        set_cpu_precision(precision).expect("the caller's precision");
+        step_here(model, optimizer, next, settings)
+    })
+}
+
+/// [`train_step`] on the calling thread.
+fn step_here<B>(
     mut model: Gpt<B>,
     optimizer: &mut optim::FusedAdamW<Gpt<B>, B>,
     mut next: impl FnMut() -> Result<Pair<B>, TrainError>,

@@ -22,6 +22,10 @@ use burn::tensor::{Int, Tensor, TensorPrimitive};
 
 /// A burn backend the GPT runs on: burn's [`Backend`] plus the operations it may fuse.
 pub trait GptBackend: Backend {
+    /// Whether the operations run as CPU kernels that split their work over rayon's threads
+    /// (a training step then runs inside rayon's pool, see `midigpt_train::train_step`).
+    const RAYON: bool = false;
+
     /// A linear layer `x·w + bias`, plus `residual` when given, for `x` `(N, K)`, `w`
     /// `(K, M)`, `bias` `(M)` and `residual` `(N, M)`. On the CPU training backend the
     /// products run in the thread's [`Precision`] ([`set_cpu_precision`]).
@@ -170,6 +174,8 @@ pub fn burn_cross_entropy<B: Backend>(
 /// CPU inference: burn's flex kernels (its attention is already a fused, tiled kernel). The
 /// optimizer of CPU training runs here too (on the inner backend of autodiff).
 impl GptBackend for burn::backend::Flex {
+    const RAYON: bool = true;
+
     fn adamw_update<const D: usize>(
         param: Tensor<Self, D>,
         grad: Tensor<Self, D>,

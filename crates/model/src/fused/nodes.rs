@@ -148,6 +148,8 @@ fn absent() -> FloatTensor<CpuTrain> {
 
 /// CPU training: the fused kernels, for f32 tensors (anything else takes burn's operations).
 impl GptBackend for CpuTrain {
+    const RAYON: bool = true;
+
     fn fused_linear(
         x: Tensor<Self, 2>,
         w: Tensor<Self, 2>,

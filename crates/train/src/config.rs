@@ -85,8 +85,8 @@ pub struct TrainConfig {
     pub device: String,
     /// Precision of the matrix products on the CPU: "auto" (the default) trains with bf16
     /// operands and f32 accumulation where the CPU's native bf16 dot products outrun its f32
-    /// ones (AMD with AVX-512-BF16), f32 elsewhere; "bf16" or "f32" choose. Weights and optimizer state
-    /// stay f32, so a run may resume in another precision.
+    /// ones (Intel AMX, AMD with AVX-512-BF16), f32 elsewhere; "bf16" or "f32" choose.
+    /// Weights and optimizer state stay f32, so a run may resume in another precision.
     pub dtype: Dtype,
     /// The device's peak TFLOP/s in the precision it trains in (989 for an H100 SXM in bf16,
     /// dense), for the model FLOPs utilisation (MFU) on the progress bar; 0 leaves MFU out.

@@ -14,7 +14,7 @@ use crate::TrainError;
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
     /// bf16 where the CPU's native bf16 products outrun its f32 ones
-    /// ([`bf16_preferred`]: AMD with AVX-512-BF16), f32 elsewhere.
+    /// ([`bf16_preferred`]: Intel AMX, AMD with AVX-512-BF16), f32 elsewhere.
     #[default]
     Auto,
     /// bf16 operands with f32 accumulation, as PyTorch's CPU autocast; on a CPU without

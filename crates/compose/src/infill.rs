@@ -248,7 +248,8 @@ impl Plan {
                 ..*n
             });
             let target = &mut out.tracks[i].notes;
-            target.extend(notes.filter(|n| inside(n)));
+            let fitted = fit_around(target, notes.filter(|n| inside(n)));
+            target.extend(fitted.into_iter().filter(|n| inside(n)));
             target.sort_by_key(|n| (n.time, n.pitch));
         }
         out
@@ -261,6 +262,36 @@ impl Plan {
             (None, None) => true,
         }
     }
+}
+
+/// New notes fitted around a track's notes of the same pitch: a track cannot sound one pitch
+/// twice at once (a MIDI file pairs the note-ons and note-offs of overlapping notes its own
+/// way, so both would come back changed). A new note starts once a note already there has
+/// ended and stops where the next one starts; one left with no length is dropped.
+fn fit_around(there: &[Note], new: impl Iterator<Item = Note>) -> Vec<Note> {
+    let mut fitted: Vec<Note> = Vec::new();
+    for mut n in new {
+        // In onset order, so that a start pushed past one note meets the next.
+        let mut others: Vec<&Note> = (there.iter().chain(&fitted))
+            .filter(|k| k.pitch == n.pitch)
+            .collect();
+        others.sort_by_key(|k| k.time);
+        let mut end = n.end();
+        for k in others {
+            if k.time <= n.time && k.end() > n.time {
+                n.time = k.end();
+            } else if k.time > n.time && k.time < end {
+                end = k.time;
+            }
+        }
+        if n.time < end {
+            fitted.push(Note {
+                duration: end - n.time,
+                ..n
+            });
+        }
+    }
+    fitted
 }
 
 fn new_track(program: i16) -> Track {
@@ -402,4 +433,34 @@ fn window(
         })
         .collect();
     Ok((prompt, meters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(time: u32, duration: u32, pitch: u8) -> Note {
+        Note {
+            time,
+            duration,
+            pitch,
+            velocity: 90,
+        }
+    }
+
+    #[test]
+    fn new_notes_never_sound_a_pitch_a_kept_note_holds() {
+        let kept = [note(0, 100, 60), note(200, 50, 60)];
+        let new = [
+            note(50, 100, 60),  // starts while the first sounds: from its end on
+            note(10, 20, 60),   // inside it: nothing left
+            note(150, 100, 62), // another pitch: as it was
+            note(180, 100, 60), // runs into the second: stops at its start
+        ];
+        let fitted = fit_around(&kept, new.into_iter());
+        assert_eq!(
+            fitted,
+            [note(100, 50, 60), note(150, 100, 62), note(180, 20, 60)]
+        );
+    }
 }

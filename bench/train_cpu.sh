@@ -2,13 +2,16 @@
 # CPU training and generation speed, midigpt vs a PyTorch script of the same model
 # (bench/torch_gpt.py), on the same machine, one after the other, all cores.
 #
-#   bench/train_cpu.sh [STEPS] [avx2]
+#   bench/train_cpu.sh [STEPS] [avx2|avx512]
 #
 # `avx2`: AVX-512 disabled at run time, to stand in for an AVX2-only CPU on an AVX-512 one:
 # PyTorch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and MKL_ENABLE_INSTRUCTIONS=AVX2
 # (its own kernels, oneDNN's and MKL's products), midigpt with MIDIGPT_CPU=avx2 (its
 # own kernels; the `gemm` crate's products choose AVX-512 by themselves and cannot be capped
 # at run time), bf16 modes skipped as on a CPU without AVX-512.
+# `avx512`: AMX disabled at run time, to stand in for an AVX-512-BF16 CPU without AMX on an AMX
+# one: PyTorch with ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 (oneDNN's products, autocast's among
+# them, off AMX), midigpt with MIDIGPT_CPU=avx512 (bf16 products on `vdpbf16ps`).
 #
 # Model: GPT-2 style, REMI+ vocabulary (518), 4 layers, 4 heads, d_model 256, context 256,
 # batch 8; AdamW with clipping. Generation: batch 1, KV cache, 256 new tokens.
@@ -23,7 +26,7 @@
 # torch.compile needs a C compiler (cc).
 set -euo pipefail
 steps=${1:-30}
-avx2=${2:-}
+cap=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${MIDIGPT_TORCH_VENV:-/tmp/midigpt-torch-venv}
 threads=$(nproc)
@@ -33,11 +36,14 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/
 fi
 # Native bf16: the same test midigpt makes at run time (crates/model/src/fused/cpu/features.rs).
 if grep -qwE 'avx512_bf16|amx_bf16|bf16' /proc/cpuinfo; then bf16=1; else bf16=0; fi
-if [ "$avx2" = avx2 ]; then
+if [ "$cap" = avx2 ]; then
     bf16=0
     export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
     export MIDIGPT_CPU=avx2
     echo "AVX-512 disabled at run time on an AVX-512 CPU (midigpt: its own kernels only)"
+elif [ "$cap" = avx512 ]; then
+    export ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 MIDIGPT_CPU=avx512
+    echo "AMX disabled at run time"
 fi
 (cd "$root" && cargo build -q --release -p midigpt-train --example bench)
 bench="${CARGO_TARGET_DIR:-$root/target}/release/examples/bench"
@@ -55,7 +61,7 @@ results+=("$("$bench" --steps "$steps" --dtype f32)")
 if [ "$bf16" = 1 ]; then
     results+=("$("$bench" --steps "$steps" --dtype bf16 --new-tokens 0)")
     # On an AMX CPU, also the AVX-512-BF16 kernel a CPU without AMX would run.
-    if grep -qw amx_bf16 /proc/cpuinfo; then
+    if grep -qw amx_bf16 /proc/cpuinfo && [ -z "$cap" ]; then
         results+=("$(MIDIGPT_CPU=avx512 "$bench" --steps "$steps" --dtype bf16 --new-tokens 0)")
     fi
 fi

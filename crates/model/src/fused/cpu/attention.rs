@@ -78,6 +78,21 @@ impl<'a> Heads<'a> {
     }
 }
 
+/// Each head's products, in the precision the operation was called with.
+#[derive(Clone, Copy)]
+struct Products(Precision);
+
+impl Products {
+    /// [`matmul_to`] in this precision.
+    ///
+    /// # Safety
+    /// As [`matmul_to`].
+    unsafe fn run(self, dst: *mut f32, ld: usize, a: Mat, b: Mat, beta: f32, acc: bool) {
+        // SAFETY: the caller's contract.
+        unsafe { matmul_to(self.0, dst, ld, a, b, beta, acc) }
+    }
+}
+
 /// Row blocks `(r0, r1, keys)` of a causal `(T, S)` attention matrix: rows `r0..r1` see keys
 /// `0..keys`.
 fn row_blocks(t: usize, s: usize) -> impl Iterator<Item = (usize, usize, usize)> {
@@ -152,6 +167,7 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place, precision: Precision) ->
         "attention shapes"
     );
     let scale = 1.0 / (hs as f32).sqrt();
+    let mm = Products(precision);
     let mut probs = vec![0.0; b * nh * t * s];
     probs
         .par_chunks_mut(t * s.max(1))
@@ -164,7 +180,7 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place, precision: Precision) ->
                 // P[r0..r1, ..keys] = scale · Q[r0..r1] · K[..keys]ᵀ, then softmax by row.
                 let (qb, kb) = (q.block(r0, r1, hs), k.block(0, keys, hs).t());
                 // SAFETY: rows r0..r1 of this head's own probability chunk.
-                unsafe { matmul_to(precision, p[r0 * s..].as_mut_ptr(), s, qb, kb, scale, false) };
+                unsafe { mm.run(p[r0 * s..].as_mut_ptr(), s, qb, kb, scale, false) };
                 for r in r0..r1 {
                     softmax_prefix(&mut p[r * s..(r + 1) * s], r + 1 + s - t);
                 }
@@ -173,17 +189,7 @@ fn forward(qh: Heads, kh: Heads, vh: Heads, out: Place, precision: Precision) ->
                 let dst = o.wrapping_add(r0 * out.row);
                 // SAFETY: this head's rows of `out`, inside it (`Place::check`); no other
                 // task writes them.
-                unsafe {
-                    matmul_to(
-                        precision,
-                        dst,
-                        out.row,
-                        pm,
-                        v.block(0, keys, hs),
-                        1.0,
-                        false,
-                    )
-                };
+                unsafe { mm.run(dst, out.row, pm, v.block(0, keys, hs), 1.0, false) };
             }
         });
     probs
@@ -207,6 +213,7 @@ fn backward(
         "attention gradient shape"
     );
     let scale = 1.0 / (hs as f32).sqrt();
+    let mm = Products(precision);
     let [dq, dk, dv] = grads;
     (0..b * nh).into_par_iter().for_each(|i| {
         let (bi, hi) = (i / nh, i % nh);
@@ -229,38 +236,18 @@ fn backward(
                 // gradient buffers (`Place::check`) or of its own `ds`; no other task writes
                 // them.
                 // dV[..keys] += P[r0..r1, ..keys]ᵀ · dO[r0..r1]
-                unsafe { matmul_to(precision, dv_h, dv.row, pm.t(), d_o, 1.0, true) };
+                unsafe { mm.run(dv_h, dv.row, pm.t(), d_o, 1.0, true) };
                 // dP = dO · Vᵀ, then dS = P ∘ (dP − rowsum(P ∘ dP))
                 let vt = v.block(0, keys, hs).t();
-                unsafe { matmul_to(precision, ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
+                unsafe { mm.run(ds[r0 * s..].as_mut_ptr(), s, d_o, vt, 1.0, false) };
                 for r in r0..r1 {
                     softmax_backward_row(&mut ds[r * s..r * s + keys], &p[r * s..r * s + keys]);
                 }
                 let dsm = Mat::dense(&ds[r0 * s..], r1 - r0, keys, s);
                 // dQ[r0..r1] = scale · dS · K[..keys];  dK[..keys] += scale · dSᵀ · Q[r0..r1]
                 let dq_rows = dq_h.wrapping_add(r0 * dq.row);
-                unsafe {
-                    matmul_to(
-                        precision,
-                        dq_rows,
-                        dq.row,
-                        dsm,
-                        k.block(0, keys, hs),
-                        scale,
-                        false,
-                    )
-                };
-                unsafe {
-                    matmul_to(
-                        precision,
-                        dk_h,
-                        dk.row,
-                        dsm.t(),
-                        q.block(r0, r1, hs),
-                        scale,
-                        true,
-                    )
-                };
+                unsafe { mm.run(dq_rows, dq.row, dsm, k.block(0, keys, hs), scale, false) };
+                unsafe { mm.run(dk_h, dk.row, dsm.t(), q.block(r0, r1, hs), scale, true) };
             }
         });
     });

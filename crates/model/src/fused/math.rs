@@ -56,7 +56,7 @@ pub(super) fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// Lanes of [`sum_by`]'s partial sums: as many as an AVX-512 register holds.
+/// Lanes of [`sum3`]'s partial sums: as many as an AVX-512 register holds.
 const LANES: usize = 16;
 
 /// `Σ f(a[i], b[i], c[i])` over the shortest of the three, in [`LANES`] partial sums folded

@@ -123,15 +123,13 @@ pub(crate) fn product(
 /// every element, so the buffer is never zero-filled first.
 pub(crate) fn product_new(precision: Precision, a: Mat, b: Mat) -> Vec<f32> {
     assert_eq!(a.cols, b.rows, "inner dimensions");
-    let len = a.rows * b.cols;
-    let mut out = Vec::with_capacity(len);
     // SAFETY: the buffer holds `a.rows` rows of `b.cols`; without `accumulate` every path of
     // `product_raw` writes each of them and reads none.
     unsafe {
-        product_raw(precision, out.as_mut_ptr(), b.cols, a, b, false);
-        out.set_len(len);
+        super::written(a.rows * b.cols, |out| {
+            product_raw(precision, out.as_mut_ptr().cast(), b.cols, a, b, false)
+        })
     }
-    out
 }
 
 /// [`product`] into raw memory.

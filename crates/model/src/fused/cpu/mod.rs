@@ -136,11 +136,11 @@ fn cpu_cap() -> Option<&'static str> {
         .as_deref()
 }
 
-/// A vector of `len` f32 that `fill` writes, never zero-filled first.
+/// A vector of `len` elements that `fill` writes, never zero-filled first.
 ///
 /// # Safety
 /// `fill` writes every element of the slice it is given.
-unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+unsafe fn written<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
     let mut out = Vec::with_capacity(len);
     fill(&mut out.spare_capacity_mut()[..len]);
     // SAFETY: all `len` elements are initialised (the caller's contract).

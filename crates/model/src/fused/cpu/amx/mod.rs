@@ -133,21 +133,25 @@ unsafe fn product(
     let slices = k.div_ceil(SLICE);
     let (strips, panels) = (m.div_ceil(BLOCK), n.div_ceil(BLOCK));
     // SAFETY (both): the CPU has the instructions; the packers write every lane.
-    let packed_a = packed(strips * slices, |out| unsafe {
-        pack(
-            out,
-            strips,
-            slices,
-            a.rs == 1 && a.cs != 1,
-            parallel,
-            |s, q, t, tile| tile_a(tile, a, scale, s * BLOCK + 16 * t, q * SLICE),
-        )
-    });
-    let packed_b = packed(panels * slices, |out| unsafe {
-        pack(out, panels, slices, b.cs == 1, parallel, |p, q, t, tile| {
-            tile_b(tile, b, p * BLOCK + 16 * t, q * SLICE)
+    let packed_a = unsafe {
+        packed(strips * slices, |out| {
+            pack(
+                out,
+                strips,
+                slices,
+                a.rs == 1 && a.cs != 1,
+                parallel,
+                |s, q, t, tile| tile_a(tile, a, scale, s * BLOCK + 16 * t, q * SLICE),
+            )
         })
-    });
+    };
+    let packed_b = unsafe {
+        packed(panels * slices, |out| {
+            pack(out, panels, slices, b.cs == 1, parallel, |p, q, t, tile| {
+                tile_b(tile, b, p * BLOCK + 16 * t, q * SLICE)
+            })
+        })
+    };
     let per_pass = (PASS_BYTES / (panels * 2 * TILE * 4)).clamp(1, slices);
     let out = SendPtr(dst);
     for (pass, first) in (0..slices).step_by(per_pass).enumerate() {
@@ -184,14 +188,17 @@ fn for_each(n: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) {
     }
 }
 
-/// A buffer of `pairs` pairs of tiles that `fill` writes completely (never zero-filled first).
-fn packed(pairs: usize, fill: impl FnOnce(SendPtr<u32>)) -> Vec<u32> {
-    let len = pairs * 2 * TILE;
-    let mut buf = Vec::with_capacity(len);
-    fill(SendPtr(buf.as_mut_ptr()));
-    // SAFETY: `fill` initialised all `len` lanes (the packers' contract).
-    unsafe { buf.set_len(len) };
-    buf
+/// A buffer of `pairs` pairs of tiles that `fill` writes (never zero-filled first).
+///
+/// # Safety
+/// `fill` writes every lane.
+unsafe fn packed(pairs: usize, fill: impl FnOnce(SendPtr<u32>)) -> Vec<u32> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        super::written(pairs * 2 * TILE, |buf| {
+            fill(SendPtr(buf.as_mut_ptr().cast()))
+        })
+    }
 }
 
 /// Packs `groups` strips (or panels) of `slices` slices, two tiles each: tile `(g, q, t)` goes
@@ -256,31 +263,39 @@ unsafe fn block(
     cols: usize,
     accumulate: bool,
 ) {
-    let full = rows == BLOCK && cols == BLOCK;
-    // Only edge blocks need the buffer (a 4 KiB zero fill per block otherwise).
-    let mut edge = if full {
-        Vec::new()
-    } else {
-        vec![0f32; BLOCK * BLOCK]
-    };
-    let (target, stride) = if full {
-        (c, ld)
-    } else {
-        if accumulate {
-            for i in 0..rows {
-                // SAFETY: row i < rows, columns < cols: inside `c` by the caller's contract.
-                let src = unsafe { std::slice::from_raw_parts(c.add(i * ld), cols) };
-                edge[i * BLOCK..i * BLOCK + cols].copy_from_slice(src);
-            }
+    if rows == BLOCK && cols == BLOCK {
+        // SAFETY: the caller's contract, for the whole block.
+        return unsafe { tiles(a, b, slices, c, ld, accumulate) };
+    }
+    let mut edge = [0f32; BLOCK * BLOCK];
+    let inside = |i: usize| i * BLOCK..i * BLOCK + cols;
+    if accumulate {
+        for i in 0..rows {
+            // SAFETY: row i < rows, columns < cols: inside `c` by the caller's contract.
+            let src = unsafe { std::slice::from_raw_parts(c.add(i * ld), cols) };
+            edge[inside(i)].copy_from_slice(src);
         }
-        (edge.as_mut_ptr(), BLOCK)
-    };
-    let bytes = stride * 4;
-    // SAFETY: every tile access stays inside `target` (32 rows × 32 columns at `stride`) or
-    // the packed slices (512 lanes each, `slices` of them), by the caller's contract.
+    }
+    // SAFETY: `edge` holds a whole block at stride BLOCK.
+    unsafe { tiles(a, b, slices, edge.as_mut_ptr(), BLOCK, accumulate) };
+    for i in 0..rows {
+        // SAFETY: as above.
+        let dst = unsafe { std::slice::from_raw_parts_mut(c.add(i * ld), cols) };
+        dst.copy_from_slice(&edge[inside(i)]);
+    }
+}
+
+/// The tile instructions of [`block`] on a whole 32×32 block at `c`, row stride `ld`.
+///
+/// # Safety
+/// As [`block`], with `c` valid for all 32 rows of 32 columns.
+unsafe fn tiles(a: &[u32], b: &[u32], slices: usize, c: *mut f32, ld: usize, accumulate: bool) {
+    let bytes = ld * 4;
+    // SAFETY: every tile access stays inside `c` (32 rows × 32 columns at `ld`) or the packed
+    // slices (512 lanes each, `slices` of them), by the caller's contract.
     unsafe {
-        let (c0, c1) = (target, target.add(16));
-        let (c2, c3) = (target.add(16 * stride), target.add(16 * stride + 16));
+        let (c0, c1) = (c, c.add(16));
+        let (c2, c3) = (c.add(16 * ld), c.add(16 * ld + 16));
         if accumulate {
             asm!(
                 "tileloadd tmm0, [{c0} + {s}*1]",
@@ -326,13 +341,6 @@ unsafe fn block(
             c0 = in(reg) c0, c1 = in(reg) c1, c2 = in(reg) c2, c3 = in(reg) c3,
             s = in(reg) bytes, options(nostack),
         );
-    }
-    if !full {
-        for i in 0..rows {
-            // SAFETY: as above.
-            let dst = unsafe { std::slice::from_raw_parts_mut(c.add(i * ld), cols) };
-            dst.copy_from_slice(&edge[i * BLOCK..i * BLOCK + cols]);
-        }
     }
 }
 

@@ -15,80 +15,75 @@ use super::super::matmul::Mat;
 /// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 pub(super) unsafe fn tile_a(dst: *mut u32, a: Mat, scale: f32, first: usize, k0: usize) {
-    let (m, k) = (a.rows, a.cols);
-    let rows = 16.min(m.saturating_sub(first));
-    // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
-    let lanes = unsafe {
-        if a.cs == 1 {
-            // Rows contiguous along k: each row's 32 values are its 16 pairs.
-            std::array::from_fn(|i| {
-                if i < rows {
-                    k_pairs(a.ptr.offset((first + i) as isize * a.rs), k0, k, scale)
-                } else {
-                    _mm512_setzero_si512()
-                }
-            })
-        } else if a.rs == 1 {
-            // Columns contiguous along rows: pair up two columns, then transpose.
-            let mut lanes = std::array::from_fn(|p| {
-                let at = |kk: usize| a.ptr.offset(kk as isize * a.cs + first as isize);
-                interleave(k0 + 2 * p, k, rows, scale, at)
-            });
-            transpose(&mut lanes);
-            lanes
-        } else {
-            std::array::from_fn(|i| {
-                gather(|p| {
-                    let kk = k0 + 2 * p;
-                    let hi = |r| if kk + 1 < k { a.at(r, kk + 1) } else { 0.0 };
-                    (i < rows && kk < k)
-                        .then(|| (scale * a.at(first + i, kk), scale * hi(first + i)))
-                })
-            })
-        }
-    };
     // SAFETY: the caller's contract.
-    unsafe { store(dst, &lanes) };
+    unsafe {
+        let (mut lanes, by_row) = pairs(a, scale, first, k0);
+        if !by_row {
+            transpose(&mut lanes);
+        }
+        store(dst, &lanes);
+    }
 }
 
 /// Tile of `b`: its 16 k-pairs from row `k0`, each the pair of columns `first..first+16`
-/// (zeros past the last).
+/// (zeros past the last): the pairs of `bᵀ`, pair by pair.
 ///
 /// # Safety
 /// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 pub(super) unsafe fn tile_b(dst: *mut u32, b: Mat, first: usize, k0: usize) {
-    let (k, n) = (b.rows, b.cols);
-    let cols = 16.min(n.saturating_sub(first));
-    // SAFETY: every read is of a row < k and a column < n (the helpers mask the rest).
-    let lanes = unsafe {
-        if b.cs == 1 {
-            std::array::from_fn(|p| {
-                let at = |kk: usize| b.ptr.offset(kk as isize * b.rs + first as isize);
-                interleave(k0 + 2 * p, k, cols, 1.0, at)
-            })
-        } else if b.rs == 1 {
-            let mut lanes = std::array::from_fn(|j| {
-                if j < cols {
-                    k_pairs(b.ptr.offset((first + j) as isize * b.cs), k0, k, 1.0)
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (mut lanes, by_row) = pairs(b.t(), 1.0, first, k0);
+        if by_row {
+            transpose(&mut lanes);
+        }
+        store(dst, &lanes);
+    }
+}
+
+/// The bf16 k-pairs of `scale · x` for rows `first..first+16` (zeros past the last) and
+/// columns `k0..k0+32`, read in the order the layout makes cheap: row by row (`true`: lane
+/// `i` holds row `i`'s 16 pairs) where rows are contiguous along k, else pair by pair
+/// (`false`: lane `p` holds pair `p` of the 16 rows).
+///
+/// # Safety
+/// The CPU has AVX-512F/BW/BF16; `x` views live storage.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn pairs(x: Mat, scale: f32, first: usize, k0: usize) -> ([__m512i; 16], bool) {
+    let (m, k) = (x.rows, x.cols);
+    let rows = 16.min(m.saturating_sub(first));
+    // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
+    unsafe {
+        if x.cs == 1 {
+            // Rows contiguous along k: each row's 32 values are its 16 pairs.
+            let lanes = std::array::from_fn(|i| {
+                if i < rows {
+                    k_pairs(x.ptr.offset((first + i) as isize * x.rs), k0, k, scale)
                 } else {
                     _mm512_setzero_si512()
                 }
             });
-            transpose(&mut lanes);
-            lanes
+            (lanes, true)
+        } else if x.rs == 1 {
+            // Columns contiguous along rows: two columns interleaved give one pair of each row.
+            let lanes = std::array::from_fn(|p| {
+                let at = |kk: usize| x.ptr.offset(kk as isize * x.cs + first as isize);
+                interleave(k0 + 2 * p, k, rows, scale, at)
+            });
+            (lanes, false)
         } else {
-            std::array::from_fn(|p| {
-                let kk = k0 + 2 * p;
-                gather(|j| {
-                    let hi = |c| if kk + 1 < k { b.at(kk + 1, c) } else { 0.0 };
-                    (j < cols && kk < k).then(|| (b.at(kk, first + j), hi(first + j)))
+            let lanes = std::array::from_fn(|i| {
+                gather(|p| {
+                    let kk = k0 + 2 * p;
+                    let hi = |r| if kk + 1 < k { x.at(r, kk + 1) } else { 0.0 };
+                    (i < rows && kk < k)
+                        .then(|| (scale * x.at(first + i, kk), scale * hi(first + i)))
                 })
-            })
+            });
+            (lanes, true)
         }
-    };
-    // SAFETY: the caller's contract.
-    unsafe { store(dst, &lanes) };
+    }
 }
 
 /// The 16 bf16 pairs of `scale · row[k0..k0+32]` (a row contiguous along `k`), zero from

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_compose::{
-    compose, compose_model, infill, parse, Controls, InfillRequest, Length, ModelPackage, Piece,
-    Prompt, Request, SamplingConfig,
+    compose, compose_model, infill, parse, Controls, Form, InfillRequest, Key, Length,
+    ModelPackage, Piece, Prompt, Request, SamplingConfig, SECTION_BARS,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend, GptTrainBackend};
@@ -82,6 +82,23 @@ pub struct GenerateArgs {
     /// The piece ends at the first bar line after S seconds.
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
+    /// The piece in sections: letters, each with an optional length in bars (`ABAB`,
+    /// `A8 B8 A8 B4`, sections without one share --bars); a letter named again plays its
+    /// first section again, and the model goes on from there. `none`: the model alone
+    /// [default: a new piece of 16 bars or more is a verse-chorus song of 8-bar sections,
+    /// A B C B D B ..., its chorus coming back]
+    #[arg(long, value_name = "SECTIONS", conflicts_with_all = ["seconds", "infill_bars"])]
+    pub form: Option<String>,
+    /// Hold a key: `C`, `F#`, `Bb minor`, `Am`; `auto`: the scale that holds the most notes so
+    /// far (after the first 16); `none`: the model alone. Pitches outside it are made e² ≈ 7
+    /// times less likely, not forbidden.
+    #[arg(
+        long,
+        value_name = "KEY",
+        default_value = "auto",
+        conflicts_with = "infill_bars"
+    )]
+    pub key: String,
     /// At most N notes start in one bar.
     #[arg(long, value_name = "N")]
     pub max_notes_per_bar: Option<usize>,
@@ -116,6 +133,18 @@ impl GenerateArgs {
             (None, None, Some(_)) => None,
             (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
         };
+        let form = match (self.form.as_deref(), length) {
+            (Some("none"), _) => None,
+            (Some(text), _) => Some(Form::parse(text, self.bars)?),
+            // A continuation goes on as its prompt does, and an infill keeps its prompt's form.
+            (None, Some(Length::Bars(n))) if self.prompt.is_none() && n >= 2 * SECTION_BARS => {
+                Some(Form::song(n))
+            }
+            (None, _) => None,
+        };
+        let length = form
+            .as_ref()
+            .map_or(length, |f| Some(Length::Bars(f.bars())));
         let controls = Controls {
             instruments: self
                 .instruments
@@ -134,6 +163,11 @@ impl GenerateArgs {
                 .as_deref()
                 .map(parse::pitch_range)
                 .transpose()?,
+            form,
+            key: match self.key.trim() {
+                "none" => None,
+                text => Some(Key::parse(text)?),
+            },
         };
         let prompt = match &self.prompt {
             Some(path) => Some(Prompt {

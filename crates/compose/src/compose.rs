@@ -9,6 +9,7 @@ use midigpt_tokenize::{TokenId, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::form::formed_piece;
 use crate::{ComposeError, Controls, ModelPackage};
 
 /// What to continue: a score, and how many of its bars to keep.
@@ -140,9 +141,15 @@ pub fn compose_model<B: GptBackend>(
     };
     // Checked once: a control the tokenizer cannot express fails before any work.
     request.controls.constraints(tokenizer)?;
-    each_piece(request.pieces, request.seed, progress, &mut |seed, hook| {
-        one_piece(model, tokenizer, request, &prompt, seed, hook)
-    })
+    each_piece(
+        request.pieces,
+        request.seed,
+        progress,
+        &mut |seed, hook| match &request.controls.form {
+            Some(form) => formed_piece(model, tokenizer, request, form, &prompt, seed, hook),
+            None => one_piece(model, tokenizer, request, &prompt, seed, hook),
+        },
+    )
 }
 
 /// Makes one piece from its seed, telling the hook of every token.
@@ -221,7 +228,7 @@ pub fn constraints(
     Ok(out)
 }
 
-fn one_piece<B: GptBackend>(
+pub(crate) fn one_piece<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     request: &Request,
@@ -263,7 +270,7 @@ fn one_piece<B: GptBackend>(
             cut_at(&mut score, end);
         }
     }
-    let stats = Stats::new(&score, seed, &out);
+    let stats = Stats::new(&score, seed, (&out).into());
     Ok(Piece {
         score,
         tokens,
@@ -273,7 +280,7 @@ fn one_piece<B: GptBackend>(
 }
 
 /// Shortens the notes that ring past `end`.
-fn cut_at(score: &mut Score, end: u32) {
+pub(crate) fn cut_at(score: &mut Score, end: u32) {
     for note in score.tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
         if note.end() > end && note.time < end {
             note.duration = end - note.time;
@@ -281,19 +288,54 @@ fn cut_at(score: &mut Score, end: u32) {
     }
 }
 
-impl Stats {
-    /// What `out`, drawn with `seed`, came to in `score`.
-    pub(crate) fn new(score: &Score, seed: u64, out: &Generated) -> Stats {
-        Stats {
-            seed,
-            new_tokens: out.ids.len(),
-            tokens_per_second: out.ids.len().saturating_sub(1) as f64 / out.seconds.max(1e-9),
-            notes: score.note_count(),
-            tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
-            seconds: score.seconds_at(score.end()),
+/// What the sampler did for a piece: one draw, or the new sections of a form together.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Drawn {
+    pub tokens: usize,
+    /// Seconds spent after each draw's first token.
+    pub seconds: f64,
+    pub corrected: usize,
+    pub ended: bool,
+    pub cancelled: bool,
+}
+
+impl From<&Generated> for Drawn {
+    fn from(out: &Generated) -> Drawn {
+        Drawn {
+            tokens: out.ids.len(),
+            seconds: out.seconds,
             corrected: out.corrected,
             ended: out.ended,
             cancelled: out.cancelled,
+        }
+    }
+}
+
+impl Drawn {
+    /// Adds a later section's draw; the last one says how the piece ended.
+    pub(crate) fn add(&mut self, stats: &Stats) {
+        self.tokens += stats.new_tokens;
+        self.seconds +=
+            stats.new_tokens.saturating_sub(1) as f64 / stats.tokens_per_second.max(1e-9);
+        self.corrected += stats.corrected;
+        self.ended = stats.ended;
+        self.cancelled |= stats.cancelled;
+    }
+}
+
+impl Stats {
+    /// What `drawn`, with `seed`, came to in `score`.
+    pub(crate) fn new(score: &Score, seed: u64, drawn: Drawn) -> Stats {
+        Stats {
+            seed,
+            new_tokens: drawn.tokens,
+            tokens_per_second: drawn.tokens.saturating_sub(1) as f64 / drawn.seconds.max(1e-9),
+            notes: score.note_count(),
+            tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+            seconds: score.seconds_at(score.end()),
+            corrected: drawn.corrected,
+            ended: drawn.ended,
+            cancelled: drawn.cancelled,
         }
     }
 }

@@ -9,7 +9,8 @@ use crate::clock::{Clock, Kind, Table};
 use crate::constraints::{
     EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
 };
-use crate::ComposeError;
+use crate::key::InKey;
+use crate::{ComposeError, Form, Key};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +29,11 @@ pub struct Controls {
     pub max_polyphony: Option<usize>,
     /// Pitched notes within this range (MIDI numbers, inclusive).
     pub pitch_range: Option<(u8, u8)>,
+    /// The piece in sections, a section named again coming back ([`Form`]); it sets the
+    /// length in bars.
+    pub form: Option<Form>,
+    /// Hold this key: pitches outside its scale are made less likely ([`Key`]).
+    pub key: Option<Key>,
 }
 
 impl Controls {
@@ -64,6 +70,14 @@ impl Controls {
         }
         if let Some(n) = self.max_polyphony {
             positive("--max-polyphony", n > 0, "at least 1")?;
+        }
+        if let (Some(form), Some(length)) = (&self.form, self.length) {
+            if length != Length::Bars(form.bars()) {
+                return Err(ComposeError::control(
+                    "--form",
+                    format!("{form} is {} bars: leave the length to it", form.bars()),
+                ));
+            }
         }
         if let Some(programs) = &self.instruments {
             let ok = !programs.is_empty() && programs.iter().all(|p| (-1..=127).contains(p));
@@ -218,6 +232,10 @@ impl Controls {
                 clock: clock(),
             }));
         }
+        if let Some(key) = self.key {
+            need("--key", "Pitch", |k| matches!(k, Kind::Pitch(_)))?;
+            out.push(Box::new(InKey::new(table.clone(), key)));
+        }
         if let Some((low, high)) = self.pitch_range {
             let inside = move |k| matches!(k, Kind::Pitch(p) if p >= low && p <= high);
             if !table.has(inside) {
@@ -246,6 +264,8 @@ impl Controls {
             (self.max_notes_per_bar.is_some(), "--max-notes-per-bar"),
             (self.max_polyphony.is_some(), "--max-polyphony"),
             (self.pitch_range.is_some(), "--pitch-range"),
+            (self.form.is_some(), "--form"),
+            (self.key.is_some(), "--key"),
         ];
         set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
     }

@@ -134,7 +134,7 @@ pub fn infill_model<B: GptBackend>(
         let mut tokens = plan.prompt.clone();
         tokens.extend_from_slice(&out.ids);
         Ok(Piece {
-            stats: Stats::new(&score, seed, &out),
+            stats: Stats::new(&score, seed, (&out).into()),
             score,
             tokens,
             new_from: plan.prompt.len(),

@@ -252,6 +252,8 @@ function request() {
       tempo: number("tempo"),
       time_signature: $("metre").value || null,
       bars: number("bars"),
+      form: $("form").value.trim() || null,
+      key: $("key").value.trim() || null,
     },
   }, { from: after, to: null, programs: null }];
 }
@@ -370,6 +372,7 @@ async function loadModel() {
     }
     const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
     for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
+    $("form").disabled = !m.controls.includes("bars");
     setMode();
   } catch (err) { showError(`the model: ${err.message}`); }
 }

@@ -4,7 +4,9 @@
 //! tracks, or adding a track over every bar. Each becomes the compose layer's own request
 //! ([`Work`]), so the page asks for exactly what the command line's `generate` does.
 
-use midigpt_compose::{parse, Controls, InfillRequest, Length, Prompt, Request, SamplingConfig};
+use midigpt_compose::{
+    parse, Controls, Form, InfillRequest, Key, Length, Prompt, Request, SamplingConfig,
+};
 use midigpt_midi::{program_name, Score};
 use serde::Deserialize;
 
@@ -86,6 +88,13 @@ pub struct Settings {
     /// Length of the new part in bars.
     #[serde(default)]
     pub bars: Option<usize>,
+    /// The new part in sections, a letter named again coming back (`ABCB`, `A8 B4 A8`);
+    /// sections without a length share `bars`.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// A key to hold (`C`, `Bb minor`, `auto`); absent or `none`: the model alone.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// Sampling, as the page's form gives it.
@@ -287,7 +296,13 @@ impl JobRequest {
                 instruments.push(p);
             }
         }
-        if let Some(n) = self.settings.bars {
+        let form = (self.settings.form.as_deref())
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| Form::parse(f, self.settings.bars))
+            .transpose()
+            .map_err(bad)?;
+        let bars = form.as_ref().map(Form::bars).or(self.settings.bars);
+        if let Some(n) = bars {
             if !(1..=config.max_bars).contains(&n) {
                 return Err(StudioError::BadRequest(format!(
                     "bars: {n} is outside 1..={}",
@@ -303,7 +318,14 @@ impl JobRequest {
                 .map(parse::time_signature)
                 .transpose()
                 .map_err(bad)?,
-            length: self.settings.bars.map(Length::Bars),
+            length: bars.map(Length::Bars),
+            form,
+            key: (self.settings.key.as_deref())
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && *k != "none")
+                .map(Key::parse)
+                .transpose()
+                .map_err(bad)?,
             ..Controls::default()
         };
         controls.validate().map_err(bad)?;
@@ -356,6 +378,38 @@ mod tests {
             panic!("a continuation");
         };
         assert_eq!(request.controls.instruments, Some(vec![0, -1]));
+        // A form shares the bars among its sections and sets the length; a key is parsed.
+        r.settings.bars = Some(16);
+        r.settings.form = Some("A B A B".into());
+        r.settings.key = Some("Am".into());
+        let Work::Continue(request) = r.work(None, &StudioConfig::default()).unwrap() else {
+            panic!("a continuation");
+        };
+        let form = request.controls.form.expect("a form");
+        assert_eq!(
+            (form.to_string().as_str(), request.controls.length),
+            ("A4 B4 A4 B4", Some(Length::Bars(16)))
+        );
+        assert_eq!(
+            request.controls.key,
+            Some(Key::Fixed {
+                tonic: 9,
+                minor: true
+            })
+        );
+        r.settings.key = Some("H dur".into());
+        let err = r
+            .work(None, &StudioConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("key: \"H dur\" is no key"), "{err}");
+        r.settings.key = Some("none".into());
+        r.settings.form = Some("A100".into());
+        let err = r
+            .work(None, &StudioConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bars: 100 is outside"), "{err}");
     }
 
     fn song() -> Score {

@@ -250,7 +250,7 @@ fn check_controls(model: &ModelInfo, request: &JobRequest) -> Result<(), StudioE
         ("instruments", !set.instruments.is_empty()),
         ("tempo", set.tempo.is_some()),
         ("time_signature", set.time_signature.is_some()),
-        ("bars", set.bars.is_some()),
+        ("bars", set.bars.is_some() || set.form.is_some()),
     ];
     for (control, on) in asked {
         if on && !model.controls.contains(&control) {

@@ -1,0 +1,197 @@
+//! Holding a key: pitches outside the key's scale made less likely, not forbidden.
+//!
+//! A small model's pitch choices drift out of key a note at a time, and every wrong note
+//! makes the next one likelier. Pop music is diatonic with a few chromatic notes (POP909's
+//! songs put 99% of their notes in one major or minor scale), so a soft penalty keeps the
+//! chromatic colour the model has and removes most of the drift.
+
+use std::sync::Arc;
+
+use midigpt_generate::Constraint;
+use midigpt_tokenize::TokenId;
+
+use crate::clock::{Kind, Table};
+use crate::ComposeError;
+
+/// Subtracted from the logit of an out-of-key pitch: e² ≈ 7 times less likely.
+pub const KEY_PENALTY: f32 = 2.0;
+/// Pitched notes read before `Key::Auto` names a key.
+pub const AUTO_NOTES: usize = 16;
+/// Semitones of a major scale above its tonic (a minor key uses its relative major's).
+const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
+
+/// The key to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// The scale that holds the most notes so far (the prompt's and the new ones'), once
+    /// there are [`AUTO_NOTES`] of them; it follows the music, but the more notes there are,
+    /// the less one drifting bar moves it.
+    Auto,
+    /// A tonic pitch class (0 = C) and mode.
+    Fixed {
+        /// Pitch class of the tonic, 0..12.
+        tonic: u8,
+        /// Minor (natural minor: the relative major's notes) rather than major.
+        minor: bool,
+    },
+}
+
+impl Key {
+    /// `auto`, or a tonic and an optional mode: `C`, `F#`, `Bb minor`, `Am`, `c#m`, `Eb major`.
+    pub fn parse(text: &str) -> Result<Key, ComposeError> {
+        let squashed: String = text.split_whitespace().collect::<Vec<_>>().join("");
+        let lower = squashed.to_ascii_lowercase();
+        if lower == "auto" {
+            return Ok(Key::Auto);
+        }
+        let bad = || {
+            ComposeError::control(
+                "--key",
+                format!(
+                    "{text:?} is no key: give a tonic and a mode (C, F#, Bb minor, Am) or auto"
+                ),
+            )
+        };
+        let mut chars = lower.chars();
+        let tonic = match chars.next().ok_or_else(bad)? {
+            'c' => 0,
+            'd' => 2,
+            'e' => 4,
+            'f' => 5,
+            'g' => 7,
+            'a' => 9,
+            'b' => 11,
+            _ => return Err(bad()),
+        };
+        let rest = chars.as_str();
+        let (shift, mode) = match rest.strip_prefix('#') {
+            Some(m) => (1, m),
+            None => match rest.strip_prefix('b') {
+                Some(m) if m.is_empty() || m.starts_with('m') => (11, m),
+                _ => (0, rest),
+            },
+        };
+        let minor = match mode {
+            "" | "maj" | "major" => false,
+            "m" | "min" | "minor" => true,
+            _ => return Err(bad()),
+        };
+        Ok(Key::Fixed {
+            tonic: (tonic + shift) % 12,
+            minor,
+        })
+    }
+
+    /// The pitch class of the major scale with this key's notes.
+    fn major_tonic(self) -> Option<u8> {
+        match self {
+            Key::Auto => None,
+            Key::Fixed { tonic, minor } => Some((tonic + if minor { 3 } else { 0 }) % 12),
+        }
+    }
+}
+
+/// Whether pitch class `pc` is in the major scale on `tonic`.
+fn in_scale(tonic: u8, pc: u8) -> bool {
+    MAJOR.contains(&((pc + 12 - tonic) % 12))
+}
+
+/// The major scale holding the most of `counts` (per pitch class); the lowest tonic of a tie.
+fn best_scale(counts: &[usize; 12]) -> u8 {
+    (0..12u8)
+        .max_by_key(|&t| {
+            let inside: usize = (0..12u8)
+                .filter(|&pc| in_scale(t, pc))
+                .map(|pc| counts[pc as usize])
+                .sum();
+            (inside, std::cmp::Reverse(t))
+        })
+        .unwrap_or(0)
+}
+
+/// Lowers the logits of pitched notes outside the key by [`KEY_PENALTY`].
+pub struct InKey {
+    pub(crate) table: Arc<Table>,
+    pub(crate) key: Key,
+    /// Pitched notes read so far, by pitch class.
+    pub(crate) counts: [usize; 12],
+    pub(crate) read: usize,
+    /// Whether the last program token read was the drums' (whose pitches are no notes).
+    pub(crate) drums: bool,
+}
+
+impl InKey {
+    pub(crate) fn new(table: Arc<Table>, key: Key) -> InKey {
+        InKey {
+            table,
+            key,
+            counts: [0; 12],
+            read: 0,
+            drums: false,
+        }
+    }
+}
+
+impl Constraint for InKey {
+    fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
+        for &id in &tokens[self.read.min(tokens.len())..] {
+            match self.table.kind(id) {
+                Kind::Program(p) => self.drums = p < 0,
+                Kind::Pitch(p) if !self.drums => self.counts[(p % 12) as usize] += 1,
+                _ => {}
+            }
+        }
+        self.read = tokens.len();
+        if self.drums {
+            return;
+        }
+        let tonic = match self.key.major_tonic() {
+            Some(t) => t,
+            None if self.counts.iter().sum::<usize>() >= AUTO_NOTES => best_scale(&self.counts),
+            None => return,
+        };
+        for (id, kind) in self.table.iter() {
+            if let Kind::Pitch(p) = kind {
+                if !in_scale(tonic, p % 12) {
+                    if let Some(l) = logits.get_mut(id as usize) {
+                        *l -= KEY_PENALTY;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_as_musicians_write_them() {
+        let fixed = |tonic, minor| Key::Fixed { tonic, minor };
+        assert_eq!(Key::parse("C").unwrap(), fixed(0, false));
+        assert_eq!(Key::parse("F# minor").unwrap(), fixed(6, true));
+        assert_eq!(Key::parse("Bb").unwrap(), fixed(10, false));
+        assert_eq!(Key::parse("bbm").unwrap(), fixed(10, true));
+        assert_eq!(Key::parse("Am").unwrap(), fixed(9, true));
+        assert_eq!(Key::parse("Eb major").unwrap(), fixed(3, false));
+        assert_eq!(Key::parse("B").unwrap(), fixed(11, false));
+        assert_eq!(Key::parse(" auto ").unwrap(), Key::Auto);
+        for bad in ["H", "", "C dorian", "#"] {
+            assert!(Key::parse(bad).is_err(), "{bad}");
+        }
+        // A minor holds C major's notes.
+        assert_eq!(Key::parse("Am").unwrap().major_tonic(), Some(0));
+    }
+
+    #[test]
+    fn the_scale_with_the_most_notes_wins() {
+        // G major's notes (F#, no F).
+        let mut counts = [0; 12];
+        for pc in [7, 9, 11, 0, 2, 4, 6, 7, 2] {
+            counts[pc] += 1;
+        }
+        assert_eq!(best_scale(&counts), 7);
+        assert!(in_scale(7, 6) && !in_scale(7, 5));
+    }
+}

@@ -135,6 +135,21 @@ impl Shard {
         out
     }
 
+    /// Every position that holds `id` and from which a window of `len` ids fits: with `id`
+    /// the BOS token, where each document (song) of the shard starts.
+    pub fn starts_of(&self, id: u32, len: usize) -> Vec<usize> {
+        let last = self.len().saturating_sub(len);
+        let at = |i: usize, x: u32| (x == id && i <= last).then_some(i);
+        match &self.ids {
+            Ids::U16(v) => (v.iter().enumerate())
+                .filter_map(|(i, &x)| at(i, x as u32))
+                .collect(),
+            Ids::U32(v) => (v.iter().enumerate())
+                .filter_map(|(i, &x)| at(i, x))
+                .collect(),
+        }
+    }
+
     /// Appends `ids[start..start + len]` to `out`, widened to u32.
     fn extend_window(&self, out: &mut Vec<u32>, start: usize, len: usize) {
         match &self.ids {
@@ -186,6 +201,14 @@ pub struct Batcher {
     batch_size: usize,
     block_size: usize,
     rng: ChaCha8Rng,
+    songs: Option<SongStarts>,
+}
+
+/// Windows that begin where a song begins, a share `rate` of all.
+#[derive(Debug, Clone)]
+struct SongStarts {
+    at: Vec<usize>,
+    rate: f64,
 }
 
 /// Everything needed to continue a [`Batcher`]'s sequence of batches: save it with a
@@ -209,7 +232,17 @@ impl Batcher {
             batch_size,
             block_size,
             rng,
+            songs: None,
         }
+    }
+
+    /// Starts a share `rate` of the windows at one of `at` (drawn uniformly; from
+    /// [`Shard::starts_of`] the BOS token): a model generates from BOS at position 0, which
+    /// windows drawn anywhere put there about once per song length of windows. Without any
+    /// start or with `rate` 0, batches are exactly those of [`Batcher::new`].
+    pub fn with_song_starts(mut self, at: Vec<usize>, rate: f64) -> Batcher {
+        self.songs = (rate > 0.0 && !at.is_empty()).then_some(SongStarts { at, rate });
+        self
     }
 
     /// The generator's state now: the next batch drawn after [`Batcher::restore`] of this
@@ -242,7 +275,22 @@ impl Batcher {
         let mut x = Vec::with_capacity(b * t);
         let mut y = Vec::with_capacity(b * t);
         for _ in 0..b {
-            let i = self.rng.random_range(0..starts) as usize;
+            let i = match &self.songs {
+                // Both drawn for every row, so one row's outcome does not shift the next's.
+                Some(songs) => {
+                    let (coin, k) = (
+                        self.rng.random::<f64>(),
+                        self.rng.random_range(0..songs.at.len() as u64) as usize,
+                    );
+                    let anywhere = self.rng.random_range(0..starts) as usize;
+                    if coin < songs.rate {
+                        songs.at[k]
+                    } else {
+                        anywhere
+                    }
+                }
+                None => self.rng.random_range(0..starts) as usize,
+            };
             shard.extend_window(&mut x, i, t);
             shard.extend_window(&mut y, i + 1, t);
         }
@@ -278,6 +326,39 @@ mod tests {
                 assert!(*yr.last().unwrap() < 1000);
             }
         }
+    }
+
+    #[test]
+    fn song_windows_start_at_a_song() {
+        // Songs of 50 ids, each opening with 1000 (the BOS), the last one too short for a
+        // window of 16 + 1.
+        let ids: Vec<u32> = (0..10u32)
+            .flat_map(|song| std::iter::once(1000).chain(song * 100..song * 100 + 49))
+            .take(460)
+            .collect();
+        let shard = Shard::from_ids("mem", ids);
+        let at = shard.starts_of(1000, 17);
+        assert_eq!(at, (0..9).map(|s| s * 50).collect::<Vec<_>>());
+        let mut all = Batcher::new(Split::Train, 64, 16, 3).with_song_starts(at.clone(), 1.0);
+        let batch = all.next_batch(&shard).unwrap();
+        assert!(batch.x.chunks(16).all(|row| row[0] == 1000));
+        let seen: std::collections::BTreeSet<u32> = batch.x.chunks(16).map(|r| r[1]).collect();
+        assert!(seen.len() > 5, "songs drawn: {seen:?}");
+        // A share: some rows at a song start, most elsewhere.
+        let mut some = Batcher::new(Split::Train, 64, 16, 3).with_song_starts(at.clone(), 0.25);
+        let at_bos = (0..20)
+            .flat_map(|_| some.next_batch(&shard).unwrap().x)
+            .step_by(16)
+            .filter(|&first| first == 1000)
+            .count();
+        assert!((200..450).contains(&at_bos), "{at_bos} of 1280 rows");
+        // Rate 0 draws what a plain batcher draws.
+        let mut none = Batcher::new(Split::Train, 8, 16, 3).with_song_starts(at, 0.0);
+        let mut plain = Batcher::new(Split::Train, 8, 16, 3);
+        assert_eq!(
+            none.next_batch(&shard).unwrap(),
+            plain.next_batch(&shard).unwrap()
+        );
     }
 
     #[test]

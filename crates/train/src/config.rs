@@ -43,6 +43,12 @@ pub struct TrainConfig {
     /// on plain windows only; 0.5 is the usual choice (FIM for code: up to 0.9 costs little
     /// left-to-right quality). Validation always scores plain windows.
     pub infill_rate: f64,
+    /// Fraction of training windows that begin at a song's first token (its BOS) rather than
+    /// anywhere. Generation starts a piece from BOS at position 0, which windows drawn
+    /// anywhere show a model with learned positions about once per song length of windows,
+    /// so it opens pieces as it never saw a song open (no tempo, no intro). 0 (the default)
+    /// draws every window anywhere, as nanoGPT does.
+    pub song_start_rate: f64,
 
     // --- optimizer and schedule (AdamW, warmup + cosine decay) ---
     /// Optimizer steps in the whole run.
@@ -118,6 +124,7 @@ impl Default for TrainConfig {
             block_size: 256,
             gradient_accumulation_steps: 1,
             infill_rate: 0.0,
+            song_start_rate: 0.0,
             max_iters: 5000,
             learning_rate: 1e-3,
             warmup_iters: 100,
@@ -152,7 +159,9 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Keys that change neither the model nor the batches it learns from: `--resume` may
     /// give them new values (to extend a run, change its schedule or intervals, or recover
-    /// from a divergence with a lower learning rate). The others are fixed for a run.
+    /// from a divergence with a lower learning rate), and `song_start_rate`, which changes
+    /// where windows start but not what they hold (to teach a trained model how songs open).
+    /// The others are fixed for a run.
     pub const RESUMABLE: &'static [&'static str] = &[
         "max_iters",
         "learning_rate",
@@ -173,6 +182,7 @@ impl TrainConfig {
         "device",
         "dtype",
         "peak_tflops",
+        "song_start_rate",
     ];
 
     /// Parses TOML text; `origin` names it in errors. Missing keys take their defaults.
@@ -332,9 +342,13 @@ impl TrainConfig {
                 format!("({w}) must be <= lr_decay_iters ({d})"),
             );
         }
-        if !(0.0..=1.0).contains(&self.infill_rate) {
-            let rate = self.infill_rate;
-            return invalid("infill_rate", format!("must be in [0, 1], got {rate}"));
+        for (key, rate) in [
+            ("infill_rate", self.infill_rate),
+            ("song_start_rate", self.song_start_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return invalid(key, format!("must be in [0, 1], got {rate}"));
+            }
         }
         for (key, value) in [
             ("beta1", self.beta1),

@@ -111,6 +111,8 @@ fn validation_catches_contradictions() {
     check(&["warmup_iters=6000"], "warmup_iters");
     check(&["n_embd=250"], "n_embd");
     check(&["beta2=1.0"], "beta2");
+    check(&["infill_rate=1.5"], "infill_rate");
+    check(&["song_start_rate=-0.1"], "song_start_rate");
     check(&["n_kv_head=2"], "n_kv_head");
     check(&["arch=llama", "n_kv_head=3"], "n_kv_head");
     check(&["arch=llama", "n_head=8", "n_embd=200"], "n_embd");
@@ -166,6 +168,7 @@ fn resume_allows_schedule_changes_and_names_the_others() {
             "max_iters=9000",
             "lr_decay_iters=9000",
             "learning_rate=3e-4",
+            "song_start_rate=0.25",
         ])
         .unwrap();
     assert_eq!(saved.resumed_with(&longer).unwrap(), longer);

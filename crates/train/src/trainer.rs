@@ -92,7 +92,12 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     let model: Gpt<B> = mconfig.init(&job.device)?;
     let optimizer = optim::adamw::<B, Gpt<B>>(config.beta1, config.beta2);
     let (seed, batch_size, block_size) = (config.seed, config.batch_size, config.block_size);
-    let mut batcher = Batcher::new(Split::Train, batch_size, block_size, seed);
+    let song_starts = match config.song_start_rate > 0.0 {
+        true => train_shard.starts_of(meta.bos_id, block_size + 1),
+        false => Vec::new(),
+    };
+    let mut batcher = Batcher::new(Split::Train, batch_size, block_size, seed)
+        .with_song_starts(song_starts, config.song_start_rate);
     let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
     let (mut model, mut optimizer, resumed) = match job.resume {
         true => resume(&run, &mconfig, model, optimizer, &mut batcher, &job.device)?,

@@ -73,7 +73,9 @@ def bar_starts(path, count):
             now += msg.time
             if msg.type == "time_signature":
                 changes.append((now / mid.ticks_per_beat, msg.numerator * 4 / msg.denominator))
-    changes.sort()
+    # By time only, stable: of two signatures at one tick the later one holds, as midigpt
+    # (and symusic) read them.
+    changes.sort(key=lambda c: c[0])
     starts, at, length = [], 0.0, 4.0
     while len(starts) < count:
         while changes and changes[0][0] <= at + 1e-9:

@@ -168,6 +168,7 @@ impl GenerateArgs {
                 "none" => None,
                 text => Some(Key::parse(text)?),
             },
+            ..Controls::default()
         };
         let prompt = match &self.prompt {
             Some(path) => Some(Prompt {

@@ -9,6 +9,11 @@ use midigpt_tokenize::{TokenId, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use std::sync::Arc;
+
+use crate::clock::{Kind, Table};
+use crate::constraints::OpeningTempo;
+use crate::controls::{resolution, uses_bpe};
 use crate::form::formed_piece;
 use crate::{ComposeError, Controls, ModelPackage};
 
@@ -221,6 +226,17 @@ pub fn constraints(
             out.push(Box::new(MinTokens {
                 eos,
                 min: sampling.min_tokens,
+            }));
+        }
+    }
+    // A tempo control sets the opening tempo itself; BPE merges hide the opening's tokens.
+    if controls.opening_tempo && controls.tempo.is_none() && !uses_bpe(tokenizer) {
+        let table = Table::new(tokenizer.vocab(), resolution(tokenizer));
+        let has = |f: fn(Kind) -> bool| table.has(f);
+        if has(|k| matches!(k, Kind::Tempo(_))) && has(|k| matches!(k, Kind::Position(_))) {
+            out.push(Box::new(OpeningTempo {
+                table: Arc::new(table),
+                done: false,
             }));
         }
     }

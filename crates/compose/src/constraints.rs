@@ -75,6 +75,48 @@ impl Constraint for HoldTempo {
     }
 }
 
+/// A new piece opens as every song MidiTok tokenizes does: at the first bar's first position,
+/// with a tempo there, which the model draws among the tempo tokens. A model that seldom saw a
+/// song begin (its training windows drawn anywhere) may otherwise set no tempo at the start,
+/// and the piece plays at MIDI's default 120 BPM until it does. A prompt that has positions
+/// already opened the piece: then this does nothing.
+pub struct OpeningTempo {
+    pub(crate) table: Arc<Table>,
+    /// Set once the opening is over (or was the prompt's): nothing is scanned after that.
+    pub(crate) done: bool,
+}
+
+impl Constraint for OpeningTempo {
+    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
+        if self.done {
+            return;
+        }
+        let kinds = || tokens.iter().map(|&t| self.table.kind(t));
+        let prompt_opened = (tokens[..new_from.min(tokens.len())].iter())
+            .any(|&t| matches!(self.table.kind(t), Kind::Position(_)));
+        if prompt_opened || kinds().any(|k| matches!(k, Kind::Tempo(_))) {
+            self.done = true;
+            return;
+        }
+        match kinds().next_back() {
+            // The first position: a tempo comes next, where the grammar allows one.
+            Some(Kind::Position(_)) => {
+                let allowed = |t: TokenId| logits.get(t as usize).is_some_and(|l| l.is_finite());
+                let tempos = self.table.ids(|k| matches!(k, Kind::Tempo(_)));
+                if tempos.into_iter().any(allowed) {
+                    self.table
+                        .forbid_where(logits, |_, k| !matches!(k, Kind::Tempo(_)));
+                }
+                self.done = true;
+            }
+            _ if kinds().any(|k| matches!(k, Kind::Position(_))) => self.done = true,
+            _ => self
+                .table
+                .forbid_where(logits, |_, k| matches!(k, Kind::Position(p) if p != 0)),
+        }
+    }
+}
+
 /// One metre for every new bar, and no position past its end.
 pub struct HoldMetre {
     pub(crate) table: Arc<Table>,

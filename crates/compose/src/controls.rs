@@ -13,7 +13,7 @@ use crate::key::InKey;
 use crate::{ComposeError, Form, Key};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Controls {
     /// The only instruments (GM programs 0..=127, -1 for drums); a new piece uses them all.
     pub instruments: Option<Vec<i16>>,
@@ -34,6 +34,27 @@ pub struct Controls {
     pub form: Option<Form>,
     /// Hold this key: pitches outside its scale are made less likely ([`Key`]).
     pub key: Option<Key>,
+    /// A new piece opens as every song MidiTok tokenizes does: at the first bar's first
+    /// position, with a tempo there that the model draws (true by default; `tempo` sets one
+    /// instead). Steps aside for a tokenizer without tempo or position tokens, or with BPE.
+    pub opening_tempo: bool,
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Controls {
+            instruments: None,
+            tempo: None,
+            time_signature: None,
+            length: None,
+            max_notes_per_bar: None,
+            max_polyphony: None,
+            pitch_range: None,
+            form: None,
+            key: None,
+            opening_tempo: true,
+        }
+    }
 }
 
 impl Controls {
@@ -97,12 +118,17 @@ impl Controls {
             return Ok(out);
         }
         self.validate()?;
-        if tokenizer
-            .to_json()
-            .get("_model")
-            .is_some_and(|m| !m.is_null())
-        {
-            let first = self.names().first().copied().unwrap_or("controls");
+        if uses_bpe(tokenizer) {
+            // `key: auto`, a front end's default, steps aside for a tokenizer that hides
+            // pitches; a control asked for does not.
+            let asked = Controls {
+                key: self.key.filter(|k| *k != Key::Auto),
+                ..self.clone()
+            };
+            if !asked.any() {
+                return Ok(out);
+            }
+            let first = asked.names().first().copied().unwrap_or("controls");
             return Err(ComposeError::control(
                 first,
                 "this model's tokenizer uses BPE, whose merged tokens hide the notes, bars and \
@@ -271,8 +297,13 @@ impl Controls {
     }
 }
 
+/// Whether `tokenizer` merges tokens with BPE (whose merged tokens hide notes and positions).
+pub(crate) fn uses_bpe(tokenizer: &dyn Tokenizer) -> bool {
+    (tokenizer.to_json().get("_model")).is_some_and(|m| !m.is_null())
+}
+
 /// Position ticks per beat of a MidiTok tokenizer: the finest `beat_res` (8 by default).
-fn resolution(tokenizer: &dyn Tokenizer) -> u32 {
+pub(crate) fn resolution(tokenizer: &dyn Tokenizer) -> u32 {
     let json = tokenizer.to_json();
     let res = json.get("config").and_then(|c| c.get("beat_res"));
     res.and_then(|r| r.as_object())

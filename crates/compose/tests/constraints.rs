@@ -117,6 +117,31 @@ fn tempo_is_forced_at_the_first_position_then_held() {
 }
 
 #[test]
+fn a_new_piece_opens_at_position_0_with_a_tempo_the_model_draws() {
+    let t = remi_plus();
+    let none = Controls::default();
+    let positions = |names: &[String]| of_kind(names, "Position").len();
+    // Before the first position: only Position_0 of the positions.
+    let (opening, _) = allowed(t.as_ref(), &none, true, &START[..3], 1);
+    assert_eq!(of_kind(&opening, "Position"), ["Position_0"]);
+    // At it: every tempo and nothing else.
+    let (at, _) = allowed(t.as_ref(), &none, true, &START, 1);
+    let tempos = t.vocab().tokens().iter();
+    let tempos = tempos.filter(|n| n.starts_with("Tempo_")).count();
+    assert!(tempos > 1);
+    assert_eq!(of_kind(&at, "Tempo").len(), tempos);
+    assert_eq!(at.len(), tempos, "{at:?}");
+    // After the tempo, and in a prompt that opened the piece itself, nothing more.
+    let tempo = of_kind(&at, "Tempo")[0].to_string();
+    let after = [&START[..], &[tempo.as_str()]].concat();
+    let (free, _) = allowed(t.as_ref(), &none, true, &after, 1);
+    assert!(positions(&free) > 1 && !of_kind(&free, "Program").is_empty());
+    // A prompt that set its first position itself keeps it as it is.
+    let (prompted, _) = allowed(t.as_ref(), &none, true, &START, 4);
+    assert!(!of_kind(&prompted, "Program").is_empty(), "{prompted:?}");
+}
+
+#[test]
 fn metre_holds_its_time_signature_and_positions_inside_the_bar() {
     let t = remi_plus();
     let controls = Controls {
@@ -129,10 +154,11 @@ fn metre_holds_its_time_signature_and_positions_inside_the_bar() {
         ["EOS_None", "TimeSig_3/4"],
         "the grammar lets a piece end anywhere"
     );
+    // Without the grammar, whose opening asks for Position_0.
     let (names, _) = allowed(
         t.as_ref(),
         &controls,
-        true,
+        false,
         &["BOS_None", "Bar_None", "TimeSig_3/4"],
         1,
     );

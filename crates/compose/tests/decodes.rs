@@ -4,7 +4,7 @@
 mod common;
 
 use common::random_model;
-use midigpt_compose::{compose_model, Request, SamplingConfig};
+use midigpt_compose::{compose_model, Controls, Key, Request, SamplingConfig};
 use midigpt_midi::Score;
 use midigpt_tokenize::{builtin, Bpe, TokenId, Tokenizer};
 
@@ -98,4 +98,18 @@ fn a_bpe_model_decodes() {
         "merges were learnt"
     );
     check("bpe", &bpe, Some(&bpe));
+    // `key: auto`, the front ends' default, steps aside for BPE; a key asked for is refused.
+    let model = random_model(&bpe, 64);
+    let mut request = Request {
+        max_tokens: 8,
+        controls: Controls {
+            key: Some(Key::Auto),
+            ..Controls::default()
+        },
+        ..Request::default()
+    };
+    compose_model(&model, &bpe, &request, &mut |_| true).expect("key auto steps aside");
+    request.controls.key = Some(Key::parse("C").unwrap());
+    let err = compose_model(&model, &bpe, &request, &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("--key"), "{err}");
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use midigpt_compose::{compose, ModelPackage, Request, SamplingConfig};
+use midigpt_compose::{compose, Controls, ModelPackage, Request, SamplingConfig};
 use midigpt_model::{Cpu, GptConfig};
 
 fn data(name: &str) -> PathBuf {
@@ -19,9 +19,13 @@ fn old_tokens(name: &str) -> Vec<u32> {
     serde_json::from_str(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
 }
 
-/// `midigpt generate`'s defaults then: min_tokens 128, temperature 1.
+/// `midigpt generate`'s defaults then: min_tokens 128, temperature 1, and no opening tempo.
 fn request(seed: u64, pieces: usize, max_tokens: usize) -> Request {
     Request {
+        controls: Controls {
+            opening_tempo: false,
+            ..Controls::default()
+        },
         sampling: SamplingConfig {
             min_tokens: 128,
             ..SamplingConfig::default()

@@ -1,5 +1,7 @@
 //! From a model and a request to pieces: prompt → constraints → generation → decoding.
 
+use std::sync::Arc;
+
 use midigpt_generate::{
     generate, Constraint, Generated, GrammarConstraint, MinTokens, OnToken, SamplingConfig,
 };
@@ -8,8 +10,6 @@ use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::{TokenId, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-use std::sync::Arc;
 
 use crate::clock::{Kind, Table};
 use crate::constraints::OpeningTempo;

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::clock::{Kind, Table};
 use crate::constraints::OpeningTempo;
-use crate::controls::{resolution, uses_bpe};
+use crate::controls::resolution;
 use crate::form::formed_piece;
 use crate::{ComposeError, Controls, ModelPackage};
 
@@ -230,7 +230,7 @@ pub fn constraints(
         }
     }
     // A tempo control sets the opening tempo itself; BPE merges hide the opening's tokens.
-    if controls.opening_tempo && controls.tempo.is_none() && !uses_bpe(tokenizer) {
+    if controls.opening_tempo && controls.tempo.is_none() && !tokenizer.is_bpe() {
         let table = Table::new(tokenizer.vocab(), resolution(tokenizer));
         let has = |f: fn(Kind) -> bool| table.has(f);
         if has(|k| matches!(k, Kind::Tempo(_))) && has(|k| matches!(k, Kind::Position(_))) {

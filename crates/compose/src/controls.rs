@@ -118,7 +118,7 @@ impl Controls {
             return Ok(out);
         }
         self.validate()?;
-        if uses_bpe(tokenizer) {
+        if tokenizer.is_bpe() {
             // `key: auto`, a front end's default, steps aside for a tokenizer that hides
             // pitches; a control asked for does not.
             let asked = Controls {
@@ -295,11 +295,6 @@ impl Controls {
         ];
         set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
     }
-}
-
-/// Whether `tokenizer` merges tokens with BPE (whose merged tokens hide notes and positions).
-pub(crate) fn uses_bpe(tokenizer: &dyn Tokenizer) -> bool {
-    (tokenizer.to_json().get("_model")).is_some_and(|m| !m.is_null())
 }
 
 /// Position ticks per beat of a MidiTok tokenizer: the finest `beat_res` (8 by default).

@@ -24,7 +24,7 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(250);
 pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
     let tokens = pkg.tokenizer.vocab().tokens();
     let has = |prefix: &str| tokens.iter().any(|t| t.starts_with(prefix));
-    let bpe = (pkg.tokenizer.to_json().get("_model")).is_some_and(|m| !m.is_null());
+    let bpe = pkg.tokenizer.is_bpe();
     let controls = [
         ("instruments", "Program_"),
         ("tempo", "Tempo_"),

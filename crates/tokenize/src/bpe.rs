@@ -407,6 +407,10 @@ fn words<'a>(
 }
 
 impl Tokenizer for Bpe {
+    fn is_bpe(&self) -> bool {
+        true
+    }
+
     fn encode(&self, score: &Score) -> Result<Vec<Vec<TokenId>>, TokenizeError> {
         self.base
             .encode(score)?

@@ -76,13 +76,13 @@ pub struct InfillVocab {
 /// Appends the infill tokens to a MidiTok tokenizer's special tokens (a no-op when it has
 /// them). The other ids shift by three: data must be prepared again with the result.
 pub fn with_infill_tokens(tokenizer: &dyn Tokenizer) -> Result<Box<dyn Tokenizer>, TokenizeError> {
-    let mut json = tokenizer.to_json();
-    if json.get("_model").is_some_and(|m| !m.is_null()) {
+    if tokenizer.is_bpe() {
         return Err(TokenizeError::Unsupported(
             "infill tokens on a BPE tokenizer: add them to the base tokenizer, then train BPE"
                 .into(),
         ));
     }
+    let mut json = tokenizer.to_json();
     let specials = json
         .get_mut("config")
         .and_then(|c| c.get_mut("special_tokens"))
@@ -102,12 +102,12 @@ impl InfillVocab {
     /// The infill roles of `tokenizer`'s ids. Fails with a message a user can act on when
     /// the tokenizer is no REMI / REMI+ with the infill tokens, or uses BPE.
     pub fn new(tokenizer: &dyn Tokenizer) -> Result<InfillVocab, TokenizeError> {
-        let json = tokenizer.to_json();
-        if json.get("_model").is_some_and(|m| !m.is_null()) {
+        if tokenizer.is_bpe() {
             return Err(TokenizeError::Infill(
                 "infilling with a BPE tokenizer is not supported yet".into(),
             ));
         }
+        let json = tokenizer.to_json();
         if json.get("tokenization").and_then(|t| t.as_str()) != Some("REMI") {
             return Err(TokenizeError::Infill(
                 "infilling needs a REMI or REMI+ tokenizer".into(),

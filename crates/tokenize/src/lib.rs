@@ -63,6 +63,12 @@ pub trait Tokenizer: Send + Sync {
         self.vocab().len()
     }
 
+    /// Whether it merges tokens with BPE, whose merged tokens hide the notes, bars and
+    /// positions that controls and infilling act on. The default: no.
+    fn is_bpe(&self) -> bool {
+        false
+    }
+
     /// Whether `id` starts a new "word" for BPE: merges never cross a word boundary
     /// (MidiTok's `encode_ids_split`, by default at each bar). The default: never.
     fn starts_word(&self, _id: TokenId) -> bool {

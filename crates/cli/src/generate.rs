@@ -134,8 +134,7 @@ impl GenerateArgs {
             (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
         };
         let form = match (self.form.as_deref(), length) {
-            (Some("none"), _) => None,
-            (Some(text), _) => Some(Form::parse(text, self.bars)?),
+            (Some(text), _) => Form::from_setting(text, self.bars)?,
             // A continuation goes on as its prompt does, and an infill keeps its prompt's form.
             (None, Some(Length::Bars(n))) if self.prompt.is_none() && n >= 2 * SECTION_BARS => {
                 Some(Form::song(n))
@@ -164,10 +163,7 @@ impl GenerateArgs {
                 .map(parse::pitch_range)
                 .transpose()?,
             form,
-            key: match self.key.trim() {
-                "none" => None,
-                text => Some(Key::parse(text)?),
-            },
+            key: Key::from_setting(&self.key)?,
             ..Controls::default()
         };
         let prompt = match &self.prompt {

@@ -115,6 +115,14 @@ impl Form {
         Ok(Form { sections })
     }
 
+    /// A front end's setting: empty or `none` for no form, else [`Form::parse`].
+    pub fn from_setting(text: &str, bars: Option<usize>) -> Result<Option<Form>, ComposeError> {
+        match text.trim() {
+            "" | "none" => Ok(None),
+            text => Form::parse(text, bars).map(Some),
+        }
+    }
+
     /// Its length in bars.
     pub fn bars(&self) -> usize {
         self.sections.iter().map(|s| s.bars).sum()
@@ -254,6 +262,12 @@ mod tests {
         for bad in ["", "A0", "A-B", "A99999999999999999999999"] {
             assert!(bad.parse::<Form>().is_err(), "{bad:?}");
         }
+        assert_eq!(Form::from_setting(" none ", Some(8)).unwrap(), None);
+        assert_eq!(Form::from_setting("", None).unwrap(), None);
+        let set = Form::from_setting("AB", Some(8))
+            .unwrap()
+            .map(|f| f.to_string());
+        assert_eq!(set.as_deref(), Some("A4 B4"));
         let err = Form::parse("A8 B C", Some(9)).unwrap_err().to_string();
         assert!(err.contains("does not fit in 9 bars"), "{err}");
     }

@@ -82,6 +82,14 @@ impl Key {
         })
     }
 
+    /// A front end's setting: empty or `none` for no key, else [`Key::parse`].
+    pub fn from_setting(text: &str) -> Result<Option<Key>, ComposeError> {
+        match text.trim() {
+            "" | "none" => Ok(None),
+            text => Key::parse(text).map(Some),
+        }
+    }
+
     /// The pitch class of the major scale with this key's notes.
     fn major_tonic(self) -> Option<u8> {
         match self {
@@ -180,6 +188,10 @@ mod tests {
         for bad in ["H", "", "C dorian", "#"] {
             assert!(Key::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(Key::from_setting(" none ").unwrap(), None);
+        assert_eq!(Key::from_setting("").unwrap(), None);
+        assert_eq!(Key::from_setting("C").unwrap(), Some(fixed(0, false)));
+        assert!(Key::from_setting("H").is_err());
         // A minor holds C major's notes.
         assert_eq!(Key::parse("Am").unwrap().major_tonic(), Some(0));
     }

@@ -297,10 +297,10 @@ impl JobRequest {
             }
         }
         let form = (self.settings.form.as_deref())
-            .filter(|f| !f.trim().is_empty())
-            .map(|f| Form::parse(f, self.settings.bars))
+            .map(|f| Form::from_setting(f, self.settings.bars))
             .transpose()
-            .map_err(bad)?;
+            .map_err(bad)?
+            .flatten();
         let bars = form.as_ref().map(Form::bars).or(self.settings.bars);
         if let Some(n) = bars {
             if !(1..=config.max_bars).contains(&n) {
@@ -321,11 +321,10 @@ impl JobRequest {
             length: bars.map(Length::Bars),
             form,
             key: (self.settings.key.as_deref())
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && *k != "none")
-                .map(Key::parse)
+                .map(Key::from_setting)
                 .transpose()
-                .map_err(bad)?,
+                .map_err(bad)?
+                .flatten(),
             ..Controls::default()
         };
         controls.validate().map_err(bad)?;
@@ -367,24 +366,22 @@ mod tests {
     fn controls_are_checked_with_clear_words() {
         let mut r: JobRequest =
             serde_json::from_str(r#"{"task": {"mode": "continue", "after_bar": 0}}"#).unwrap();
-        r.settings.instruments = vec!["kazoo".into()];
-        let err = r.work(None, &StudioConfig::default()).unwrap_err();
-        assert!(
-            err.to_string().starts_with("instruments: \"kazoo\""),
-            "{err}"
-        );
-        r.settings.instruments = vec!["piano".into(), "drums".into(), "0".into()];
-        let Work::Continue(request) = r.work(None, &StudioConfig::default()).unwrap() else {
-            panic!("a continuation");
+        let config = StudioConfig::default();
+        let refused = |r: &JobRequest| r.work(None, &config).unwrap_err().to_string();
+        let continued = |r: &JobRequest| match r.work(None, &config).unwrap() {
+            Work::Continue(request) => request,
+            _ => panic!("a continuation"),
         };
-        assert_eq!(request.controls.instruments, Some(vec![0, -1]));
+        r.settings.instruments = vec!["kazoo".into()];
+        let err = refused(&r);
+        assert!(err.starts_with("instruments: \"kazoo\""), "{err}");
+        r.settings.instruments = vec!["piano".into(), "drums".into(), "0".into()];
+        assert_eq!(continued(&r).controls.instruments, Some(vec![0, -1]));
         // A form shares the bars among its sections and sets the length; a key is parsed.
         r.settings.bars = Some(16);
         r.settings.form = Some("A B A B".into());
         r.settings.key = Some("Am".into());
-        let Work::Continue(request) = r.work(None, &StudioConfig::default()).unwrap() else {
-            panic!("a continuation");
-        };
+        let request = continued(&r);
         let form = request.controls.form.expect("a form");
         assert_eq!(
             (form.to_string().as_str(), request.controls.length),
@@ -397,18 +394,17 @@ mod tests {
                 minor: true
             })
         );
+        // `none` turns either off, as on the command line.
+        r.settings.form = Some("none".into());
+        r.settings.key = Some(" none ".into());
+        let request = continued(&r);
+        assert_eq!((request.controls.form, request.controls.key), (None, None));
         r.settings.key = Some("H dur".into());
-        let err = r
-            .work(None, &StudioConfig::default())
-            .unwrap_err()
-            .to_string();
+        let err = refused(&r);
         assert!(err.starts_with("key: \"H dur\" is no key"), "{err}");
         r.settings.key = Some("none".into());
         r.settings.form = Some("A100".into());
-        let err = r
-            .work(None, &StudioConfig::default())
-            .unwrap_err()
-            .to_string();
+        let err = refused(&r);
         assert!(err.starts_with("bars: 100 is outside"), "{err}");
     }
 

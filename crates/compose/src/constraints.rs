@@ -91,16 +91,14 @@ impl Constraint for OpeningTempo {
         if self.done {
             return;
         }
-        let kinds = || tokens.iter().map(|&t| self.table.kind(t));
-        let prompt_opened = (tokens[..new_from.min(tokens.len())].iter())
-            .any(|&t| matches!(self.table.kind(t), Kind::Position(_)));
-        if prompt_opened || kinds().any(|k| matches!(k, Kind::Tempo(_))) {
-            self.done = true;
-            return;
-        }
-        match kinds().next_back() {
-            // The first position: a tempo comes next, where the grammar allows one.
-            Some(Kind::Position(_)) => {
+        let is_position = |&t: &TokenId| matches!(self.table.kind(t), Kind::Position(_));
+        match tokens.iter().position(is_position) {
+            // No position yet: the first one is the bar's first.
+            None => self
+                .table
+                .forbid_where(logits, |_, k| matches!(k, Kind::Position(p) if p != 0)),
+            // Just drawn: a tempo comes next, where the grammar allows one.
+            Some(i) if i + 1 == tokens.len() && i >= new_from => {
                 let allowed = |t: TokenId| logits.get(t as usize).is_some_and(|l| l.is_finite());
                 let tempos = self.table.ids(|k| matches!(k, Kind::Tempo(_)));
                 if tempos.into_iter().any(allowed) {
@@ -109,10 +107,8 @@ impl Constraint for OpeningTempo {
                 }
                 self.done = true;
             }
-            _ if kinds().any(|k| matches!(k, Kind::Position(_))) => self.done = true,
-            _ => self
-                .table
-                .forbid_where(logits, |_, k| matches!(k, Kind::Position(p) if p != 0)),
+            // The prompt's own opening, or the opening is over.
+            Some(_) => self.done = true,
         }
     }
 }

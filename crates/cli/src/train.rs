@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use midigpt_model::GptTrainBackend;
-use midigpt_train::{train, RunDir, TrainConfig, TrainInfo, TrainJob};
+use midigpt_store::RunDir;
+use midigpt_train::{train, RunFiles, TrainConfig, TrainInfo, TrainJob};
 
 use crate::device::{on_device, OnBackend};
 use crate::progress::TrainBar;

@@ -70,7 +70,7 @@ fn export(arch: &str, out: &Path) -> Result<()> {
             tokenizer,
             config,
             origin: format!("tiny random {arch}"),
-            root: None,
+            saved: None,
             prompt_fit: Default::default(),
         }
     };

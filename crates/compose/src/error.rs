@@ -6,20 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ComposeError {
-    /// The path is no model: neither a run folder nor an exported model folder.
-    #[error("{path}: {why}")]
-    NotAModel {
-        /// The path given.
-        path: PathBuf,
-        /// What is missing.
-        why: String,
-    },
-    /// A run folder, its config or its checkpoints could not be read.
+    /// The path is no model, or one of its files could not be read or written.
     #[error(transparent)]
-    Train(#[from] midigpt_train::TrainError),
-    /// A run's or export's `config.json` is not a training config.
-    #[error(transparent)]
-    Config(#[from] midigpt_train::ConfigError),
+    Store(#[from] midigpt_store::StoreError),
     /// The model could not be built, loaded or run.
     #[error(transparent)]
     Model(#[from] midigpt_model::ModelError),

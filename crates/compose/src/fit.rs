@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
-use midigpt_data::{clean, MetaOptions, PREPARE_FILE};
+use midigpt_data::{clean, MetaOptions};
 use midigpt_midi::Score;
+use midigpt_store::StoreError;
 
 use crate::ComposeError;
 
@@ -20,20 +21,9 @@ pub struct PromptFit {
 }
 
 impl PromptFit {
-    /// `PREPARE_FILE` in `root`; nothing to apply when the folder has none (models trained
-    /// before it existed, Hugging Face folders).
-    pub fn load(root: &Path) -> Result<PromptFit, ComposeError> {
-        let path = root.join(PREPARE_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => PromptFit::from_json(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PromptFit::default()),
-            Err(source) => Err(ComposeError::Io { path, source }),
-        }
-    }
-
     /// Parses the text of a `prepare.json`; `origin` names it in errors.
     pub fn from_json(text: &str, origin: &Path) -> Result<PromptFit, ComposeError> {
-        let options = serde_json::from_str(text).map_err(|e| ComposeError::NotAModel {
+        let options = serde_json::from_str(text).map_err(|e| StoreError::NotAModel {
             path: origin.into(),
             why: e.to_string(),
         })?;
@@ -52,15 +42,5 @@ impl PromptFit {
         if let Some(options) = &self.options {
             clean::fit_prompt(score, options);
         }
-    }
-
-    /// Writes `PREPARE_FILE` into `dir`, when there are options.
-    pub(crate) fn save(&self, dir: &Path) -> Result<(), ComposeError> {
-        let Some(options) = &self.options else {
-            return Ok(());
-        };
-        let text = options.to_prepare_json();
-        midigpt_train::write_atomic(&dir.join(PREPARE_FILE), text.as_bytes())?;
-        Ok(())
     }
 }

@@ -3,44 +3,19 @@
 //! [`ModelPackage::load`] reads one made by `transformers` (GPT-2, Llama or Mistral, one
 //! safetensors file or shards with `model.safetensors.index.json`).
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use midigpt_model::{
-    from_hf_config, hf_config, hf_generation_config, load_safetensors_files, Arch, GptBackend,
-    GptConfig, SpecialIds, MODEL_CONFIG_FILE,
+    hf_config, hf_generation_config, save_safetensors_hf, Arch, GptBackend, GptConfig, SpecialIds,
+    WeightDtype,
 };
-use midigpt_tokenize::{load_tokenizer, Tokenizer};
-use midigpt_train::{
-    read_metrics, write_atomic, TrainConfig, CONFIG_FILE, METRICS_FILE, MODEL_FILE, TOKENIZER_FILE,
+use midigpt_store::{
+    write_file, MetricRecord, Split, StoreError, CARD_FILE, CONFIG_FILE, GENERATION_CONFIG_FILE,
+    METRICS_FILE, MODEL_FILE, PREPARE_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
 };
+use midigpt_tokenize::Tokenizer;
 
-use crate::package::check_vocab;
-use crate::{ComposeError, ModelPackage, PromptFit};
-
-/// `transformers`' list of the shards of a checkpoint split over several files.
-pub const INDEX_FILE: &str = "model.safetensors.index.json";
-/// `transformers`' sampling defaults beside the config.
-pub const GENERATION_CONFIG_FILE: &str = "generation_config.json";
-/// How the model was trained (midigpt's training config), in an exported folder, where
-/// `config.json` is Hugging Face's.
-pub const TRAINING_CONFIG_FILE: &str = "training_config.json";
-/// The model card.
-pub const CARD_FILE: &str = "README.md";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ComposeError + '_ {
-    move |source| ComposeError::Io {
-        path: path.into(),
-        source,
-    }
-}
-
-fn not_a_model(path: &Path, why: String) -> ComposeError {
-    ComposeError::NotAModel {
-        path: path.into(),
-        why,
-    }
-}
+use crate::{ComposeError, ModelPackage};
 
 /// The tokenizer's special ids, as a Hugging Face config names them.
 pub(crate) fn special_ids(tokenizer: &dyn Tokenizer) -> SpecialIds {
@@ -52,126 +27,58 @@ pub(crate) fn special_ids(tokenizer: &dyn Tokenizer) -> SpecialIds {
     }
 }
 
-/// Whether `root` is a Hugging Face model folder midigpt did not write: a `config.json` with a
-/// `model_type`, and no midigpt model config beside the weights.
-pub(crate) fn is_hf_folder(root: &Path) -> bool {
-    if root.join(MODEL_CONFIG_FILE).is_file() {
-        return false;
-    }
-    std::fs::read_to_string(root.join(CONFIG_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|v| v.get("model_type").is_some())
-}
-
-/// The weight files of a Hugging Face folder: the shards its index names, else
-/// `model.safetensors`.
-fn weight_files(root: &Path) -> Result<Vec<PathBuf>, ComposeError> {
-    let index = root.join(INDEX_FILE);
-    if !index.is_file() {
-        let single = root.join(MODEL_FILE);
-        if !single.is_file() {
-            let why = format!("has neither {MODEL_FILE} nor {INDEX_FILE}");
-            return Err(not_a_model(root, why));
-        }
-        return Ok(vec![single]);
-    }
-    let text = std::fs::read_to_string(&index).map_err(io(&index))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| not_a_model(&index, e.to_string()))?;
-    let Some(map) = value.get("weight_map").and_then(|m| m.as_object()) else {
-        return Err(not_a_model(&index, "has no weight_map object".into()));
-    };
-    let names: BTreeSet<&str> = map.values().filter_map(|v| v.as_str()).collect();
-    if names.is_empty() {
-        return Err(not_a_model(&index, "names no shard".into()));
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            // Shards lie beside the index; a name reaching elsewhere is refused.
-            let bad = Path::new(name).components().count() != 1;
-            if bad {
-                Err(not_a_model(
-                    &index,
-                    format!("shard {name:?} is not a file name"),
-                ))
-            } else {
-                Ok(root.join(name))
-            }
-        })
-        .collect()
+/// Pretty JSON with a final newline.
+fn pretty(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("JSON serializes");
+    text.push('\n');
+    text
 }
 
 impl<B: GptBackend> ModelPackage<B> {
-    /// Loads a Hugging Face folder (see the module docs); its tokenizer is MidiTok's
-    /// `tokenizer.json`.
-    pub(crate) fn load_hf(root: &Path, device: &B::Device) -> Result<Self, ComposeError> {
-        let config_path = root.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&config_path).map_err(io(&config_path))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| not_a_model(&config_path, e.to_string()))?;
-        let hf = from_hf_config(&value, &config_path)?;
-        let tokenizer_path = root.join(TOKENIZER_FILE);
-        if !tokenizer_path.is_file() {
-            let why = format!("has no {TOKENIZER_FILE} (the MidiTok tokenizer the model uses)");
-            return Err(not_a_model(root, why));
-        }
-        let tokenizer = load_tokenizer(&tokenizer_path)?;
-        check_vocab(&hf.config, tokenizer.as_ref(), root)?;
-        let files = weight_files(root)?;
-        let model = load_safetensors_files::<B>(&hf.config, &files, hf.tied, device)?;
-        Ok(ModelPackage {
-            model,
-            tokenizer,
-            config: hf.config,
-            origin: root.display().to_string(),
-            root: Some(root.into()),
-            prompt_fit: PromptFit::load(root)?,
-        })
-    }
-
-    /// The training config of the folder the package came from, if it has one.
-    pub(crate) fn training_config(&self) -> Option<(TrainConfig, Vec<u8>)> {
-        let root = self.root.as_ref()?;
-        [TRAINING_CONFIG_FILE, CONFIG_FILE].iter().find_map(|name| {
-            let path = root.join(name);
-            let config = TrainConfig::load(&path).ok()?;
-            Some((config, std::fs::read(&path).ok()?))
-        })
-    }
-
-    /// Writes the Hugging Face side of an export: `config.json`, `generation_config.json`,
-    /// the training config and the model card.
-    pub(crate) fn write_hf_files(&self, out: &Path) -> Result<(), ComposeError> {
-        let ids = special_ids(self.tokenizer.as_ref());
-        let json = |v: serde_json::Value| {
-            let mut text = serde_json::to_string_pretty(&v).expect("JSON serializes");
-            text.push('\n');
-            text
+    /// Writes the package as a Hugging Face model folder that `transformers` loads with
+    /// `AutoModelForCausalLM` and [`ModelPackage::load`] reads exactly: the weights (as
+    /// `dtype`, zero biases added where a GPT-2 has none) with midigpt's model config beside
+    /// them, Hugging Face's `config.json` and `generation_config.json`, the MidiTok tokenizer,
+    /// the prepare options, the training config when the package came from a folder that has
+    /// one, and a model card.
+    pub fn export(&self, out: &Path, dtype: WeightDtype) -> Result<(), ComposeError> {
+        std::fs::create_dir_all(out).map_err(StoreError::io(out))?;
+        save_safetensors_hf(&self.model, out.join(MODEL_FILE), dtype)?;
+        // Copied as saved: it is what the model was trained with.
+        let tokenizer = match &self.saved {
+            Some(saved) => saved.tokenizer()?.text.into_owned(),
+            None => pretty(&self.tokenizer.to_json()),
         };
-        write_atomic(
-            &out.join(CONFIG_FILE),
-            json(hf_config(&self.config, ids)).as_bytes(),
-        )?;
-        write_atomic(
-            &out.join(GENERATION_CONFIG_FILE),
-            json(hf_generation_config(&self.config, ids)).as_bytes(),
-        )?;
-        let training = self.training_config();
-        if let Some((_, bytes)) = &training {
-            write_atomic(&out.join(TRAINING_CONFIG_FILE), bytes)?;
+        write_file(&out.join(TOKENIZER_FILE), tokenizer.as_bytes())?;
+        if let Some(options) = self.prompt_fit.options() {
+            write_file(
+                &out.join(PREPARE_FILE),
+                options.to_prepare_json().as_bytes(),
+            )?;
         }
-        let card = model_card(self, training.as_ref().map(|(c, _)| c));
-        write_atomic(&out.join(CARD_FILE), card.as_bytes())?;
+        let ids = special_ids(self.tokenizer.as_ref());
+        let hf = pretty(&hf_config(&self.config, ids));
+        write_file(&out.join(CONFIG_FILE), hf.as_bytes())?;
+        let generation = pretty(&hf_generation_config(&self.config, ids));
+        write_file(&out.join(GENERATION_CONFIG_FILE), generation.as_bytes())?;
+        let training = match &self.saved {
+            Some(saved) => saved.training_config()?,
+            None => None,
+        };
+        if let Some(file) = &training {
+            write_file(&out.join(TRAINING_CONFIG_FILE), file.text.as_bytes())?;
+        }
+        let training = training.and_then(|t| serde_json::from_str(&t.text).ok());
+        let card = model_card(self, training.as_ref());
+        write_file(&out.join(CARD_FILE), card.as_bytes())?;
         Ok(())
     }
 }
 
 /// The losses of the run a package came from (its `metrics.jsonl`), for the model card: the
 /// best validation loss and the last training loss. Empty when the folder has no metrics.
-fn metrics_summary(root: Option<&Path>) -> String {
-    let Some(records) = root.and_then(|r| read_metrics(&r.join(METRICS_FILE)).ok()) else {
+fn metrics_summary(records: Option<Vec<MetricRecord>>) -> String {
+    let Some(records) = records else {
         return String::new();
     };
     let finite = |split| {
@@ -179,8 +86,8 @@ fn metrics_summary(root: Option<&Path>) -> String {
             .iter()
             .filter(move |r| r.split == split && r.loss.is_finite())
     };
-    let best_val = finite(midigpt_data::Split::Val).min_by(|a, b| a.loss.total_cmp(&b.loss));
-    let last_train = finite(midigpt_data::Split::Train).next_back();
+    let best_val = finite(Split::Val).min_by(|a, b| a.loss.total_cmp(&b.loss));
+    let last_train = finite(Split::Train).next_back();
     let mut lines = String::new();
     if let Some(v) = best_val {
         lines += &format!(
@@ -200,7 +107,10 @@ fn metrics_summary(root: Option<&Path>) -> String {
 }
 
 /// The model card: what the model is, how it was trained, and how to use it from Python.
-fn model_card<B: GptBackend>(pkg: &ModelPackage<B>, training: Option<&TrainConfig>) -> String {
+fn model_card<B: GptBackend>(
+    pkg: &ModelPackage<B>,
+    training: Option<&serde_json::Value>,
+) -> String {
     let c: &GptConfig = &pkg.config;
     let class = match c.arch {
         Arch::Gpt2 => "GPT2LMHeadModel",
@@ -221,7 +131,7 @@ fn model_card<B: GptBackend>(pkg: &ModelPackage<B>, training: Option<&TrainConfi
         ),
         None => "The training configuration was not recorded with this model.\n".into(),
     };
-    let training = training + &metrics_summary(pkg.root.as_deref());
+    let training = training + &metrics_summary(pkg.saved.as_ref().and_then(|s| s.metrics()));
     format!(
         "---\nlibrary_name: transformers\ntags:\n- midi\n- music-generation\n- miditok\n---\n\n\
 # {origin}\n\n\

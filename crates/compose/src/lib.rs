@@ -53,7 +53,6 @@ pub use error::ComposeError;
 pub use fill::FillConstraint;
 pub use fit::PromptFit;
 pub use form::{Form, Section, SECTION_BARS};
-pub use hf::{CARD_FILE, GENERATION_CONFIG_FILE, INDEX_FILE, TRAINING_CONFIG_FILE};
 pub use infill::{infill, infill_model, infill_with, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};

@@ -23,7 +23,7 @@ fn package() -> ModelPackage<Cpu> {
         model,
         tokenizer,
         origin: "tiny".into(),
-        root: None,
+        saved: None,
         prompt_fit: PromptFit::from_json(PREPARED, Path::new("prepare.json")).unwrap(),
     }
 }
@@ -93,8 +93,7 @@ fn export_and_load_keep_the_prepare_options() {
     assert!(dir.path().join("prepare.json").is_file());
     let loaded = ModelPackage::<Cpu>::load(Some(dir.path()), &Default::default()).unwrap();
     assert_eq!(loaded.prompt_fit, pkg.prompt_fit);
-    assert!(PromptFit::load(Path::new("/nonexistent"))
-        .unwrap()
-        .options()
-        .is_none());
+    std::fs::remove_file(dir.path().join("prepare.json")).unwrap();
+    let bare = ModelPackage::<Cpu>::load(Some(dir.path()), &Default::default()).unwrap();
+    assert!(bare.prompt_fit.options().is_none());
 }

@@ -42,7 +42,7 @@ fn package(arch: Arch) -> ModelPackage<Cpu> {
         tokenizer,
         config,
         origin: "tiny".into(),
-        root: None,
+        saved: None,
         prompt_fit: Default::default(),
     }
 }

@@ -7,15 +7,8 @@ use crate::DataError;
 /// Extensions recognised as MIDI, compared case-insensitively.
 const MIDI_EXTENSIONS: [&str; 3] = ["mid", "midi", "rmi"];
 
-/// Which shard a document goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    /// The training shard (`train.bin`).
-    Train,
-    /// The validation shard (`val.bin`).
-    Val,
-}
+/// Which shard a document goes to (the split a run's metrics name too).
+pub use midigpt_store::Split;
 
 /// A MIDI file below the input folder.
 #[derive(Debug, Clone, PartialEq, Eq)]

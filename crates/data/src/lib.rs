@@ -41,9 +41,7 @@ pub use error::{DataError, FileError};
 pub use files::{find_midi_files, fnv1a, split_of, MidiFile, Split};
 pub use infill::infill_batch;
 pub use meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
-pub use output::{
-    meta_pkl, META_FILE, META_PKL_FILE, PREPARE_FILE, TOKENIZER_FILE, TRAIN_FILE, VAL_FILE,
-};
+pub use output::{meta_pkl, META_FILE, META_PKL_FILE, TRAIN_FILE, VAL_FILE};
 pub use prepare::{
     encode_file, prepare, EncodedDoc, NoProgress, PrepareOptions, Progress, MAX_TRANSPOSE,
 };

@@ -40,7 +40,7 @@ pub struct Meta {
 }
 
 impl MetaOptions {
-    /// The text of [`crate::PREPARE_FILE`]: these options, as a model keeps them beside its
+    /// The text of [`midigpt_store::PREPARE_FILE`]: these options, as a model keeps them beside its
     /// weights.
     pub fn to_prepare_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("options serialize");

@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use midigpt_store::TOKENIZER_FILE;
 use midigpt_tokenize::{TokenId, Tokenizer};
 
 use crate::meta::{Counts, Duplicate, FileEntry, Meta, MetaOptions, Skipped, META_VERSION};
@@ -25,13 +26,8 @@ pub const TRAIN_FILE: &str = "train.bin";
 pub const VAL_FILE: &str = "val.bin";
 /// Dataset description.
 pub const META_FILE: &str = "meta.json";
-/// The tokenizer, as [`midigpt_tokenize::load_tokenizer`] reads it.
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// nanoGPT's `meta.pkl` (`{'vocab_size': V}`), so its `train.py` reads the shards as they are.
 pub const META_PKL_FILE: &str = "meta.pkl";
-/// The options the data was prepared with (`meta.json`'s `options`), as saved beside a model:
-/// how its prompts should be relabelled (see [`crate::clean::fit_prompt`]).
-pub const PREPARE_FILE: &str = "prepare.json";
 /// `meta.json` of a dataset whose files are being renamed into place.
 const PENDING_META: &str = "meta.json.pending";
 /// The files a commit renames into place before `meta.json`.

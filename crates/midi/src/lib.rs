@@ -32,4 +32,3 @@ pub use gm::program_name;
 pub use read::{read_file_bytes, MAX_FILE_BYTES};
 pub use score::{Note, Score, Tempo, TimeSignature, Track};
 pub use time::TempoMap;
-pub use write::write_atomic;

@@ -1,6 +1,5 @@
 //! Writing: [`Score`] → Standard MIDI File (format 1), and atomic file writes.
 
-use std::io::Write;
 use std::path::Path;
 
 use midly::num::{u15, u24, u28, u4, u7};
@@ -77,7 +76,7 @@ impl Score {
     /// interrupted write never leaves a half-written file.
     pub fn write_file(&self, path: impl AsRef<Path>) -> Result<(), MidiError> {
         let path = path.as_ref();
-        write_atomic(path, &self.to_bytes()?).map_err(|source| MidiError::Io {
+        midigpt_store::write_atomic(path, &self.to_bytes()?).map_err(|source| MidiError::Io {
             path: path.to_path_buf(),
             source,
         })
@@ -134,24 +133,4 @@ fn to_delta_events(mut timed: Vec<(u32, u8, TrackEventKind<'_>)>) -> Vec<TrackEv
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
     });
     events
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
-/// renamed over `path`, so readers see the old file or the new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    result
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
 }

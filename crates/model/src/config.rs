@@ -4,10 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use std::path::Path;
 
-use crate::ModelError;
+use midigpt_store::MODEL_CONFIG_FILE;
 
-/// The model's config beside its weights: `model.safetensors` has `model_config.json`.
-pub const MODEL_CONFIG_FILE: &str = "model_config.json";
+use crate::ModelError;
 
 /// Which transformer recipe the model follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +19,7 @@ pub enum Arch {
 }
 
 /// Hyper-parameters of the model. Saved as itself beside every weights file
-/// ([`MODEL_CONFIG_FILE`]) and read back as is: every key is required (nothing is filled in
+/// (`model_config.json`) and read back as is: every key is required (nothing is filled in
 /// from a preset, so changing a preset never changes what a saved model means) and unknown
 /// keys are an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +50,28 @@ pub struct GptConfig {
     pub rope_theta: f64,
     /// Epsilon of LayerNorm / RMSNorm, for numerical stability.
     pub norm_eps: f64,
+}
+
+/// The model's keys of a training config, named as there (nanoGPT's names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    /// The recipe.
+    pub arch: Arch,
+    /// Context length.
+    pub block_size: usize,
+    /// Transformer blocks.
+    pub n_layer: usize,
+    /// Query heads.
+    pub n_head: usize,
+    /// Key/value heads; 0 means `n_head`.
+    #[serde(default)]
+    pub n_kv_head: usize,
+    /// Width of the residual stream.
+    pub n_embd: usize,
+    /// Dropout while training.
+    pub dropout: f64,
+    /// Biases in linear layers and norms.
+    pub bias: bool,
 }
 
 impl Default for GptConfig {
@@ -116,14 +137,46 @@ impl GptConfig {
     /// folder), if there is one; checked with [`GptConfig::validate`].
     pub fn beside(weights: &Path) -> Result<Option<GptConfig>, ModelError> {
         let path = weights.with_file_name(MODEL_CONFIG_FILE);
-        if !path.is_file() {
-            return Ok(None);
+        let text = midigpt_store::read_optional(&path)?;
+        text.map(|text| Self::from_json(&text, &path)).transpose()
+    }
+
+    /// The model a training run describes: its [`Shape`] over a vocabulary, with the settings
+    /// a training config does not hold fixed (the MLP's rule, RoPE base 10,000, epsilon
+    /// 1e-5). Not validated: see [`GptConfig::validate`].
+    pub fn from_shape(shape: &Shape, vocab_size: usize) -> GptConfig {
+        GptConfig {
+            arch: shape.arch,
+            vocab_size,
+            block_size: shape.block_size,
+            n_layer: shape.n_layer,
+            n_head: shape.n_head,
+            n_kv_head: match shape.n_kv_head {
+                0 => shape.n_head,
+                n => n,
+            },
+            n_embd: shape.n_embd,
+            dropout: shape.dropout,
+            bias: shape.bias,
+            mlp_hidden: None,
+            rope_theta: 10_000.0,
+            norm_eps: 1e-5,
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Self::from_json(&text, &path).map(Some)
+    }
+
+    /// The model a training config (`midigpt train`'s `config.json`, as JSON) describes over
+    /// a vocabulary: how a model saved before `model_config.json` existed was trained.
+    /// `origin` names the file in errors.
+    pub fn from_training_config(
+        text: &str,
+        vocab_size: usize,
+        origin: &Path,
+    ) -> Result<GptConfig, ModelError> {
+        let shape: Shape = serde_json::from_str(text)
+            .map_err(|e| ModelError::Config(format!("{}: {e}", origin.display())))?;
+        let config = Self::from_shape(&shape, vocab_size);
+        config.validate()?;
+        Ok(config)
     }
 
     /// Parses and checks a config as [`GptConfig::to_json`] writes it; `origin` names the

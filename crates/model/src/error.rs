@@ -81,6 +81,9 @@ pub enum ModelError {
         /// The parser's error.
         source: safetensors::SafeTensorError,
     },
+    /// A model file could not be read.
+    #[error(transparent)]
+    Store(#[from] midigpt_store::StoreError),
     /// Reading or writing the weights file failed.
     #[error("{path}: {source}")]
     Io {

@@ -34,7 +34,7 @@ pub use backend::{Cpu, CpuDevice, CpuTrain};
 #[cfg(feature = "cuda")]
 pub use backend::{Cuda, CudaDevice, CudaTrain};
 pub use cache::KvCache;
-pub use config::{Arch, GptConfig, MODEL_CONFIG_FILE};
+pub use config::{Arch, GptConfig, Shape};
 pub use error::ModelError;
 pub use fused::{
     bf16_kernel, bf16_preferred, burn_adamw, burn_attention, burn_cross_entropy, burn_layernorm,

@@ -28,7 +28,9 @@ use burn::module::Param;
 use burn::tensor::{DType, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{Arch, GptConfig, MODEL_CONFIG_FILE};
+use midigpt_store::{write_atomic, write_atomic_with, MODEL_CONFIG_FILE};
+
+use crate::config::{Arch, GptConfig};
 use crate::model::{Gpt, Norm};
 use crate::ModelError;
 
@@ -283,40 +285,20 @@ pub(crate) fn write_file<B: GptBackend>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let tmp = tmp_path(path);
-    let written = safetensors::serialize_to_file(views, Some(metadata), &tmp)
-        .map_err(|source| safetensors_error(path, source))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|source| ModelError::Io {
-                path: path.into(),
-                source,
-            })
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp); // best effort: the error that matters is returned
-    }
-    written?;
-    // The weights mean nothing without the shapes and recipe they were trained with.
-    write_atomic(
-        &path.with_file_name(MODEL_CONFIG_FILE),
-        model.config().to_json().as_bytes(),
-    )
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed over it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    let tmp = tmp_path(path);
     let io = |source| ModelError::Io {
         path: path.into(),
         source,
     };
-    let written = std::fs::write(&tmp, bytes)
-        .map_err(io)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    write_atomic_with(path, |tmp| {
+        safetensors::serialize_to_file(views, Some(metadata), tmp).map_err(std::io::Error::other)
+    })
+    .map_err(io)?;
+    // The weights mean nothing without the shapes and recipe they were trained with.
+    let config = path.with_file_name(MODEL_CONFIG_FILE);
+    write_atomic(&config, model.config().to_json().as_bytes()).map_err(|source| ModelError::Io {
+        path: config,
+        source,
+    })
 }
 
 /// Builds a model with `config` and the weights in the safetensors file `path` (names as in
@@ -480,12 +462,6 @@ fn file_tensor<B: GptBackend, const D: usize>(
     let shape = t.dims().to_vec();
     let bytes = t.into_data().convert_dtype(dtype).into_bytes().to_vec();
     (name.to_string(), shape, bytes)
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
 }
 
 fn safetensors_error(path: &Path, source: safetensors::SafeTensorError) -> ModelError {

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use midigpt_midi::{program_name, write_atomic, Score, Track};
+use midigpt_midi::{program_name, Score, Track};
+use midigpt_store::write_atomic;
 
 use crate::canvas::{mix, Anchor, Canvas, Rgb};
 use crate::error::RenderError;

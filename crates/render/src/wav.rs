@@ -4,7 +4,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use midigpt_midi::write_atomic;
+use midigpt_store::write_atomic;
 
 use crate::error::RenderError;
 

@@ -31,7 +31,7 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
         ("time_signature", "TimeSig_"),
         ("bars", "Bar_"),
     ];
-    let name = match &pkg.root {
+    let name = match pkg.root() {
         Some(root) => root.file_name().map_or_else(
             || root.display().to_string(),
             |n| n.to_string_lossy().into_owned(),

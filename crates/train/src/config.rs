@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::Dtype;
 pub use midigpt_model::Arch;
+use midigpt_model::Shape;
 
 fn parse_error(path: &Path, e: impl std::fmt::Display) -> ConfigError {
     ConfigError::Parse {
@@ -264,6 +265,20 @@ impl TrainConfig {
                 message: e.message().to_owned(),
             })?;
         Ok(())
+    }
+
+    /// The model's keys.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            arch: self.arch,
+            block_size: self.block_size,
+            n_layer: self.n_layer,
+            n_head: self.n_head,
+            n_kv_head: self.n_kv_head,
+            n_embd: self.n_embd,
+            dropout: self.dropout,
+            bias: self.bias,
+        }
     }
 
     /// `n_kv_head` with 0 resolved to `n_head`.

@@ -125,6 +125,9 @@ pub enum TrainError {
     /// The configuration is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The run folder, a checkpoint or the metrics file could not be read or written.
+    #[error(transparent)]
+    Store(#[from] midigpt_store::StoreError),
     /// Reading the data folder failed.
     #[error(transparent)]
     Data(#[from] midigpt_data::DataError),
@@ -144,20 +147,6 @@ pub enum TrainError {
         /// The parser's message (with the line for `metrics.jsonl`).
         message: String,
     },
-    /// The writer a checkpoint was saved with failed; the previous checkpoints are untouched.
-    #[error("writing checkpoint of step {step} failed")]
-    CheckpointWrite {
-        /// The step being saved.
-        step: u64,
-        /// The writer's error.
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// A folder given as a run folder has no `config.json`.
-    #[error(
-        "{} is not a run folder (no config.json): give the --out folder of `midigpt train`",
-        .0.display()
-    )]
-    NotARun(PathBuf),
     /// A fresh run was started in a folder that holds another run's checkpoints.
     #[error(
         "{} already holds a run (checkpoint of step {step}): pass --resume to continue it, \

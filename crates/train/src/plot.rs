@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use midigpt_data::Split;
+use midigpt_store::{MetricRecord, Split};
 use plotters::prelude::*;
 
 use crate::error::TrainError;
-use crate::metrics::MetricRecord;
 
 /// Width and height of the picture, in pixels.
 pub const LOSS_PLOT_SIZE: (u32, u32) = (1000, 600);

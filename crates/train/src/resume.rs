@@ -10,8 +10,10 @@ use midigpt_data::{Batcher, BatcherState, DataError, Meta, TRAIN_FILE, VAL_FILE}
 use midigpt_model::{load_safetensors, save_safetensors, Gpt, GptConfig, GptTrainBackend};
 use serde::{Deserialize, Serialize};
 
-use crate::trainer::{TrainJob, MODEL_FILE};
-use crate::{latest_checkpoint, RunDir, TrainConfig, TrainError};
+use midigpt_store::{latest_checkpoint, RunDir, MODEL_FILE};
+
+use crate::trainer::TrainJob;
+use crate::{create_run, RunFiles, TrainConfig, TrainError};
 
 const MODEL_RECORD: &str = "model-record";
 const OPTIMIZER_RECORD: &str = "optimizer-record";
@@ -54,7 +56,7 @@ pub(crate) fn open_run<B: GptTrainBackend>(
     }
     job.config.validate()?;
     check_windows(meta, &job.data, &job.config)?;
-    let run = RunDir::create(&job.out, &job.config, &job.data)?;
+    let run = create_run(&job.out, &job.config, &job.data)?;
     Ok((run, job.config.clone()))
 }
 

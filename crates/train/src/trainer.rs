@@ -6,19 +6,19 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use midigpt_data::{infill_batch, load_meta, Batcher, DataError, Shard, Split};
+use midigpt_data::{infill_batch, load_meta, Batcher, DataError, Shard};
 use midigpt_model::{Gpt, GptConfig, GptTrainBackend};
+use midigpt_store::Split;
 use midigpt_tokenize::{load_tokenizer, InfillVocab};
 
 use crate::resume::{open_run, resume, write_checkpoint, State};
 use crate::step::{evaluate, step_seed, tensors, train_step, StepSettings};
 use crate::{
-    optim, plot_loss, read_metrics, Checkpoints, ConfigError, LrSchedule, MetricRecord,
-    MetricsWriter, StepStats, TrainConfig, TrainError, TrainInfo, TrainReport,
+    optim, plot_loss, ConfigError, LrSchedule, RunFiles, StepStats, TrainConfig, TrainError,
+    TrainInfo, TrainReport,
 };
-
-/// The weights file inside a checkpoint folder.
-pub const MODEL_FILE: &str = "model.safetensors";
+use midigpt_store::{read_metrics, utc_now, utc_now_secs, utc_timestamp};
+use midigpt_store::{Checkpoints, MetricRecord, MetricsWriter};
 
 /// Called every `sample_interval` steps with the model, the step and the samples folder.
 pub type Sampler<'a, B> = &'a dyn Fn(&Gpt<<B as AutodiffBackend>::InnerBackend>, u64, &Path);
@@ -46,21 +46,7 @@ pub struct TrainJob<'a, B: GptTrainBackend> {
 
 /// The model settings a training config describes, for a vocabulary.
 pub fn model_config(config: &TrainConfig, vocab_size: usize) -> GptConfig {
-    GptConfig {
-        arch: config.arch,
-        vocab_size,
-        block_size: config.block_size,
-        n_layer: config.n_layer,
-        n_head: config.n_head,
-        n_kv_head: config.kv_heads(),
-        n_embd: config.n_embd,
-        dropout: config.dropout,
-        bias: config.bias,
-        // Not in the training config: fixed, and saved beside every checkpoint with the rest.
-        mlp_hidden: None,
-        rope_theta: 10_000.0,
-        norm_eps: 1e-5,
-    }
+    GptConfig::from_shape(&config.shape(), vocab_size)
 }
 
 /// Trains (or resumes) a run; returns its summary. A loss or gradient that stops being finite
@@ -206,8 +192,8 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         tokens_train: train_shard.len() as u64,
         tokens_val: val_shard.len() as u64,
         parameters: Some(model.num_params() as u64),
-        started_at: crate::utc_timestamp(crate::utc_now_secs().saturating_sub(elapsed_s as u64)),
-        updated_at: crate::utc_now(),
+        started_at: utc_timestamp(utc_now_secs().saturating_sub(elapsed_s as u64)),
+        updated_at: utc_now(),
         finished: step >= config.max_iters,
         steps: step,
         elapsed_s,

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use midigpt_data::{Batcher, BatcherState, Shard, Split};
-use midigpt_train::{
-    latest_checkpoint, read_metrics, Checkpoints, LrSchedule, MetricRecord, MetricsWriter, RunDir,
-    TrainConfig,
+use midigpt_store::{
+    latest_checkpoint, read_metrics, Checkpoints, MetricRecord, MetricsWriter, RunDir,
 };
+use midigpt_train::{create_run, LrSchedule, RunFiles, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 /// What the fake trainer writes into each checkpoint folder as `state.json`.
@@ -111,10 +111,10 @@ fn resumed_run_equals_uninterrupted_run() {
     std::fs::write(data.join("tokenizer.json"), "{}").unwrap();
     let shard = Shard::from_ids("train", (0..5000).map(|i| (i * 7919) % 300).collect());
 
-    let whole = RunDir::create(&tmp.path().join("whole"), &config(), &data).unwrap();
+    let whole = create_run(&tmp.path().join("whole"), &config(), &data).unwrap();
     train(&whole, &shard, 20);
 
-    let cut = RunDir::create(&tmp.path().join("cut"), &config(), &data).unwrap();
+    let cut = create_run(&tmp.path().join("cut"), &config(), &data).unwrap();
     train(&cut, &shard, 13); // "killed" after step 12; latest checkpoint is step 10
     assert_eq!(latest_checkpoint(cut.root()).unwrap().unwrap().step, 10);
     train(&RunDir::open(cut.root()).unwrap(), &shard, 20);

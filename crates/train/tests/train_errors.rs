@@ -7,7 +7,8 @@ mod common;
 use common::{config, losses, prepared, run, serial, try_run};
 use midigpt_data::DataError;
 use midigpt_model::ModelError;
-use midigpt_train::{latest_checkpoint, read_metrics, RunDir, TrainError};
+use midigpt_store::{latest_checkpoint, read_metrics, RunDir};
+use midigpt_train::{RunFiles, TrainError};
 
 #[test]
 fn a_diverging_run_stops_and_resumes_from_its_last_good_checkpoint() {

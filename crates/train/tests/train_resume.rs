@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{config, losses, prepared, run, serial, try_run};
-use midigpt_train::{ConfigError, RunDir, TrainError};
+use midigpt_store::RunDir;
+use midigpt_train::{ConfigError, RunFiles, TrainError};
 
 #[test]
 fn loss_falls_and_resume_is_exact() {

@@ -58,7 +58,7 @@ fn tiny_model_over(tokenizer: Box<dyn Tokenizer>) -> ModelPackage<Cpu> {
         tokenizer,
         config,
         origin: "tiny".into(),
-        root: None,
+        saved: None,
         prompt_fit: Default::default(),
     }
 }

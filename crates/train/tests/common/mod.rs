@@ -6,7 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use midigpt_data::{prepare, NoProgress, PrepareOptions, Split};
 use midigpt_model::CpuTrain;
-use midigpt_train::{read_metrics, train, NoReport, TrainConfig, TrainError, TrainInfo, TrainJob};
+use midigpt_store::read_metrics;
+use midigpt_train::{train, NoReport, TrainConfig, TrainError, TrainInfo, TrainJob};
 
 /// The CPU backend draws its random numbers (initial weights, dropout masks) from one
 /// generator per process: runs compared number for number must not interleave.

@@ -78,7 +78,7 @@ fn failed_writer_leaves_previous_checkpoint_intact() {
         })
         .unwrap_err();
     assert!(
-        matches!(err, TrainError::CheckpointWrite { step: 20, .. }),
+        matches!(err, StoreError::CheckpointWrite { step: 20, .. }),
         "{err}"
     );
     assert_eq!(
@@ -131,7 +131,7 @@ fn no_checkpoints_and_bad_pointers() {
         .unwrap();
     assert_eq!(ckpts.best().unwrap(), None);
     std::fs::write(dir.join("latest"), "../../etc\n").unwrap();
-    assert!(matches!(ckpts.latest(), Err(TrainError::Json { .. })));
+    assert!(matches!(ckpts.latest(), Err(StoreError::Json { .. })));
     assert_eq!(parse_step_name("step-0012"), Some(12));
     assert_eq!(parse_step_name("step-+12"), None);
     assert_eq!(parse_step_name("step-"), None);

@@ -9,11 +9,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use midigpt_data::Split;
+use crate::Split;
 use serde::{Deserialize, Serialize};
 
-use crate::error::TrainError;
-use crate::run::write_atomic;
+use crate::error::StoreError;
+use crate::write_file;
 
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,8 +63,8 @@ pub struct MetricsWriter {
 
 impl MetricsWriter {
     /// Starts a new, empty file at `path` (replacing any).
-    pub fn create(path: &Path) -> Result<MetricsWriter, TrainError> {
-        let file = File::create(path).map_err(TrainError::io(path))?;
+    pub fn create(path: &Path) -> Result<MetricsWriter, StoreError> {
+        let file = File::create(path).map_err(StoreError::io(path))?;
         Ok(MetricsWriter {
             path: path.to_owned(),
             file,
@@ -75,7 +75,7 @@ impl MetricsWriter {
     /// `step >= step` (and a torn last line) are dropped, so that after the resumed run
     /// logs them again the file equals that of a run never interrupted. The other lines are
     /// kept byte for byte. A missing file starts empty.
-    pub fn resume(path: &Path, step: u64) -> Result<MetricsWriter, TrainError> {
+    pub fn resume(path: &Path, step: u64) -> Result<MetricsWriter, StoreError> {
         let kept = match std::fs::read_to_string(path) {
             Ok(text) => {
                 let mut kept = String::new();
@@ -88,13 +88,13 @@ impl MetricsWriter {
                 kept
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(TrainError::io(path)(e)),
+            Err(e) => return Err(StoreError::io(path)(e)),
         };
-        write_atomic(path, kept.as_bytes())?;
+        write_file(path, kept.as_bytes())?;
         let file = File::options()
             .append(true)
             .open(path)
-            .map_err(TrainError::io(path))?;
+            .map_err(StoreError::io(path))?;
         Ok(MetricsWriter {
             path: path.to_owned(),
             file,
@@ -104,9 +104,9 @@ impl MetricsWriter {
     /// Appends one line. The line goes to the OS in one write, so a crash leaves whole lines
     /// (a torn last line at worst, which readers skip). A loss that is not a finite number
     /// is refused: JSON cannot hold it (it would be written as `null`).
-    pub fn append(&mut self, record: &MetricRecord) -> Result<(), TrainError> {
+    pub fn append(&mut self, record: &MetricRecord) -> Result<(), StoreError> {
         if !record.loss.is_finite() {
-            return Err(TrainError::Json {
+            return Err(StoreError::Json {
                 path: self.path.clone(),
                 message: format!(
                     "step {}: loss {} is not a number JSON holds",
@@ -118,7 +118,7 @@ impl MetricsWriter {
         line.push('\n');
         self.file
             .write_all(line.as_bytes())
-            .map_err(TrainError::io(&self.path))
+            .map_err(StoreError::io(&self.path))
     }
 
     /// The file written to.
@@ -128,8 +128,8 @@ impl MetricsWriter {
 }
 
 /// Reads every record of a metrics file, in file order.
-pub fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(TrainError::io(path))?;
+pub fn read_metrics(path: &Path) -> Result<Vec<MetricRecord>, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(StoreError::io(path))?;
     Ok(parse_lines(path, &text)?
         .into_iter()
         .map(|(_, r)| r)
@@ -143,7 +143,7 @@ fn number_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Erro
 
 /// Parses the lines of a metrics file. A last line without its newline that does not parse
 /// is a write torn by a crash and is skipped; any other bad line is an error.
-fn parse_lines<'a>(path: &Path, text: &'a str) -> Result<Vec<(&'a str, MetricRecord)>, TrainError> {
+fn parse_lines<'a>(path: &Path, text: &'a str) -> Result<Vec<(&'a str, MetricRecord)>, StoreError> {
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     let mut records = Vec::with_capacity(lines.len());
@@ -155,7 +155,7 @@ fn parse_lines<'a>(path: &Path, text: &'a str) -> Result<Vec<(&'a str, MetricRec
             Ok(record) => records.push((*line, record)),
             Err(_) if !complete && i + 1 == lines.len() => {}
             Err(e) => {
-                return Err(TrainError::Json {
+                return Err(StoreError::Json {
                     path: path.to_owned(),
                     message: format!("line {}: {e}", i + 1),
                 })

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::TrainError;
-use crate::run::{utc_now, write_atomic};
+use crate::error::StoreError;
+use crate::run::utc_now;
+use crate::{write_file, CHECKPOINTS_DIR};
 
 /// The file this module adds to every checkpoint folder.
 pub const CHECKPOINT_META_FILE: &str = "checkpoint.json";
@@ -67,8 +68,8 @@ impl Checkpoints {
     /// least 1) plus the best. What a crash interrupted is finished or undone (see
     /// [`Checkpoints::recover`]): only the process that saves may open, never a reader while
     /// a run trains.
-    pub fn open(dir: &Path, keep_last: usize) -> Result<Checkpoints, TrainError> {
-        std::fs::create_dir_all(dir).map_err(TrainError::io(dir))?;
+    pub fn open(dir: &Path, keep_last: usize) -> Result<Checkpoints, StoreError> {
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
         let checkpoints = Checkpoints {
             dir: dir.to_owned(),
             keep_last: keep_last.max(1),
@@ -81,7 +82,7 @@ impl Checkpoints {
     /// if it was complete, else the old one), other leftovers are removed, and `latest`
     /// points at the newest checkpoint (a crash between a rename and the pointer update
     /// leaves it one behind).
-    fn recover(&self) -> Result<(), TrainError> {
+    fn recover(&self) -> Result<(), StoreError> {
         for name in self.names()? {
             let Some(step) = name.strip_prefix(OLD_PREFIX) else {
                 continue;
@@ -95,7 +96,7 @@ impl Checkpoints {
                 } else {
                     self.dir.join(&name)
                 };
-                std::fs::rename(&source, &path).map_err(TrainError::io(&source))?;
+                std::fs::rename(&source, &path).map_err(StoreError::io(&source))?;
             }
         }
         for name in self.names()? {
@@ -114,20 +115,20 @@ impl Checkpoints {
         Ok(())
     }
 
-    fn names(&self) -> Result<Vec<String>, TrainError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(TrainError::io(&self.dir))?;
+    fn names(&self) -> Result<Vec<String>, StoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(StoreError::io(&self.dir))?;
         entries
             .map(|e| {
                 e.map(|e| e.file_name().to_string_lossy().into_owned())
-                    .map_err(TrainError::io(&self.dir))
+                    .map_err(StoreError::io(&self.dir))
             })
             .collect()
     }
 
     /// Writes a pointer file naming the checkpoint of `step`.
-    fn point(&self, pointer: &str, step: u64) -> Result<(), TrainError> {
+    fn point(&self, pointer: &str, step: u64) -> Result<(), StoreError> {
         let text = format!("{}\n", step_name(step));
-        write_atomic(&self.dir.join(pointer), text.as_bytes())
+        write_file(&self.dir.join(pointer), text.as_bytes())
     }
 
     /// Saves the checkpoint of `step`: `write` fills a fresh folder, then the folder appears
@@ -139,7 +140,7 @@ impl Checkpoints {
         step: u64,
         val_loss: Option<f64>,
         write: F,
-    ) -> Result<Checkpoint, TrainError>
+    ) -> Result<Checkpoint, StoreError>
     where
         F: FnOnce(&Path) -> Result<(), E>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -149,10 +150,10 @@ impl Checkpoints {
         if tmp.exists() {
             remove_dir(&tmp)?;
         }
-        std::fs::create_dir(&tmp).map_err(TrainError::io(&tmp))?;
+        std::fs::create_dir(&tmp).map_err(StoreError::io(&tmp))?;
         if let Err(e) = write(&tmp) {
             remove_dir(&tmp)?;
-            return Err(TrainError::CheckpointWrite {
+            return Err(StoreError::CheckpointWrite {
                 step,
                 source: e.into(),
             });
@@ -163,7 +164,7 @@ impl Checkpoints {
             saved_at: utc_now(),
         };
         let meta_json = serde_json::to_string_pretty(&meta).expect("CheckpointMeta serializes");
-        write_atomic(&tmp.join(CHECKPOINT_META_FILE), meta_json.as_bytes())?;
+        write_file(&tmp.join(CHECKPOINT_META_FILE), meta_json.as_bytes())?;
         sync_folder(&tmp)?;
 
         let path = self.dir.join(&name);
@@ -171,11 +172,11 @@ impl Checkpoints {
             // rename() cannot replace a non-empty folder: move the old one aside first.
             // A crash between the two renames is undone by `recover`.
             let old = self.dir.join(format!("{OLD_PREFIX}{name}"));
-            std::fs::rename(&path, &old).map_err(TrainError::io(&path))?;
-            std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+            std::fs::rename(&path, &old).map_err(StoreError::io(&path))?;
+            std::fs::rename(&tmp, &path).map_err(StoreError::io(&path))?;
             remove_dir(&old)?;
         } else {
-            std::fs::rename(&tmp, &path).map_err(TrainError::io(&path))?;
+            std::fs::rename(&tmp, &path).map_err(StoreError::io(&path))?;
         }
         sync_dir_entry(&self.dir);
         self.point(LATEST_POINTER, step)?;
@@ -188,10 +189,10 @@ impl Checkpoints {
     }
 
     /// Every complete checkpoint, oldest step first.
-    pub fn list(&self) -> Result<Vec<Checkpoint>, TrainError> {
+    pub fn list(&self) -> Result<Vec<Checkpoint>, StoreError> {
         let mut all = Vec::new();
-        for entry in std::fs::read_dir(&self.dir).map_err(TrainError::io(&self.dir))? {
-            let entry = entry.map_err(TrainError::io(&self.dir))?;
+        for entry in std::fs::read_dir(&self.dir).map_err(StoreError::io(&self.dir))? {
+            let entry = entry.map_err(StoreError::io(&self.dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if parse_step_name(&name).is_some() && entry.path().is_dir() {
                 all.push(read_checkpoint(&entry.path())?);
@@ -202,24 +203,24 @@ impl Checkpoints {
     }
 
     /// The checkpoint `latest` points to; `None` before the first save.
-    pub fn latest(&self) -> Result<Option<Checkpoint>, TrainError> {
+    pub fn latest(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.pointer(LATEST_POINTER)
     }
 
     /// The checkpoint `best` points to; `None` until a checkpoint with a validation loss.
-    pub fn best(&self) -> Result<Option<Checkpoint>, TrainError> {
+    pub fn best(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.pointer(BEST_POINTER)
     }
 
-    fn pointer(&self, pointer: &str) -> Result<Option<Checkpoint>, TrainError> {
+    fn pointer(&self, pointer: &str) -> Result<Option<Checkpoint>, StoreError> {
         let path = self.dir.join(pointer);
         let name = match std::fs::read_to_string(&path) {
             Ok(text) => text.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(TrainError::io(path)(e)),
+            Err(e) => return Err(StoreError::io(path)(e)),
         };
         if parse_step_name(&name).is_none() {
-            return Err(TrainError::Json {
+            return Err(StoreError::Json {
                 path,
                 message: format!("{name:?} is not a checkpoint name"),
             });
@@ -230,7 +231,7 @@ impl Checkpoints {
     /// Points `best` at the lowest validation loss (the earliest on ties), then removes every
     /// checkpoint that is neither among the `keep_last` newest nor the best. The best is
     /// never removed, so the minimum over the folders left is the minimum over the run.
-    fn update_best_and_rotate(&self) -> Result<(), TrainError> {
+    fn update_best_and_rotate(&self) -> Result<(), StoreError> {
         let all = self.list()?;
         let best = all
             .iter()
@@ -245,7 +246,7 @@ impl Checkpoints {
             if Some(c.step) != best {
                 // Renamed first, so that a crash mid-delete leaves no partial `step-` folder.
                 let doomed = self.dir.join(format!("{DEL_PREFIX}{}", step_name(c.step)));
-                std::fs::rename(&c.path, &doomed).map_err(TrainError::io(&c.path))?;
+                std::fs::rename(&c.path, &doomed).map_err(StoreError::io(&c.path))?;
                 remove_dir(&doomed)?;
             }
         }
@@ -254,13 +255,13 @@ impl Checkpoints {
 }
 
 /// The newest checkpoint of the run folder `run` (for `--resume`), or `None`. Reads only.
-pub fn latest_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
+pub fn latest_checkpoint(run: &Path) -> Result<Option<Checkpoint>, StoreError> {
     reader(run).map_or(Ok(None), |c| c.latest())
 }
 
 /// The checkpoint of `run` with the lowest validation loss, else its newest, or `None`.
 /// Reads only: safe while the run trains.
-pub fn best_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
+pub fn best_checkpoint(run: &Path) -> Result<Option<Checkpoint>, StoreError> {
     match reader(run) {
         Some(c) => Ok(c.best()?.or(c.latest()?)),
         None => Ok(None),
@@ -269,7 +270,7 @@ pub fn best_checkpoint(run: &Path) -> Result<Option<Checkpoint>, TrainError> {
 
 /// A handle on `run`'s checkpoints that is only read from (no recovery, no cleaning).
 fn reader(run: &Path) -> Option<Checkpoints> {
-    let dir = run.join("checkpoints");
+    let dir = run.join(CHECKPOINTS_DIR);
     dir.is_dir().then_some(Checkpoints { dir, keep_last: 1 })
 }
 
@@ -287,10 +288,10 @@ fn parse_step_name(name: &str) -> Option<u64> {
         .then(|| digits.parse().ok())?
 }
 
-fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
+fn read_checkpoint(path: &Path) -> Result<Checkpoint, StoreError> {
     let meta_path = path.join(CHECKPOINT_META_FILE);
-    let text = std::fs::read_to_string(&meta_path).map_err(TrainError::io(&meta_path))?;
-    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| TrainError::Json {
+    let text = std::fs::read_to_string(&meta_path).map_err(StoreError::io(&meta_path))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| StoreError::Json {
         path: meta_path,
         message: e.to_string(),
     })?;
@@ -301,20 +302,20 @@ fn read_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
     })
 }
 
-fn remove_dir(path: &Path) -> Result<(), TrainError> {
-    std::fs::remove_dir_all(path).map_err(TrainError::io(path))
+fn remove_dir(path: &Path) -> Result<(), StoreError> {
+    std::fs::remove_dir_all(path).map_err(StoreError::io(path))
 }
 
 /// Syncs every file the writer left in `dir` (one level deep, and nested folders' files) so
 /// the rename cannot become visible before the data is on disk.
-fn sync_folder(dir: &Path) -> Result<(), TrainError> {
-    for entry in std::fs::read_dir(dir).map_err(TrainError::io(dir))? {
-        let path = entry.map_err(TrainError::io(dir))?.path();
+fn sync_folder(dir: &Path) -> Result<(), StoreError> {
+    for entry in std::fs::read_dir(dir).map_err(StoreError::io(dir))? {
+        let path = entry.map_err(StoreError::io(dir))?.path();
         if path.is_dir() {
             sync_folder(&path)?;
         } else {
-            let file = std::fs::File::open(&path).map_err(TrainError::io(&path))?;
-            file.sync_all().map_err(TrainError::io(&path))?;
+            let file = std::fs::File::open(&path).map_err(StoreError::io(&path))?;
+            file.sync_all().map_err(StoreError::io(&path))?;
         }
     }
     sync_dir_entry(dir);

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use midigpt_compose::{
-    compose, compose_model, infill, parse, Controls, Form, InfillRequest, Key, Length,
-    ModelPackage, Piece, Prompt, Request, SamplingConfig, SECTION_BARS,
+    compose, compose_model, infill, parse, Ask, ComposeError, Control, InfillRequest, ModelPackage,
+    Piece, Prompt, Request,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend, GptTrainBackend};
@@ -14,12 +14,6 @@ use midigpt_tokenize::load_tokenizer;
 
 use crate::device::{on_device, OnBackend};
 use crate::render::{write_companions, SynthArgs};
-
-/// Bars per piece when neither a length nor a token budget is given: musicians count in bars.
-const DEFAULT_BARS: usize = 32;
-/// New tokens per piece at most: the piece ends at its bar line, and this budget only guards
-/// against a model that never starts a new bar.
-const MAX_TOKENS_WITH_LENGTH: usize = 16_384;
 
 /// Arguments of `midigpt generate`.
 #[derive(Debug, clap::Args)]
@@ -46,9 +40,9 @@ pub struct GenerateArgs {
     /// 16384, a guard against a model that never starts a new bar].
     #[arg(long)]
     pub max_tokens: Option<usize>,
-    /// Sampling temperature (0: always the most likely token).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub temperature: f32,
+    /// Sampling temperature (0: always the most likely token) [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub temperature: Option<f32>,
     /// Sample among the K most likely tokens only.
     #[arg(long)]
     pub top_k: Option<usize>,
@@ -57,7 +51,7 @@ pub struct GenerateArgs {
     pub top_p: Option<f32>,
     /// The piece may not end before this many new tokens (the model's end token is held
     /// back until then; --bars and --seconds decide the end instead).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = midigpt_compose::MIN_TOKENS)]
     pub min_tokens: usize,
     /// Random seed: the same seed gives the same music.
     #[arg(long, default_value_t = 0)]
@@ -91,14 +85,9 @@ pub struct GenerateArgs {
     pub form: Option<String>,
     /// Hold a key: `C`, `F#`, `Bb minor`, `Am`; `auto`: the scale that holds the most notes so
     /// far (after the first 16); `none`: the model alone. Pitches outside it are made e² ≈ 7
-    /// times less likely, not forbidden.
-    #[arg(
-        long,
-        value_name = "KEY",
-        default_value = "auto",
-        conflicts_with = "infill_bars"
-    )]
-    pub key: String,
+    /// times less likely, not forbidden [default: auto].
+    #[arg(long, value_name = "KEY", conflicts_with = "infill_bars")]
+    pub key: Option<String>,
     /// At most N notes start in one bar.
     #[arg(long, value_name = "N")]
     pub max_notes_per_bar: Option<usize>,
@@ -125,47 +114,32 @@ pub struct GenerateArgs {
 }
 
 impl GenerateArgs {
-    /// The request these arguments describe.
-    fn request(&self) -> Result<Request> {
-        let length = match (self.bars, self.seconds, self.max_tokens) {
-            (Some(n), _, _) => Some(Length::Bars(n)),
-            (None, Some(s), _) => Some(Length::Seconds(s)),
-            (None, None, Some(_)) => None,
-            (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
-        };
-        let form = match (self.form.as_deref(), length) {
-            (Some(text), _) => Form::from_setting(text, self.bars)?,
-            // A continuation goes on as its prompt does, and an infill keeps its prompt's form.
-            (None, Some(Length::Bars(n))) if self.prompt.is_none() && n >= 2 * SECTION_BARS => {
-                Some(Form::song(n))
-            }
-            (None, _) => None,
-        };
-        let length = form
-            .as_ref()
-            .map_or(length, |f| Some(Length::Bars(f.bars())));
-        let controls = Controls {
-            instruments: self
-                .instruments
-                .as_deref()
-                .map(parse::instruments)
-                .transpose()?,
+    /// The request in the compose layer's words, which give what is left out the same
+    /// defaults as every other front end.
+    fn ask(&self) -> Ask {
+        Ask {
+            instruments: self.instruments.iter().cloned().collect(),
             tempo: self.tempo,
-            time_signature: (self.time_signature.as_deref())
-                .map(parse::time_signature)
-                .transpose()?,
-            length,
+            time_signature: self.time_signature.clone(),
+            bars: self.bars,
+            seconds: self.seconds,
+            form: self.form.clone(),
+            key: self.key.clone(),
             max_notes_per_bar: self.max_notes_per_bar,
             max_polyphony: self.max_polyphony,
-            pitch_range: self
-                .pitch_range
-                .as_deref()
-                .map(parse::pitch_range)
-                .transpose()?,
-            form,
-            key: Key::from_setting(&self.key)?,
-            ..Controls::default()
-        };
+            pitch_range: self.pitch_range.clone(),
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_tokens: Some(self.min_tokens),
+            max_tokens: self.max_tokens,
+            seed: self.seed,
+            pieces: Some(self.num_samples),
+        }
+    }
+
+    /// The request these arguments describe.
+    fn request(&self) -> Result<Request> {
         let prompt = match &self.prompt {
             Some(path) => Some(Prompt {
                 score: Score::from_file(path)
@@ -174,34 +148,31 @@ impl GenerateArgs {
             }),
             None => None,
         };
-        Ok(Request {
-            prompt,
-            sampling: SamplingConfig {
-                temperature: self.temperature,
-                top_k: self.top_k,
-                top_p: self.top_p,
-                min_tokens: self.min_tokens,
-            },
-            seed: self.seed,
-            pieces: self.num_samples,
-            max_tokens: self.max_tokens.unwrap_or(MAX_TOKENS_WITH_LENGTH),
-            controls,
-        })
+        self.ask().request(prompt).map_err(flags)
+    }
+}
+
+/// A compose error in the command line's words: controls by their options (`--tempo`).
+pub fn flags(e: ComposeError) -> anyhow::Error {
+    match e {
+        ComposeError::Control { .. } => anyhow::anyhow!(e.spelt(Control::flag)),
+        e => e.into(),
     }
 }
 
 /// Runs `midigpt generate`.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
-    let request = args.request()?;
-    // Out-of-range values fail before the model loads; the messages name the option.
-    request
-        .sampling
-        .validate()
-        .map_err(|e| anyhow::anyhow!("--{e}"))?;
     if args.num_samples == 0 || args.max_tokens == Some(0) {
         bail!("--num-samples and --max-tokens must be at least 1");
     }
-    request.controls.validate()?;
+    // Out-of-range values fail before the model loads; the messages name the option.
+    let request = args
+        .request()
+        .map_err(|e| match e.downcast::<ComposeError>() {
+            Ok(ComposeError::Sampling(e)) => anyhow::anyhow!("--{e}"),
+            Ok(e) => e.into(),
+            Err(e) => e,
+        })?;
     let fill = args.infill_request(&request)?;
     on_device(
         &args.device,
@@ -238,15 +209,17 @@ impl OnBackend for Generation<'_> {
             println!("rendering with {}", renderer.describe());
         }
         let pieces = match &fill {
-            Some(fill) => infill(&pkg, fill).with_context(|| {
+            Some(fill) => infill(&pkg, fill).map_err(flags).with_context(|| {
                 let prompt = args.prompt.as_deref().unwrap_or(Path::new("")).display();
                 let bars = args.infill_bars.as_deref().unwrap_or_default();
                 format!("filling bars {bars} of {prompt}")
             })?,
-            None => compose(&pkg, &request).with_context(|| match &args.prompt {
-                Some(prompt) => format!("continuing {}", prompt.display()),
-                None => "composing".into(),
-            })?,
+            None => compose(&pkg, &request)
+                .map_err(flags)
+                .with_context(|| match &args.prompt {
+                    Some(prompt) => format!("continuing {}", prompt.display()),
+                    None => "composing".into(),
+                })?,
         };
         write_pieces(args, pieces, renderer.as_ref())?;
         Ok(ExitCode::SUCCESS)
@@ -255,7 +228,7 @@ impl OnBackend for Generation<'_> {
 
 impl GenerateArgs {
     /// The infill request of --infill-bars, if given: the prompt whole, with the sampling
-    /// and seed of `request`.
+    /// and seed of the other options.
     fn infill_request(&self, request: &Request) -> Result<Option<InfillRequest>> {
         let (Some(bars), Some(prompt)) = (&self.infill_bars, &request.prompt) else {
             return Ok(None);
@@ -264,14 +237,9 @@ impl GenerateArgs {
             .map(parse::instruments)
             .transpose()
             .context("--infill-tracks")?;
-        Ok(Some(InfillRequest {
-            programs,
-            sampling: request.sampling,
-            seed: request.seed,
-            pieces: request.pieces,
-            max_tokens: self.max_tokens.unwrap_or(MAX_TOKENS_WITH_LENGTH),
-            ..InfillRequest::new(prompt.score.clone(), parse::bars(bars)?)
-        }))
+        let bars = parse::bars(bars).map_err(flags)?;
+        let fill = self.ask().infill(prompt.score.clone(), bars, programs);
+        Ok(Some(fill.map_err(flags)?))
     }
 }
 
@@ -333,15 +301,17 @@ pub fn training_sampler<B: GptBackend>(data: &Path, tokens: usize) -> impl Fn(&G
                 .map_err(|e| eprintln!("warning: training samples get no audio: {e:#}"))
                 .ok()
         });
-        let request = Request {
+        // A sample is a piece as `generate` makes it, its length the sample's token budget.
+        let ask = Ask {
             seed: step,
-            max_tokens: tokens,
-            ..Request::default()
+            max_tokens: Some(tokens),
+            ..Ask::default()
         };
         let path = dir.join(format!("step-{step:06}.mid"));
         let result = std::fs::create_dir_all(dir)
             .map_err(anyhow::Error::from)
             .and_then(|_| {
+                let request = ask.request(None)?;
                 Ok(compose_model(
                     model,
                     tokenizer.as_ref(),

@@ -15,6 +15,7 @@ use crate::clock::{Kind, Table};
 use crate::constraints::OpeningTempo;
 use crate::controls::resolution;
 use crate::form::formed_piece;
+use crate::splice::splice;
 use crate::{ComposeError, Controls, ModelPackage};
 
 /// What to continue: a score, and how many of its bars to keep.
@@ -114,17 +115,26 @@ pub fn compose<B: GptBackend>(
 
 /// [`compose`], telling `progress` of every new token; it returns `false` to stop (the
 /// pieces made so far are returned, the current one cut short). The prompt is first
-/// relabelled as the model's training scores were ([`crate::PromptFit`]).
+/// relabelled as the model's training scores were ([`crate::PromptFit`]); each piece's
+/// score is then the prompt's kept bars as they were, with the new music after them
+/// ([`splice`]).
 pub fn compose_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &Request,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Vec<Piece>, ComposeError> {
-    let mut request = request.clone();
-    if let Some(prompt) = &mut request.prompt {
+    let mut fitted = request.clone();
+    if let Some(prompt) = &mut fitted.prompt {
         pkg.prompt_fit.apply(&mut prompt.score);
     }
-    compose_model(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
+    let mut pieces = compose_model(&pkg.model, pkg.tokenizer.as_ref(), &fitted, progress)?;
+    if let Some(prompt) = &request.prompt {
+        let kept = prompt.bars.unwrap_or_else(|| prompt.score.bar_count());
+        for piece in &mut pieces {
+            piece.score = splice(&prompt.score, kept, &piece.score);
+        }
+    }
+    Ok(pieces)
 }
 
 /// [`compose_with`] for a model and tokenizer held elsewhere (a model being trained).

@@ -10,7 +10,7 @@ use crate::constraints::{
     EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
 };
 use crate::key::InKey;
-use crate::{ComposeError, Form, Key};
+use crate::{ComposeError, Control, Form, Key};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,35 +74,41 @@ impl Controls {
         };
         if let Some(t) = self.tempo {
             positive(
-                "--tempo",
+                Control::Tempo,
                 t.is_finite() && t > 0.0,
                 "a number of beats per minute above 0",
             )?;
         }
         match self.length {
-            Some(Length::Bars(n)) => positive("--bars", n > 0, "at least 1")?,
-            Some(Length::Seconds(s)) => {
-                positive("--seconds", s.is_finite() && s > 0.0, "a number above 0")?
-            }
+            Some(Length::Bars(n)) => positive(Control::Bars, n > 0, "at least 1")?,
+            Some(Length::Seconds(s)) => positive(
+                Control::Seconds,
+                s.is_finite() && s > 0.0,
+                "a number above 0",
+            )?,
             None => {}
         }
         if let Some(n) = self.max_notes_per_bar {
-            positive("--max-notes-per-bar", n > 0, "at least 1")?;
+            positive(Control::MaxNotesPerBar, n > 0, "at least 1")?;
         }
         if let Some(n) = self.max_polyphony {
-            positive("--max-polyphony", n > 0, "at least 1")?;
+            positive(Control::MaxPolyphony, n > 0, "at least 1")?;
         }
         if let (Some(form), Some(length)) = (&self.form, self.length) {
             if length != Length::Bars(form.bars()) {
                 return Err(ComposeError::control(
-                    "--form",
+                    Control::Form,
                     format!("{form} is {} bars: leave the length to it", form.bars()),
                 ));
             }
         }
         if let Some(programs) = &self.instruments {
             let ok = !programs.is_empty() && programs.iter().all(|p| (-1..=127).contains(p));
-            positive("--instruments", ok, "GM programs 0..=127 or -1 (drums)")?;
+            positive(
+                Control::Instruments,
+                ok,
+                "GM programs 0..=127 or -1 (drums)",
+            )?;
         }
         Ok(())
     }
@@ -128,7 +134,11 @@ impl Controls {
             if !asked.any() {
                 return Ok(out);
             }
-            let first = asked.names().first().copied().unwrap_or("controls");
+            let first = asked
+                .names()
+                .first()
+                .copied()
+                .unwrap_or(Control::Instruments);
             return Err(ComposeError::control(
                 first,
                 "this model's tokenizer uses BPE, whose merged tokens hide the notes, bars and \
@@ -136,7 +146,7 @@ impl Controls {
             ));
         }
         let table = Arc::new(Table::new(tokenizer.vocab(), resolution(tokenizer)));
-        let need = |control: &'static str, what: &str, kind: fn(Kind) -> bool| {
+        let need = |control: Control, what: &str, kind: fn(Kind) -> bool| {
             if table.has(kind) {
                 Ok(())
             } else {
@@ -149,7 +159,7 @@ impl Controls {
         let bars = |control| need(control, "Bar and Position", |k| matches!(k, Kind::Bar));
         let clock = Clock::default;
         if let Some(programs) = &self.instruments {
-            need("--instruments", "Program", |k| {
+            need(Control::Instruments, "Program", |k| {
                 matches!(k, Kind::Program(_))
             })?;
             for &p in programs {
@@ -160,7 +170,7 @@ impl Controls {
                         format!("program {p}")
                     };
                     return Err(ComposeError::control(
-                        "--instruments",
+                        Control::Instruments,
                         format!("this model's tokenizer has no token for {what}"),
                     ));
                 }
@@ -174,7 +184,7 @@ impl Controls {
             }));
         }
         if let Some(bpm) = self.tempo {
-            need("--tempo", "Tempo", |k| matches!(k, Kind::Tempo(_)))?;
+            need(Control::Tempo, "Tempo", |k| matches!(k, Kind::Tempo(_)))?;
             let nearest = table
                 .iter()
                 .filter_map(|(id, k)| match k {
@@ -192,10 +202,10 @@ impl Controls {
             }));
         }
         if let Some((n, d)) = self.time_signature {
-            need("--time-signature", "TimeSig", |k| {
+            need(Control::TimeSignature, "TimeSig", |k| {
                 matches!(k, Kind::TimeSig(..))
             })?;
-            bars("--time-signature")?;
+            bars(Control::TimeSignature)?;
             let metre = table.ids(|k| k == Kind::TimeSig(n, d));
             let Some(&metre) = metre.first() else {
                 let known: Vec<String> = (table.iter())
@@ -205,7 +215,7 @@ impl Controls {
                     })
                     .collect();
                 return Err(ComposeError::control(
-                    "--time-signature",
+                    Control::TimeSignature,
                     format!(
                         "{n}/{d} is not among this tokenizer's metres ({})",
                         known.join(", ")
@@ -221,8 +231,8 @@ impl Controls {
         }
         if let Some(length) = self.length {
             let control = match length {
-                Length::Bars(_) => "--bars",
-                Length::Seconds(_) => "--seconds",
+                Length::Bars(_) => Control::Bars,
+                Length::Seconds(_) => Control::Seconds,
             };
             bars(control)?;
             let bar = table.ids(|k| k == Kind::Bar)[0];
@@ -240,7 +250,7 @@ impl Controls {
             }));
         }
         if let Some(max) = self.max_notes_per_bar {
-            bars("--max-notes-per-bar")?;
+            bars(Control::MaxNotesPerBar)?;
             out.push(Box::new(NotesPerBar {
                 table: table.clone(),
                 max,
@@ -248,8 +258,8 @@ impl Controls {
             }));
         }
         if let Some(max) = self.max_polyphony {
-            bars("--max-polyphony")?;
-            need("--max-polyphony", "Duration", |k| {
+            bars(Control::MaxPolyphony)?;
+            need(Control::MaxPolyphony, "Duration", |k| {
                 matches!(k, Kind::Duration(_))
             })?;
             out.push(Box::new(Polyphony {
@@ -259,14 +269,14 @@ impl Controls {
             }));
         }
         if let Some(key) = self.key {
-            need("--key", "Pitch", |k| matches!(k, Kind::Pitch(_)))?;
+            need(Control::Key, "Pitch", |k| matches!(k, Kind::Pitch(_)))?;
             out.push(Box::new(InKey::new(table.clone(), key)));
         }
         if let Some((low, high)) = self.pitch_range {
             let inside = move |k| matches!(k, Kind::Pitch(p) if p >= low && p <= high);
             if !table.has(inside) {
                 return Err(ComposeError::control(
-                    "--pitch-range",
+                    Control::PitchRange,
                     format!("this model's tokenizer has no pitch within {low}..{high}"),
                 ));
             }
@@ -279,19 +289,22 @@ impl Controls {
         Ok(out)
     }
 
-    /// The command-line names of the controls that are set.
-    fn names(&self) -> Vec<&'static str> {
+    /// The controls that are set.
+    fn names(&self) -> Vec<Control> {
         let set = [
-            (self.instruments.is_some(), "--instruments"),
-            (self.tempo.is_some(), "--tempo"),
-            (self.time_signature.is_some(), "--time-signature"),
-            (matches!(self.length, Some(Length::Bars(_))), "--bars"),
-            (matches!(self.length, Some(Length::Seconds(_))), "--seconds"),
-            (self.max_notes_per_bar.is_some(), "--max-notes-per-bar"),
-            (self.max_polyphony.is_some(), "--max-polyphony"),
-            (self.pitch_range.is_some(), "--pitch-range"),
-            (self.form.is_some(), "--form"),
-            (self.key.is_some(), "--key"),
+            (self.instruments.is_some(), Control::Instruments),
+            (self.tempo.is_some(), Control::Tempo),
+            (self.time_signature.is_some(), Control::TimeSignature),
+            (matches!(self.length, Some(Length::Bars(_))), Control::Bars),
+            (
+                matches!(self.length, Some(Length::Seconds(_))),
+                Control::Seconds,
+            ),
+            (self.max_notes_per_bar.is_some(), Control::MaxNotesPerBar),
+            (self.max_polyphony.is_some(), Control::MaxPolyphony),
+            (self.pitch_range.is_some(), Control::PitchRange),
+            (self.form.is_some(), Control::Form),
+            (self.key.is_some(), Control::Key),
         ];
         set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
     }

@@ -16,7 +16,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::compose::{cut_at, one_piece, Drawn, Piece, Stats};
-use crate::{ComposeError, Length, Request};
+use crate::{ComposeError, Control, Length, Request};
 
 /// Bars of a section whose length the form does not give.
 pub const SECTION_BARS: usize = 8;
@@ -63,7 +63,7 @@ impl Form {
     /// The form's letters with lengths given to the sections that have none: an equal share
     /// of `bars` (the last one takes the rest), or [`SECTION_BARS`] without `bars`.
     pub fn parse(text: &str, bars: Option<usize>) -> Result<Form, ComposeError> {
-        let bad = |why: String| ComposeError::control("--form", why);
+        let bad = |why: String| ComposeError::control(Control::Form, why);
         let mut parsed: Vec<(char, Option<usize>)> = Vec::new();
         let mut chars = text.chars().filter(|c| !c.is_whitespace()).peekable();
         while let Some(c) = chars.next() {
@@ -163,7 +163,7 @@ pub(crate) fn formed_piece<B: GptBackend>(
 ) -> Result<Piece, ComposeError> {
     let bar = tokenizer.vocab().get("Bar_None").ok_or_else(|| {
         ComposeError::control(
-            "--form",
+            Control::Form,
             "this model's tokenizer has no Bar tokens to count",
         )
     })?;

@@ -11,7 +11,7 @@ use midigpt_generate::Constraint;
 use midigpt_tokenize::TokenId;
 
 use crate::clock::{Kind, Table};
-use crate::ComposeError;
+use crate::{ComposeError, Control};
 
 /// Subtracted from the logit of an out-of-key pitch: e² ≈ 7 times less likely.
 pub const KEY_PENALTY: f32 = 2.0;
@@ -46,7 +46,7 @@ impl Key {
         }
         let bad = || {
             ComposeError::control(
-                "--key",
+                Control::Key,
                 format!(
                     "{text:?} is no key: give a tonic and a mode (C, F#, Bb minor, Am) or auto"
                 ),

@@ -29,6 +29,7 @@
 //! # Ok::<(), midigpt_compose::ComposeError>(())
 //! ```
 
+mod ask;
 mod clock;
 mod compose;
 mod constraints;
@@ -42,14 +43,16 @@ mod infill;
 mod key;
 mod package;
 pub mod parse;
+mod splice;
 
+pub use ask::{Ask, DEFAULT_BARS, MAX_TOKENS, MIN_TOKENS};
 pub use compose::{
     compose, compose_model, compose_with, constraints, prompt_tokens, Piece, Progress, Prompt,
     Request, Stats,
 };
 pub use constraints::Length;
 pub use controls::Controls;
-pub use error::ComposeError;
+pub use error::{ComposeError, Control};
 pub use fill::FillConstraint;
 pub use fit::PromptFit;
 pub use form::{Form, Section, SECTION_BARS};
@@ -57,3 +60,4 @@ pub use infill::{infill, infill_model, infill_with, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};
+pub use splice::{bar_start, splice};

@@ -2,7 +2,7 @@
 
 use midigpt_midi::program_name;
 
-use crate::ComposeError;
+use crate::{ComposeError, Control};
 
 /// Short names for the instruments people ask for most, with the GM program each means.
 const ALIASES: [(&str, i16); 16] = [
@@ -41,7 +41,7 @@ pub fn instrument(text: &str) -> Result<i16, ComposeError> {
             Ok(n)
         } else {
             Err(ComposeError::control(
-                "--instruments",
+                Control::Instruments,
                 format!("program {n} is not a General MIDI program (0..=127)"),
             ))
         };
@@ -55,7 +55,7 @@ pub fn instrument(text: &str) -> Result<i16, ComposeError> {
         (None, None) => {
             let short: Vec<&str> = ALIASES.iter().map(|a| a.0).collect();
             Err(ComposeError::control(
-                "--instruments",
+                Control::Instruments,
                 format!(
                     "{text:?} is no instrument: give a GM program number (0..=127), a GM name \
                      (\"Electric Bass (finger)\") or one of {}",
@@ -77,7 +77,7 @@ pub fn instruments(text: &str) -> Result<Vec<i16>, ComposeError> {
     }
     if out.is_empty() {
         return Err(ComposeError::control(
-            "--instruments",
+            Control::Instruments,
             "no instrument given",
         ));
     }
@@ -88,7 +88,7 @@ pub fn instruments(text: &str) -> Result<Vec<i16>, ComposeError> {
 pub fn time_signature(text: &str) -> Result<(u8, u8), ComposeError> {
     let bad = || {
         ComposeError::control(
-            "--time-signature",
+            Control::TimeSignature,
             format!("{text:?} is no time signature: write it as 4/4, 3/4, 6/8, ..."),
         )
     };
@@ -104,7 +104,10 @@ pub fn time_signature(text: &str) -> Result<(u8, u8), ComposeError> {
 /// A pitch range `LOW..HIGH` (MIDI numbers, both included), e.g. `48..84`.
 pub fn pitch_range(text: &str) -> Result<(u8, u8), ComposeError> {
     let bad = |why: &str| {
-        ComposeError::control("--pitch-range", format!("{text:?}: {why} (e.g. 48..84)"))
+        ComposeError::control(
+            Control::PitchRange,
+            format!("{text:?}: {why} (e.g. 48..84)"),
+        )
     };
     let (lo, hi) = text
         .split_once("..")
@@ -124,8 +127,9 @@ pub fn pitch_range(text: &str) -> Result<(u8, u8), ComposeError> {
 /// Bars `FIRST..LAST` counted from 1, both included (`9..12` is four bars), or one bar
 /// (`9`), as 0-based bars with the end excluded (`8..12`).
 pub fn bars(text: &str) -> Result<std::ops::Range<usize>, ComposeError> {
-    let bad =
-        |why: &str| ComposeError::control("--infill-bars", format!("{text:?}: {why} (e.g. 9..12)"));
+    let bad = |why: &str| {
+        ComposeError::control(Control::InfillBars, format!("{text:?}: {why} (e.g. 9..12)"))
+    };
     let (first, last) = text.split_once("..").unwrap_or((text, text));
     let number = |s: &str| s.trim().trim_start_matches('=').parse::<usize>();
     let first = number(first).map_err(|_| bad("FIRST is no bar number"))?;
@@ -154,7 +158,7 @@ mod tests {
         assert_eq!(instruments("violin,violin").unwrap(), vec![40]);
         let err = instruments("kazoo").unwrap_err().to_string();
         assert!(
-            err.contains("--instruments") && err.contains("kazoo"),
+            err.contains("instruments") && err.contains("kazoo"),
             "{err}"
         );
         assert!(instruments("128").is_err());

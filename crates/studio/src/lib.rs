@@ -48,7 +48,7 @@ use midigpt_render::{RenderOptions, Synth};
 pub use error::StudioError;
 pub use jobs::ModelInfo;
 pub use request::{JobRequest, Sampling, Settings, Task};
-pub use view::{splice, ScoreView, TrackView};
+pub use view::{ScoreView, TrackView};
 
 /// How the studio listens and what it accepts. Every limit bounds memory or time a request
 /// may take.

@@ -5,12 +5,11 @@
 //! ([`Work`]), so the page asks for exactly what the command line's `generate` does.
 
 use midigpt_compose::{
-    parse, Controls, Form, InfillRequest, Key, Length, Prompt, Request, SamplingConfig,
+    bar_start, parse, Ask, ComposeError, InfillRequest, Length, Prompt, Request, MAX_TOKENS,
 };
 use midigpt_midi::{program_name, Score};
 use serde::Deserialize;
 
-use crate::view::bar_start;
 use crate::{StudioConfig, StudioError};
 
 /// A generation request from the page (`POST /api/jobs`).
@@ -97,33 +96,19 @@ pub struct Settings {
     pub key: Option<String>,
 }
 
-/// Sampling, as the page's form gives it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Sampling, as the page's form gives it (each left out: the compose layer's default).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sampling {
-    /// Temperature (1.0).
-    #[serde(default = "unit")]
-    pub temperature: f32,
+    /// Temperature.
+    #[serde(default)]
+    pub temperature: Option<f32>,
     /// Nucleus (top-p) mass; none: off.
     #[serde(default)]
     pub top_p: Option<f32>,
     /// Seed of the first candidate; candidate `i` uses `seed + i` (0).
     #[serde(default)]
     pub seed: u64,
-}
-
-fn unit() -> f32 {
-    1.0
-}
-
-impl Default for Sampling {
-    fn default() -> Self {
-        Sampling {
-            temperature: 1.0,
-            top_p: None,
-            seed: 0,
-        }
-    }
 }
 
 impl JobRequest {
@@ -171,8 +156,7 @@ impl JobRequest {
             }
             Task::AddTrack { instrument } => {
                 let score = self.filled(score)?;
-                let program =
-                    parse::instrument(instrument).map_err(|e| StudioError::BadRequest(strip(e)))?;
+                let program = parse::instrument(instrument).map_err(bad_request)?;
                 if let Some(t) = (score.tracks.iter()).find(|t| t.program_or_drums() == program) {
                     return Err(StudioError::BadRequest(format!(
                         "instrument: the piece already has a track of {}; regenerate its bars instead",
@@ -225,29 +209,29 @@ impl JobRequest {
                 bars.end
             ));
         }
-        Ok(Work::Infill(InfillRequest {
-            programs: (!tracks.is_empty()).then_some(tracks),
-            sampling: self.sampling(config)?,
-            seed: self.sampling.seed,
-            pieces: 1,
-            max_tokens: config.max_tokens,
-            ..InfillRequest::new(score.clone(), bars)
-        }))
+        let programs = (!tracks.is_empty()).then_some(tracks);
+        let request = self.ask(config).infill(score.clone(), bars, programs);
+        request.map(Work::Infill).map_err(bad_request)
     }
 
-    fn sampling(&self, config: &StudioConfig) -> Result<SamplingConfig, StudioError> {
-        let sampling = SamplingConfig {
-            temperature: self.sampling.temperature,
-            top_k: None,
-            top_p: self.sampling.top_p,
-            // A piece with a length in bars ends at its bar line; without one, at least a
-            // bar or two of music before the end token. (A fill's bars decide its end.)
-            min_tokens: 64.min(config.max_tokens),
-        };
-        sampling
-            .validate()
-            .map_err(|e| StudioError::BadRequest(e.to_string()))?;
-        Ok(sampling)
+    /// The page's words as the compose layer takes them from every front end: what the page
+    /// leaves out takes the same defaults as on the command line.
+    fn ask(&self, config: &StudioConfig) -> Ask {
+        let (settings, sampling) = (&self.settings, &self.sampling);
+        Ask {
+            instruments: settings.instruments.clone(),
+            tempo: settings.tempo,
+            time_signature: settings.time_signature.clone(),
+            bars: settings.bars,
+            form: settings.form.clone(),
+            key: settings.key.clone(),
+            temperature: sampling.temperature,
+            top_p: sampling.top_p,
+            seed: sampling.seed,
+            // The server's cap, where it is below the compose layer's budget.
+            max_tokens: (config.max_tokens < MAX_TOKENS).then_some(config.max_tokens),
+            ..Ask::default()
+        }
     }
 
     fn continuation(
@@ -277,70 +261,25 @@ impl JobRequest {
             None if cut > 0 => return bad(format!("after bar {cut}: there is no score yet")),
             _ => None,
         };
-        Ok(Request {
-            prompt,
-            controls: self.controls(config)?,
-            sampling: self.sampling(config)?,
-            seed: self.sampling.seed,
-            pieces: 1,
-            max_tokens: config.max_tokens,
-        })
-    }
-
-    fn controls(&self, config: &StudioConfig) -> Result<Controls, StudioError> {
-        let bad = |e: midigpt_compose::ComposeError| StudioError::BadRequest(strip(e));
-        let mut instruments = Vec::new();
-        for name in &self.settings.instruments {
-            let p = parse::instrument(name).map_err(bad)?;
-            if !instruments.contains(&p) {
-                instruments.push(p);
-            }
-        }
-        let form = (self.settings.form.as_deref())
-            .map(|f| Form::from_setting(f, self.settings.bars))
-            .transpose()
-            .map_err(bad)?
-            .flatten();
-        let bars = form.as_ref().map(Form::bars).or(self.settings.bars);
-        if let Some(n) = bars {
+        let request = self.ask(config).request(prompt).map_err(bad_request)?;
+        if let Some(Length::Bars(n)) = request.controls.length {
             if !(1..=config.max_bars).contains(&n) {
-                return Err(StudioError::BadRequest(format!(
-                    "bars: {n} is outside 1..={}",
-                    config.max_bars
-                )));
+                return bad(format!("bars: {n} is outside 1..={}", config.max_bars));
             }
         }
-        let controls = Controls {
-            instruments: (!instruments.is_empty()).then_some(instruments),
-            tempo: self.settings.tempo,
-            time_signature: (self.settings.time_signature.as_deref())
-                .filter(|t| !t.trim().is_empty())
-                .map(parse::time_signature)
-                .transpose()
-                .map_err(bad)?,
-            length: bars.map(Length::Bars),
-            form,
-            key: (self.settings.key.as_deref())
-                .map(Key::from_setting)
-                .transpose()
-                .map_err(bad)?
-                .flatten(),
-            ..Controls::default()
-        };
-        controls.validate().map_err(bad)?;
-        Ok(controls)
+        Ok(request)
     }
 }
 
-/// A compose error in the page's words: without the command line's `--` before a control.
-pub fn strip(e: midigpt_compose::ComposeError) -> String {
-    let text = e.to_string();
-    text.strip_prefix("--").unwrap_or(&text).replace("--", "")
+/// A compose error as the page shows it: controls by their field names (`time_signature`).
+pub fn bad_request(e: ComposeError) -> StudioError {
+    StudioError::BadRequest(e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use midigpt_compose::Key;
 
     #[test]
     fn the_mode_names_the_task_and_unknown_fields_are_refused() {

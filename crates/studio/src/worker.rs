@@ -1,20 +1,21 @@
 //! What the model worker does with a job: each candidate in turn, through the compose
 //! layer (`compose_with` for a continuation, `infill_with` for bars × tracks, as the command
-//! line's `generate`), with a preview of its notes every so often and the finished
-//! candidate spliced onto the score it continues (a fill comes back spliced already).
+//! line's `generate`), with a preview of its notes every so often.
 
 use std::time::{Duration, Instant};
 
-use midigpt_compose::{compose_with, infill_with, prompt_tokens, ModelPackage, Progress};
+use midigpt_compose::{
+    bar_start, compose_with, infill_with, prompt_tokens, ModelPackage, Progress,
+};
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
 use midigpt_tokenize::{TokenId, Tokenizer};
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
-use crate::request::{strip, Work};
+use crate::request::Work;
 use crate::store::Store;
-use crate::view::{bar_start, describe_tokenizer, splice, track_views, ScoreView, TrackView};
+use crate::view::{describe_tokenizer, track_views, ScoreView, TrackView};
 
 /// How often the page sees the notes so far: often enough to watch them arrive, rarely
 /// enough that decoding the tokens so far costs nothing next to writing them.
@@ -89,7 +90,7 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         Work::Continue(request) => {
             match request.prompt.as_ref().map(|p| prompt_tokens(tokenizer, p)) {
                 Some(Ok(tokens)) => (tokens, job.cut_bar),
-                Some(Err(e)) => return job.set(Status::Failed, Some(strip(e))),
+                Some(Err(e)) => return job.set(Status::Failed, Some(e.to_string())),
                 None => (Vec::new(), job.cut_bar),
             }
         }
@@ -142,16 +143,17 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
         };
         let piece = match made {
             Ok(mut pieces) => pieces.remove(0),
-            Err(e) => return job.set(Status::Failed, Some(strip(e))),
+            Err(e) => return job.set(Status::Failed, Some(e.to_string())),
         };
         if piece.stats.cancelled {
             break;
         }
-        let (score, name) = match (&job.original, &job.work) {
-            (Some((_, name)), Work::Infill(_)) => (piece.score, name.as_str()),
-            (Some((original, name)), _) => (splice(original, cut, &piece.score), name.as_str()),
-            (None, _) => (piece.score, "new piece"),
-        };
+        // Both come back whole: the score they work on with the new music in it.
+        let score = piece.score;
+        let name = job
+            .original
+            .as_ref()
+            .map_or("new piece", |(_, name)| name.as_str());
         let name = format!("{} - candidate {}", name.trim_end_matches(".mid"), i + 1);
         let id = store.insert(score.clone(), name.clone());
         let stats = &piece.stats;

@@ -1,0 +1,245 @@
+//! One meaning for a request, whichever front end it comes from.
+//!
+//! The command line's flags, the studio's form and any later front end fill an [`Ask`]: the
+//! words a musician gave, each of them optional. [`Ask::request`] and [`Ask::infill`] turn it
+//! into the compose layer's [`Request`] or [`InfillRequest`] with the defaults below, so the
+//! same words and seed give the same music wherever they were typed.
+//!
+//! | left out | new piece | continuation | fill |
+//! |---|---|---|---|
+//! | length | [`DEFAULT_BARS`] bars (a token budget alone: that budget) | the same | the hole's bars |
+//! | form | a verse–chorus song from 16 bars ([`Form::song`]) | none: it goes on as its prompt does | none |
+//! | key | `auto` | `auto` | the piece's own |
+//! | temperature, top-k, top-p | 1, off, off | the same | the same |
+//! | fewest new tokens | [`MIN_TOKENS`] when no length is given | the same | the hole decides |
+//! | token budget | [`MAX_TOKENS`] | the same | the same |
+
+use std::ops::Range;
+
+use midigpt_generate::SamplingConfig;
+use midigpt_midi::Score;
+use serde::{Deserialize, Serialize};
+
+use crate::SECTION_BARS;
+use crate::{parse, ComposeError, Controls, Form, InfillRequest, Key, Length, Prompt, Request};
+
+/// Bars of new music when no length is asked for: musicians count in bars.
+pub const DEFAULT_BARS: usize = 32;
+/// New tokens per piece at most. With a length the piece ends at its bar line first: this
+/// only guards against a model that never starts a new bar.
+pub const MAX_TOKENS: usize = 16_384;
+/// Without a length, the end token is held back until this many new tokens (a bar or two of
+/// music at least).
+pub const MIN_TOKENS: usize = 128;
+
+/// A request in a musician's words, every part optional (see the module docs for what a
+/// part left out means). Front ends spell the fields their own way (`--time-signature`,
+/// `time_signature`); the meaning is this struct's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ask {
+    /// Only these instruments: GM program numbers, GM names, short names (`piano`) or
+    /// `drums`, each entry one or a comma-separated list; a new piece uses each.
+    pub instruments: Vec<String>,
+    /// Quarter notes per minute, held.
+    pub tempo: Option<f64>,
+    /// Every bar in this metre (`3/4`).
+    pub time_signature: Option<String>,
+    /// Bars of new music.
+    pub bars: Option<usize>,
+    /// Seconds of new music, to the next bar line.
+    pub seconds: Option<f64>,
+    /// Sections (`ABAB`, `A8 B8 A8 B4`); `none`: the model alone.
+    pub form: Option<String>,
+    /// A key to hold (`C`, `Bb minor`, `Am`, `auto`); `none`: the model alone.
+    pub key: Option<String>,
+    /// At most this many notes start in a bar.
+    pub max_notes_per_bar: Option<usize>,
+    /// At most this many notes sound at once.
+    pub max_polyphony: Option<usize>,
+    /// Pitched notes within `LOW..HIGH` (MIDI numbers).
+    pub pitch_range: Option<String>,
+    /// Sampling temperature (0: always the most likely token).
+    pub temperature: Option<f32>,
+    /// Sample among the K most likely tokens only.
+    pub top_k: Option<usize>,
+    /// Sample among the most likely tokens whose probabilities add up to P.
+    pub top_p: Option<f32>,
+    /// The end token is held back until this many new tokens (without a length).
+    pub min_tokens: Option<usize>,
+    /// New tokens per piece at most; given alone, it is the length.
+    pub max_tokens: Option<usize>,
+    /// Seed of the first piece; piece `i` uses `seed + i`.
+    pub seed: u64,
+    /// How many pieces (1).
+    pub pieces: Option<usize>,
+}
+
+impl Ask {
+    /// The request for a new piece (`prompt` `None`) or a continuation of `prompt`.
+    pub fn request(&self, prompt: Option<Prompt>) -> Result<Request, ComposeError> {
+        let new_piece = prompt.is_none();
+        Ok(Request {
+            prompt,
+            sampling: self.sampling()?,
+            seed: self.seed,
+            pieces: self.pieces(),
+            max_tokens: self.max_tokens(),
+            controls: self.controls(new_piece)?,
+        })
+    }
+
+    /// The request to write bars `bars` (0-based, end excluded) of `programs` (`None`: the
+    /// tracks playing there) of `score` again.
+    pub fn infill(
+        &self,
+        score: Score,
+        bars: Range<usize>,
+        programs: Option<Vec<i16>>,
+    ) -> Result<InfillRequest, ComposeError> {
+        Ok(InfillRequest {
+            programs,
+            sampling: self.sampling()?,
+            seed: self.seed,
+            pieces: self.pieces(),
+            max_tokens: self.max_tokens(),
+            ..InfillRequest::new(score, bars)
+        })
+    }
+
+    fn pieces(&self) -> usize {
+        self.pieces.unwrap_or(1)
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.max_tokens.unwrap_or(MAX_TOKENS)
+    }
+
+    /// Temperature, top-k, top-p and the fewest new tokens, checked.
+    pub fn sampling(&self) -> Result<SamplingConfig, ComposeError> {
+        let sampling = SamplingConfig {
+            temperature: self.temperature.unwrap_or(1.0),
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_tokens: self.min_tokens.unwrap_or(MIN_TOKENS),
+        };
+        sampling.validate()?;
+        Ok(sampling)
+    }
+
+    /// The controls, parsed and checked, with the defaults of a new piece or a continuation.
+    pub fn controls(&self, new_piece: bool) -> Result<Controls, ComposeError> {
+        let length = match (self.bars, self.seconds, self.max_tokens) {
+            (Some(_), Some(_), _) => {
+                return Err(ComposeError::Request(
+                    "give the length in bars or in seconds, not both".into(),
+                ))
+            }
+            (Some(n), None, _) => Some(Length::Bars(n)),
+            (None, Some(s), _) => Some(Length::Seconds(s)),
+            (None, None, Some(_)) => None,
+            (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
+        };
+        let form = match (self.form.as_deref(), length) {
+            (Some(text), _) => Form::from_setting(text, self.bars)?,
+            // A continuation goes on as its prompt does.
+            (None, Some(Length::Bars(n))) if new_piece && n >= 2 * SECTION_BARS => {
+                Some(Form::song(n))
+            }
+            (None, _) => None,
+        };
+        let length = form
+            .as_ref()
+            .map_or(length, |f| Some(Length::Bars(f.bars())));
+        // Each entry may itself be a list (`piano,bass`), as the command line gives them.
+        let instruments = (!self.instruments.is_empty())
+            .then(|| parse::instruments(&self.instruments.join(",")))
+            .transpose()?;
+        let controls = Controls {
+            instruments,
+            tempo: self.tempo,
+            time_signature: (self.time_signature.as_deref())
+                .filter(|t| !t.trim().is_empty())
+                .map(parse::time_signature)
+                .transpose()?,
+            length,
+            max_notes_per_bar: self.max_notes_per_bar,
+            max_polyphony: self.max_polyphony,
+            pitch_range: (self.pitch_range.as_deref())
+                .map(parse::pitch_range)
+                .transpose()?,
+            form,
+            key: Key::from_setting(self.key.as_deref().unwrap_or("auto"))?,
+            ..Controls::default()
+        };
+        controls.validate()?;
+        Ok(controls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_left_out_takes_the_defaults() {
+        let ask = Ask::default();
+        let new = ask.request(None).unwrap();
+        assert_eq!(new.controls.length, Some(Length::Bars(DEFAULT_BARS)));
+        assert_eq!(new.controls.form, Some(Form::song(DEFAULT_BARS)));
+        assert_eq!(new.controls.key, Some(Key::Auto));
+        assert_eq!((new.max_tokens, new.pieces), (MAX_TOKENS, 1));
+        assert_eq!(new.sampling.min_tokens, MIN_TOKENS);
+        let prompt = Prompt {
+            score: Score::new(480),
+            bars: Some(4),
+        };
+        let more = ask.request(Some(prompt)).unwrap();
+        assert_eq!(more.controls.form, None);
+        assert_eq!(more.controls.length, Some(Length::Bars(DEFAULT_BARS)));
+        // A token budget alone is the length; a short piece has no form.
+        let budget = Ask {
+            max_tokens: Some(300),
+            ..Ask::default()
+        };
+        let request = budget.request(None).unwrap();
+        assert_eq!((request.controls.length, request.max_tokens), (None, 300));
+        let short = Ask {
+            bars: Some(8),
+            ..Ask::default()
+        };
+        assert_eq!(short.request(None).unwrap().controls.form, None);
+    }
+
+    #[test]
+    fn words_are_parsed_and_checked() {
+        let ask: Ask = serde_json::from_str(
+            r#"{"instruments": ["piano", "drums", "0"], "bars": 16, "form": "A B A B",
+                "key": "none", "time_signature": "3/4", "seed": 7}"#,
+        )
+        .unwrap();
+        let request = ask.request(None).unwrap();
+        let c = &request.controls;
+        assert_eq!(c.instruments, Some(vec![0, -1]));
+        assert_eq!(
+            c.form.as_ref().map(|f| f.to_string()),
+            Some("A4 B4 A4 B4".into())
+        );
+        assert_eq!(
+            (c.key, c.time_signature, request.seed),
+            (None, Some((3, 4)), 7)
+        );
+        let both = Ask {
+            bars: Some(4),
+            seconds: Some(10.0),
+            ..Ask::default()
+        };
+        assert!(both.request(None).is_err());
+        assert!(serde_json::from_str::<Ask>(r#"{"tempi": 3}"#).is_err());
+        let hot = Ask {
+            temperature: Some(-1.0),
+            ..Ask::default()
+        };
+        assert!(hot.request(None).is_err());
+    }
+}

@@ -32,6 +32,36 @@ pub const MAX_TOKENS: usize = 16_384;
 /// music at least).
 pub const MIN_TOKENS: usize = 128;
 
+/// The key when none is asked for: the scale of the music so far.
+pub const DEFAULT_KEY: &str = "auto";
+
+/// The defaults, for a front end to show beside its fields (the studio's placeholders).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Defaults {
+    /// Bars of new music ([`DEFAULT_BARS`]).
+    pub bars: usize,
+    /// A new piece of at least this many bars is a verse–chorus song.
+    pub song_from_bars: usize,
+    /// The key ([`DEFAULT_KEY`]).
+    pub key: &'static str,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Fewest new tokens without a length ([`MIN_TOKENS`]).
+    pub min_tokens: usize,
+    /// Token budget ([`MAX_TOKENS`]).
+    pub max_tokens: usize,
+}
+
+/// What [`Ask`] gives the parts left out.
+pub const DEFAULTS: Defaults = Defaults {
+    bars: DEFAULT_BARS,
+    song_from_bars: 2 * SECTION_BARS,
+    key: DEFAULT_KEY,
+    temperature: 1.0,
+    min_tokens: MIN_TOKENS,
+    max_tokens: MAX_TOKENS,
+};
+
 /// A request in a musician's words, every part optional (see the module docs for what a
 /// part left out means). Front ends spell the fields their own way (`--time-signature`,
 /// `time_signature`); the meaning is this struct's.
@@ -118,7 +148,7 @@ impl Ask {
     /// Temperature, top-k, top-p and the fewest new tokens, checked.
     pub fn sampling(&self) -> Result<SamplingConfig, ComposeError> {
         let sampling = SamplingConfig {
-            temperature: self.temperature.unwrap_or(1.0),
+            temperature: self.temperature.unwrap_or(DEFAULTS.temperature),
             top_k: self.top_k,
             top_p: self.top_p,
             min_tokens: self.min_tokens.unwrap_or(MIN_TOKENS),
@@ -143,7 +173,7 @@ impl Ask {
         let form = match (self.form.as_deref(), length) {
             (Some(text), _) => Form::from_setting(text, self.bars)?,
             // A continuation goes on as its prompt does.
-            (None, Some(Length::Bars(n))) if new_piece && n >= 2 * SECTION_BARS => {
+            (None, Some(Length::Bars(n))) if new_piece && n >= DEFAULTS.song_from_bars => {
                 Some(Form::song(n))
             }
             (None, _) => None,
@@ -169,7 +199,7 @@ impl Ask {
                 .map(parse::pitch_range)
                 .transpose()?,
             form,
-            key: Key::from_setting(self.key.as_deref().unwrap_or("auto"))?,
+            key: Key::from_setting(self.key.as_deref().unwrap_or(DEFAULT_KEY))?,
             ..Controls::default()
         };
         controls.validate()?;

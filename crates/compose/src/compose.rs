@@ -45,6 +45,9 @@ pub struct Request {
 }
 
 impl Default for Request {
+    /// The model alone: no prompt, no controls, its own distribution, 512 tokens. A base for
+    /// a program that sets each part itself; a musician's request goes through [`crate::Ask`],
+    /// whose defaults every front end shares.
     fn default() -> Self {
         Request {
             prompt: None,

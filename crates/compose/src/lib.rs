@@ -1,28 +1,30 @@
 //! Composing: one library path from a trained model and a musician's request to new MIDI.
 //!
-//! Load a [`ModelPackage`] (a run folder, an exported model folder, or the built-in POP909
-//! model), describe a [`Request`] (a prompt and the bars of it to keep, sampling, how many
-//! pieces, and [`Controls`]: instruments, tempo, metre, length in bars or seconds, caps on
-//! notes per bar, polyphony and pitch range), and [`compose`] returns [`Piece`]s: the score,
-//! its tokens and what it came to. Controls are constraints on the model's next-token
-//! logits, so they are obeyed by construction, with no retraining.
+//! Load a [`ModelPackage`] (a run folder, an exported model folder, a Hugging Face folder or
+//! the built-in POP909 model, found on disk by `midigpt_store`), say what you want in an
+//! [`Ask`] (sampling, how many pieces, instruments, tempo, metre, length in bars or seconds,
+//! form, key, caps on notes per bar, polyphony and pitch range — each optional, with one set
+//! of defaults for every front end), make it a [`Request`] for a new piece or a [`Prompt`]
+//! to continue ([`Ask::request`]) or an [`InfillRequest`] ([`Ask::infill`]), and [`compose`]
+//! or [`infill`] returns [`Piece`]s: the score, its tokens and what it came to.
+//!
+//! Controls act on the model's next-token logits, with no retraining. Instruments, tempo,
+//! metre, length, the caps and the pitch range are hard constraints: every piece obeys them
+//! by construction. Form repeats sections it has written. Key is a preference: out-of-scale
+//! pitches are made less likely, not forbidden (see [`Key`]).
 //!
 //! ```no_run
-//! use midigpt_compose::{compose, parse, Controls, Length, ModelPackage, Request};
+//! use midigpt_compose::{compose, Ask, ModelPackage};
 //! use midigpt_model::Cpu;
 //! let pkg = ModelPackage::<Cpu>::load(None, &Default::default())?;
-//! let request = Request {
-//!     controls: Controls {
-//!         instruments: Some(parse::instruments("piano,bass,drums")?),
-//!         tempo: Some(100.0),
-//!         time_signature: Some((3, 4)),
-//!         length: Some(Length::Bars(16)),
-//!         ..Controls::default()
-//!     },
-//!     max_tokens: 4096,
-//!     ..Request::default()
+//! let ask = Ask {
+//!     instruments: vec!["piano,bass,drums".into()],
+//!     tempo: Some(100.0),
+//!     time_signature: Some("3/4".into()),
+//!     bars: Some(16),
+//!     ..Ask::default()
 //! };
-//! for piece in compose(&pkg, &request)? {
+//! for piece in compose(&pkg, &ask.request(None)?)? {
 //!     piece.score.write_file(format!("sample-{}.mid", piece.stats.seed)).unwrap();
 //!     println!("{}", piece.stats);
 //! }
@@ -45,7 +47,7 @@ mod package;
 pub mod parse;
 mod splice;
 
-pub use ask::{Ask, DEFAULT_BARS, MAX_TOKENS, MIN_TOKENS};
+pub use ask::{Ask, Defaults, DEFAULTS, DEFAULT_BARS, DEFAULT_KEY, MAX_TOKENS, MIN_TOKENS};
 pub use compose::{
     compose, compose_model, compose_with, constraints, prompt_tokens, Piece, Progress, Prompt,
     Request, Stats,

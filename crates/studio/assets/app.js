@@ -230,7 +230,7 @@ function accept() {
 function request() {
   const number = (id) => ($(id).value === "" ? null : Number($(id).value));
   const piece = current();
-  const sampling = { temperature: number("temperature") ?? 1, top_p: number("top-p"), seed: number("seed") || 0 };
+  const sampling = { temperature: number("temperature"), top_p: number("top-p"), seed: number("seed") || 0 };
   const common = { score: piece ? piece.id : null, sampling, candidates: number("candidates") || 1 };
   if (mode() === "infill") {
     if (!state.selection) throw new Error("Drag across bars on the roll to choose what to regenerate.");
@@ -370,6 +370,11 @@ async function loadModel() {
       o.value = o.textContent = metre;
       $("metre").append(o);
     }
+    // What a field left empty becomes: the compose layer's defaults, as on the command line.
+    $("bars").placeholder = `${m.defaults.bars}`;
+    $("key").placeholder = m.defaults.key;
+    $("temperature").placeholder = `${m.defaults.temperature}`;
+    $("form").placeholder = `new pieces of ${m.defaults.song_from_bars}+ bars: a song (e.g. ABAB)`;
     const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
     for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
     $("form").disabled = !m.controls.includes("bars");

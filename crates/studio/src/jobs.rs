@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use midigpt_compose::PromptFit;
+use midigpt_compose::{Defaults, PromptFit};
 use midigpt_midi::Score;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -46,6 +46,8 @@ pub struct ModelInfo {
     /// Why it cannot regenerate bars or add a track (no infill tokens, BPE); none when it
     /// can.
     pub cannot_fill: Option<String>,
+    /// What a request leaves out becomes (the same on the command line).
+    pub defaults: Defaults,
     /// How uploads are relabelled for it (programs by track name, a placeholder metre).
     #[serde(skip)]
     pub prompt_fit: PromptFit,

@@ -70,7 +70,8 @@ pub struct StudioConfig {
     pub max_candidates: usize,
     /// Bars a job may ask for at most (64).
     pub max_bars: usize,
-    /// New tokens per candidate at most (a length in bars ends a candidate earlier) (8192).
+    /// New tokens per candidate at most (a length in bars ends a candidate earlier); below
+    /// the compose layer's budget ([`midigpt_compose::MAX_TOKENS`], the default), it lowers it.
     pub max_tokens: usize,
     /// Scores kept in memory (uploads, candidates, accepted pieces) (256); the least
     /// recently used go first.
@@ -90,7 +91,7 @@ impl Default for StudioConfig {
             max_queue: 8,
             max_candidates: 8,
             max_bars: 64,
-            max_tokens: 8192,
+            max_tokens: midigpt_compose::MAX_TOKENS,
             max_scores: 256,
             render: RenderOptions {
                 synth: Synth::Auto,

@@ -58,6 +58,7 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
         cannot_fill: InfillVocab::new(pkg.tokenizer.as_ref())
             .err()
             .map(|e| e.to_string()),
+        defaults: midigpt_compose::DEFAULTS,
         prompt_fit: pkg.prompt_fit.clone(),
     }
 }

@@ -404,8 +404,7 @@ mod tests {
     /// sums in another order), and the columns between the result's rows left as they were.
     #[test]
     fn amx_matches_the_avx512_bf16_kernel() {
-        if !supported() || !super::super::bf16::supported() {
-            eprintln!("skipped: this CPU has no AMX-BF16");
+        if !crate::cpu_feature_or_skip(crate::CpuFeature::Amx) {
             return;
         }
         for (m, k, n) in [

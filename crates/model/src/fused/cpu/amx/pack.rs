@@ -221,3 +221,60 @@ unsafe fn store(tile: *mut u32, lanes: &[__m512i; 16]) {
         unsafe { _mm512_storeu_si512(tile.add(16 * i).cast(), *lane) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::strided;
+    use super::super::TILE;
+    use super::*;
+    use crate::fused::cpu::bf16::pair;
+
+    /// [`tile_a`] and [`tile_b`] against pairs rounded one at a time, on each layout's path
+    /// (rows contiguous, columns contiguous, neither): zeros past the last row and column, a
+    /// tile wholly past the last row (the second of a short last strip) included, and no lane
+    /// left unwritten. Runs wherever AVX-512-BF16 does, AMX or not.
+    #[test]
+    fn tiles_hold_the_rounded_pairs_and_zeros_past_the_edges() {
+        if !crate::cpu_feature_or_skip(crate::CpuFeature::Bf16) {
+            return;
+        }
+        assert!(
+            is_x86_feature_detected!("avx512bw"),
+            "AVX-512-BF16 without BW"
+        );
+        // 19 rows: the tiles from row 16 hold 3, those from row 32 none; 45 columns: the
+        // slice from column 32 holds 13.
+        let (m, k) = (19, 45);
+        for (rs, cs) in [(k, 1), (1, m), (2 * k, 2)] {
+            let data = strided(m, k, rs, cs, 7);
+            let x = Mat::new(&data, m, k, rs, cs);
+            let value = |r, c| {
+                if r < m && c < k {
+                    // SAFETY: inside the view.
+                    unsafe { x.at(r, c) }
+                } else {
+                    0.0
+                }
+            };
+            for (first, k0) in [(0, 0), (16, 0), (16, 32), (32, 0), (32, 32)] {
+                // Row `first + i`'s pair `p`, times `scale`.
+                let pair_of = |scale: f32, i: usize, p: usize| {
+                    let (r, c) = (first + i, k0 + 2 * p);
+                    pair(scale * value(r, c), scale * value(r, c + 1))
+                };
+                let (mut a_tile, mut b_tile) = ([u32::MAX; TILE], [u32::MAX; TILE]);
+                // SAFETY: the CPU has AVX-512F/BW/BF16 (checked above); each tile holds TILE
+                // lanes; k0 < k.
+                unsafe {
+                    tile_a(a_tile.as_mut_ptr(), x, 0.5, first, k0);
+                    tile_b(b_tile.as_mut_ptr(), x.t(), first, k0);
+                }
+                for (i, p) in (0..16).flat_map(|i| (0..16).map(move |p| (i, p))) {
+                    let case = format!("strides ({rs}, {cs}), rows {first}.., k {k0}..: {i}, {p}");
+                    assert_eq!(a_tile[16 * i + p], pair_of(0.5, i, p), "a tile, {case}");
+                    assert_eq!(b_tile[16 * p + i], pair_of(1.0, i, p), "b tile, {case}");
+                }
+            }
+        }
+    }
+}

@@ -38,8 +38,8 @@ pub use config::{Arch, GptConfig, Shape};
 pub use error::ModelError;
 pub use fused::{
     bf16_kernel, bf16_preferred, burn_adamw, burn_attention, burn_cross_entropy, burn_layernorm,
-    burn_linear, burn_self_attention, cpu_precision, native_bf16, set_cpu_precision, AdamWStep,
-    GptBackend, GptTrainBackend, Moments, Precision,
+    burn_linear, burn_self_attention, cpu_feature_or_skip, cpu_precision, native_bf16,
+    set_cpu_precision, AdamWStep, CpuFeature, GptBackend, GptTrainBackend, Moments, Precision,
 };
 pub use hf::{
     from_hf_config, hf_config, hf_generation_config, save_safetensors_hf, HfModel, SpecialIds,

@@ -6,8 +6,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use common::grads::{grad, leaf, random, weighted_sum};
 use common::{ids, max_abs_diff};
 use midigpt_model::{
-    bf16_kernel, burn_attention, burn_cross_entropy, burn_layernorm, set_cpu_precision, CpuTrain,
-    GptBackend, Precision,
+    burn_attention, burn_cross_entropy, burn_layernorm, cpu_feature_or_skip, set_cpu_precision,
+    CpuFeature, CpuTrain, GptBackend, Precision,
 };
 
 type B = CpuTrain;
@@ -56,8 +56,8 @@ fn attention_matches_burn_over_row_blocks_and_cached_keys() {
 /// really are not f32.
 #[test]
 fn bf16_attention_matches_burn_to_bf16_rounding() {
-    if bf16_kernel() != Some("amx") {
-        eprintln!("skipped: attention products stay f32 without AMX");
+    // Attention's products stay f32 without AMX.
+    if !cpu_feature_or_skip(CpuFeature::Amx) {
         return;
     }
     set_cpu_precision(Precision::Bf16).unwrap();

@@ -7,7 +7,8 @@ use burn::tensor::Tensor;
 use common::grads::{grad, leaf, random, weighted_sum};
 use common::max_abs_diff;
 use midigpt_model::{
-    burn_linear, native_bf16, set_cpu_precision, CpuTrain, GptBackend, ModelError, Precision,
+    burn_linear, cpu_feature_or_skip, set_cpu_precision, CpuFeature, CpuTrain, GptBackend,
+    ModelError, Precision,
 };
 
 type B = CpuTrain;
@@ -83,8 +84,7 @@ fn f32_linear_matches_burn() {
 
 #[test]
 fn bf16_linear_matches_f32_to_bf16_rounding() {
-    if !native_bf16() {
-        eprintln!("skipped: this CPU has no native bf16 dot products (AVX-512-BF16)");
+    if !cpu_feature_or_skip(CpuFeature::Bf16) {
         assert!(matches!(
             set_cpu_precision(Precision::Bf16),
             Err(ModelError::Bf16Unsupported)

@@ -10,6 +10,7 @@
 
 mod adamw;
 mod cpu;
+mod cpu_feature;
 mod math;
 mod nodes;
 mod precision;
@@ -102,6 +103,7 @@ where
 }
 
 pub use adamw::{burn_adamw, AdamWStep, Moments};
+pub use cpu_feature::{cpu_feature_or_skip, CpuFeature};
 pub use precision::{
     bf16_kernel, bf16_preferred, cpu_precision, native_bf16, set_cpu_precision, Precision,
 };

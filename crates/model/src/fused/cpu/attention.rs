@@ -9,7 +9,8 @@
 use burn::backend::flex::FlexTensor;
 use rayon::prelude::*;
 
-use super::matmul::{matmul_to, Mat, SendPtr};
+use super::mat::Mat;
+use super::matmul::{matmul_to, SendPtr};
 use super::{readable, tensor};
 use crate::fused::math::{exp, max_of, sum1, sum2};
 use crate::fused::Precision;
@@ -65,16 +66,10 @@ impl<'a> Heads<'a> {
     }
 
     /// Head `h` of batch row `b`: an `(L, hs)` matrix.
-    fn mat(&self, b: usize, h: usize) -> Mat {
+    fn mat(&self, b: usize, h: usize) -> Mat<'a> {
         let [s0, s1, s2, s3] = self.strides;
         let start = self.offset + b * s0 + h * s1;
-        Mat {
-            ptr: self.data[start..].as_ptr(),
-            rows: self.dims[2],
-            cols: self.dims[3],
-            rs: s2 as isize,
-            cs: s3 as isize,
-        }
+        Mat::new(&self.data[start..], self.dims[2], self.dims[3], s2, s3)
     }
 }
 

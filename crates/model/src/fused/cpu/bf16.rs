@@ -14,7 +14,8 @@ use std::arch::x86_64::*;
 
 use rayon::prelude::*;
 
-use super::matmul::{Mat, SendPtr};
+use super::mat::Mat;
+use super::matmul::SendPtr;
 
 /// Rows of the result a micro-kernel call computes.
 const MR: usize = 12;
@@ -53,8 +54,8 @@ pub(crate) fn pair(lo: f32, hi: f32) -> u32 {
 /// elements at row stride `ld`; nothing else touches them meanwhile.
 pub(crate) unsafe fn matmul(dst: *mut f32, ld: usize, a: Mat, b: Mat, accumulate: bool) {
     assert!(supported(), "bf16 products need AVX-512-BF16");
-    assert_eq!(a.cols, b.rows, "inner dimensions");
-    let (m, n, k) = (a.rows, b.cols, a.cols);
+    assert_eq!(a.cols(), b.rows(), "inner dimensions");
+    let (m, n, k) = (a.rows(), b.cols(), a.cols());
     if m == 0 || n == 0 {
         return;
     }
@@ -143,11 +144,13 @@ unsafe fn kernel(
             acc[1] = _mm512_dpbf16_ps(acc[1], ai, b1);
         }
     }
-    // Column masks of the two registers; partial at the right edge of the matrix.
+    // Column masks of the two registers; partial at the right edge of the matrix. A block of
+    // 16 columns or fewer leaves the second register out: its address, 16 columns on, may lie
+    // past `c`'s last row (forming such a pointer is undefined even if nothing is read).
     let full = (1u64 << cols) - 1;
     let masks = [(full & 0xffff) as __mmask16, (full >> 16) as __mmask16];
     for (i, acc) in acc.iter().enumerate().take(rows) {
-        for h in 0..2 {
+        for h in 0..cols.div_ceil(16) {
             // SAFETY: row i < rows and the masked lanes are columns < cols (caller's contract).
             unsafe {
                 let ptr = c.add(i * ld + 16 * h);

@@ -5,32 +5,21 @@
 
 use burn::backend::flex::FlexTensor;
 
-use super::matmul::{product, product_new, Mat};
+use super::mat::Mat;
+use super::matmul::{product, product_new};
 use super::{contiguous, readable, tensor};
 use crate::fused::Precision;
 
-/// A 2-D tensor as a strided matrix; the tensor returned keeps the storage alive.
-fn view(t: &FlexTensor) -> (Mat, FlexTensor) {
-    let t = readable(t);
+/// A 2-D tensor with non-negative strides ([`readable`]) as a strided matrix.
+fn view(t: &FlexTensor) -> Mat<'_> {
     let layout = t.layout();
     let [rows, cols]: [usize; 2] = layout.shape().dims();
     let strides = layout.strides();
     let data: &[f32] = t.storage();
     let (rs, cs) = (strides[0] as usize, strides[1] as usize);
-    let start = layout.start_offset();
-    let last = start + rows.saturating_sub(1) * rs + cols.saturating_sub(1) * cs;
-    assert!(
-        rows == 0 || cols == 0 || last < data.len(),
-        "view past storage"
-    );
-    let mat = Mat {
-        ptr: data[start.min(data.len())..].as_ptr(),
-        rows,
-        cols,
-        rs: rs as isize,
-        cs: cs as isize,
-    };
-    (mat, t)
+    // The view starts at the tensor's first element; an empty one may start anywhere.
+    let start = layout.start_offset().min(data.len());
+    Mat::new(&data[start..], rows, cols, rs, cs)
 }
 
 /// `x·w (+ bias) (+ residual)` for `x` `(N, K)`, `w` `(K, M)`, `bias` `(M)`, `residual`
@@ -42,8 +31,9 @@ pub(crate) fn linear(
     residual: Option<&FlexTensor>,
     precision: Precision,
 ) -> FlexTensor {
-    let ((xm, _x), (wm, _w)) = (view(x), view(w));
-    let (n, m) = (xm.rows, wm.cols);
+    let (x, w) = (readable(x), readable(w));
+    let (xm, wm) = (view(&x), view(&w));
+    let (n, m) = (xm.rows(), wm.cols());
     if bias.is_none() && residual.is_none() {
         return tensor(product_new(precision, xm, wm), vec![n, m]);
     }
@@ -87,8 +77,9 @@ pub(crate) fn linear_backward(
     precision: Precision,
     wanted: Wanted,
 ) -> [Option<FlexTensor>; 3] {
-    let ((xm, _x), (wm, _w), (dym, dy)) = (view(x), view(w), view(dy));
-    let (n, k, m) = (xm.rows, xm.cols, wm.cols);
+    let (x, w, dy) = (readable(x), readable(w), readable(dy));
+    let (xm, wm, dym) = (view(&x), view(&w), view(&dy));
+    let (n, k, m) = (xm.rows(), xm.cols(), wm.cols());
     let dx = wanted.x.then(|| {
         // dx = dy·wᵀ  (N, M)·(M, K)
         tensor(product_new(precision, dym, wm.t()), vec![n, k])

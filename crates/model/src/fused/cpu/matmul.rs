@@ -5,69 +5,8 @@
 
 use gemm::Parallelism;
 
+use super::mat::Mat;
 use crate::fused::Precision;
-
-/// A strided matrix inside a tensor's storage.
-#[derive(Clone, Copy)]
-pub(crate) struct Mat {
-    pub(crate) ptr: *const f32,
-    pub(crate) rows: usize,
-    pub(crate) cols: usize,
-    pub(crate) rs: isize,
-    pub(crate) cs: isize,
-}
-
-// SAFETY: a `Mat` is a read-only view; the kernels share it between rayon's threads while the
-// tensor it points into is alive and unchanged (callers hold that tensor).
-unsafe impl Send for Mat {}
-unsafe impl Sync for Mat {}
-
-impl Mat {
-    /// A row-major matrix over `data` with row stride `ld`.
-    pub(crate) fn dense(data: &[f32], rows: usize, cols: usize, ld: usize) -> Self {
-        assert!(rows == 0 || (rows - 1) * ld + cols <= data.len());
-        Mat {
-            ptr: data.as_ptr(),
-            rows,
-            cols,
-            rs: ld as isize,
-            cs: 1,
-        }
-    }
-
-    /// The transpose (a view, nothing moves).
-    pub(crate) fn t(self) -> Self {
-        Mat {
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            ..self
-        }
-    }
-
-    /// Rows `r0..r1`, columns `0..cols`.
-    pub(crate) fn block(self, r0: usize, r1: usize, cols: usize) -> Self {
-        assert!(r0 <= r1 && r1 <= self.rows && cols <= self.cols);
-        Mat {
-            // SAFETY: r0 < rows, so the offset stays inside the matrix.
-            ptr: self.ptr.wrapping_offset(r0 as isize * self.rs),
-            rows: r1 - r0,
-            cols,
-            ..self
-        }
-    }
-
-    /// Element `(r, c)`.
-    ///
-    /// # Safety
-    /// `r < rows` and `c < cols`, and the view's storage is alive.
-    #[inline(always)]
-    pub(crate) unsafe fn at(&self, r: usize, c: usize) -> f32 {
-        // SAFETY: in bounds by the caller's contract.
-        unsafe { *self.ptr.offset(r as isize * self.rs + c as isize * self.cs) }
-    }
-}
 
 /// Products of at least this many multiply-adds are split over rayon's threads (burn's flex
 /// uses the same threshold for its own).
@@ -90,7 +29,7 @@ pub(crate) unsafe fn matmul_to(
     acc: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if precision == Precision::Bf16 && a.cols > 0 && super::amx::supported() {
+    if precision == Precision::Bf16 && a.cols() > 0 && super::amx::supported() {
         // SAFETY: the caller's contract.
         return unsafe { super::amx::matmul_to(dst, ld, a, b, beta, acc) };
     }
@@ -109,8 +48,8 @@ pub(crate) fn product(
     b: Mat,
     accumulate: bool,
 ) {
-    assert_eq!(a.cols, b.rows, "inner dimensions");
-    let (m, n) = (a.rows, b.cols);
+    assert_eq!(a.cols(), b.rows(), "inner dimensions");
+    let (m, n) = (a.rows(), b.cols());
     assert!(
         m == 0 || n == 0 || (m - 1) * ld + n <= dst.len(),
         "destination too small"
@@ -122,12 +61,12 @@ pub(crate) fn product(
 /// `a·b` in `precision`, as a new row-major `(a.rows, b.cols)` vector: the product writes
 /// every element, so the buffer is never zero-filled first.
 pub(crate) fn product_new(precision: Precision, a: Mat, b: Mat) -> Vec<f32> {
-    assert_eq!(a.cols, b.rows, "inner dimensions");
+    assert_eq!(a.cols(), b.rows(), "inner dimensions");
     // SAFETY: the buffer holds `a.rows` rows of `b.cols`; without `accumulate` every path of
     // `product_raw` writes each of them and reads none.
     unsafe {
-        super::written(a.rows * b.cols, |out| {
-            product_raw(precision, out.as_mut_ptr().cast(), b.cols, a, b, false)
+        super::written(a.rows() * b.cols(), |out| {
+            product_raw(precision, out.as_mut_ptr().cast(), b.cols(), a, b, false)
         })
     }
 }
@@ -145,12 +84,12 @@ unsafe fn product_raw(
     b: Mat,
     accumulate: bool,
 ) {
-    let (m, n) = (a.rows, b.cols);
+    let (m, n) = (a.rows(), b.cols());
     if m == 0 || n == 0 {
         return;
     }
     if precision == Precision::Bf16 {
-        if a.cols == 0 {
+        if a.cols() == 0 {
             // An empty sum: nothing to add, or zeros.
             if !accumulate {
                 // SAFETY: row r's `n` elements lie inside `dst` (the caller's contract).
@@ -168,7 +107,7 @@ unsafe fn product_raw(
             }
         };
     }
-    let work = m.saturating_mul(a.cols).saturating_mul(n);
+    let work = m.saturating_mul(a.cols()).saturating_mul(n);
     let parallelism = if work >= PARALLEL_THRESHOLD {
         Parallelism::Rayon(0)
     } else {
@@ -179,8 +118,7 @@ unsafe fn product_raw(
 }
 
 /// # Safety
-/// As [`matmul_to`]; `a` and `b` were built from views whose extents were checked against
-/// their storage (`Mat::dense`, `Heads::mat`, `linear::view`).
+/// As [`matmul_to`]. (`gemm` reads `a` and `b` only inside their slices: `Mat`'s invariant.)
 unsafe fn gemm_f32(
     dst: *mut f32,
     ld: usize,
@@ -190,8 +128,8 @@ unsafe fn gemm_f32(
     accumulate: bool,
     parallelism: Parallelism,
 ) {
-    assert_eq!(a.cols, b.rows, "inner dimensions");
-    let (m, n) = (a.rows, b.cols);
+    assert_eq!(a.cols(), b.rows(), "inner dimensions");
+    let (m, n) = (a.rows(), b.cols());
     if m == 0 || n == 0 {
         return;
     }
@@ -200,17 +138,17 @@ unsafe fn gemm_f32(
         gemm::gemm(
             m,
             n,
-            a.cols,
+            a.cols(),
             dst,
             1,
             ld as isize,
             accumulate,
-            a.ptr,
-            a.cs,
-            a.rs,
-            b.ptr,
-            b.cs,
-            b.rs,
+            a.ptr(),
+            a.cs() as isize,
+            a.rs() as isize,
+            b.ptr(),
+            b.cs() as isize,
+            b.rs() as isize,
             if accumulate { 1.0 } else { 0.0 },
             beta,
             false,

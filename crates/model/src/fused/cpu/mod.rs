@@ -43,6 +43,7 @@ mod attention;
 #[cfg(target_arch = "x86_64")]
 mod bf16;
 mod linear;
+mod mat;
 mod matmul;
 mod rowwise;
 

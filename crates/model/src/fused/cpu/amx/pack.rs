@@ -6,40 +6,51 @@
 
 use std::arch::x86_64::*;
 
-use super::super::matmul::Mat;
+use super::super::mat::Mat;
 
 /// Tile of `a` (times `scale`): rows `first..first+16` (zeros past the last), each the 16
 /// k-pairs from column `k0`.
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
+/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes; `k0 < a.cols()`.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 pub(super) unsafe fn tile_a(dst: *mut u32, a: Mat, scale: f32, first: usize, k0: usize) {
     // SAFETY: the caller's contract.
-    unsafe {
-        let (mut lanes, by_row) = pairs(a, scale, first, k0);
-        if !by_row {
-            transpose(&mut lanes);
-        }
-        store(dst, &lanes);
-    }
+    unsafe { tile(dst, a, scale, first, k0, true) }
 }
 
 /// Tile of `b`: its 16 k-pairs from row `k0`, each the pair of columns `first..first+16`
 /// (zeros past the last): the pairs of `bᵀ`, pair by pair.
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes.
+/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes; `k0 < b.rows()`.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 pub(super) unsafe fn tile_b(dst: *mut u32, b: Mat, first: usize, k0: usize) {
     // SAFETY: the caller's contract.
-    unsafe {
-        let (mut lanes, by_row) = pairs(b.t(), 1.0, first, k0);
-        if by_row {
+    unsafe { tile(dst, b.t(), 1.0, first, k0, false) }
+}
+
+/// Writes the k-pairs of [`pairs`] into a packed tile, lane `i` holding row `i`'s pairs when
+/// `by_row`, else pair `i` of every row.
+///
+/// # Safety
+/// The CPU has AVX-512F/BW/BF16; `dst` is valid for `TILE` lanes; `k0 < x.cols()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn tile(dst: *mut u32, x: Mat, scale: f32, first: usize, k0: usize, by_row: bool) {
+    // A tile wholly past the last row (the second of a last strip of 16 rows or fewer) is
+    // zeros, read from nowhere: a pointer to row `first` would lie past the view's slice.
+    let lanes = if first < x.rows() {
+        // SAFETY: the caller's contract, and row `first` exists.
+        let (mut lanes, read_by_row) = unsafe { pairs(x, scale, first, k0) };
+        if read_by_row != by_row {
             transpose(&mut lanes);
         }
-        store(dst, &lanes);
-    }
+        lanes
+    } else {
+        [_mm512_setzero_si512(); 16]
+    };
+    // SAFETY: the caller's contract.
+    unsafe { store(dst, &lanes) }
 }
 
 /// The bf16 k-pairs of `scale · x` for rows `first..first+16` (zeros past the last) and
@@ -48,27 +59,30 @@ pub(super) unsafe fn tile_b(dst: *mut u32, b: Mat, first: usize, k0: usize) {
 /// (`false`: lane `p` holds pair `p` of the 16 rows).
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW/BF16; `x` views live storage.
+/// The CPU has AVX-512F/BW/BF16; `first < x.rows()` and `k0 < x.cols()`, so that every
+/// pointer formed below, to an element `(first + i < m, kk < k)`, lies inside the view's slice
+/// (`Mat`'s invariant) or, for `k_pairs`, one past a row of it.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 unsafe fn pairs(x: Mat, scale: f32, first: usize, k0: usize) -> ([__m512i; 16], bool) {
-    let (m, k) = (x.rows, x.cols);
+    let (m, k) = (x.rows(), x.cols());
+    debug_assert!(first < m && k0 < k);
     let rows = 16.min(m.saturating_sub(first));
     // SAFETY: every read is of a row < m and a column < k (the helpers mask the rest).
     unsafe {
-        if x.cs == 1 {
+        if x.cs() == 1 {
             // Rows contiguous along k: each row's 32 values are its 16 pairs.
             let lanes = std::array::from_fn(|i| {
                 if i < rows {
-                    k_pairs(x.ptr.offset((first + i) as isize * x.rs), k0, k, scale)
+                    k_pairs(x.ptr().add((first + i) * x.rs()), k0, k, scale)
                 } else {
                     _mm512_setzero_si512()
                 }
             });
             (lanes, true)
-        } else if x.rs == 1 {
+        } else if x.rs() == 1 {
             // Columns contiguous along rows: two columns interleaved give one pair of each row.
             let lanes = std::array::from_fn(|p| {
-                let at = |kk: usize| x.ptr.offset(kk as isize * x.cs + first as isize);
+                let at = |kk: usize| x.ptr().add(kk * x.cs() + first);
                 interleave(k0 + 2 * p, k, rows, scale, at)
             });
             (lanes, false)
@@ -205,5 +219,62 @@ unsafe fn store(tile: *mut u32, lanes: &[__m512i; 16]) {
     for (i, lane) in lanes.iter().enumerate() {
         // SAFETY: row i's 16 lanes lie inside the tile.
         unsafe { _mm512_storeu_si512(tile.add(16 * i).cast(), *lane) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::strided;
+    use super::super::TILE;
+    use super::*;
+    use crate::fused::cpu::bf16::pair;
+
+    /// [`tile_a`] and [`tile_b`] against pairs rounded one at a time, on each layout's path
+    /// (rows contiguous, columns contiguous, neither): zeros past the last row and column, a
+    /// tile wholly past the last row (the second of a short last strip) included, and no lane
+    /// left unwritten. Runs wherever AVX-512-BF16 does, AMX or not.
+    #[test]
+    fn tiles_hold_the_rounded_pairs_and_zeros_past_the_edges() {
+        if !crate::cpu_feature_or_skip(crate::CpuFeature::Bf16) {
+            return;
+        }
+        assert!(
+            is_x86_feature_detected!("avx512bw"),
+            "AVX-512-BF16 without BW"
+        );
+        // 19 rows: the tiles from row 16 hold 3, those from row 32 none; 45 columns: the
+        // slice from column 32 holds 13.
+        let (m, k) = (19, 45);
+        for (rs, cs) in [(k, 1), (1, m), (2 * k, 2)] {
+            let data = strided(m, k, rs, cs, 7);
+            let x = Mat::new(&data, m, k, rs, cs);
+            let value = |r, c| {
+                if r < m && c < k {
+                    // SAFETY: inside the view.
+                    unsafe { x.at(r, c) }
+                } else {
+                    0.0
+                }
+            };
+            for (first, k0) in [(0, 0), (16, 0), (16, 32), (32, 0), (32, 32)] {
+                // Row `first + i`'s pair `p`, times `scale`.
+                let pair_of = |scale: f32, i: usize, p: usize| {
+                    let (r, c) = (first + i, k0 + 2 * p);
+                    pair(scale * value(r, c), scale * value(r, c + 1))
+                };
+                let (mut a_tile, mut b_tile) = ([u32::MAX; TILE], [u32::MAX; TILE]);
+                // SAFETY: the CPU has AVX-512F/BW/BF16 (checked above); each tile holds TILE
+                // lanes; k0 < k.
+                unsafe {
+                    tile_a(a_tile.as_mut_ptr(), x, 0.5, first, k0);
+                    tile_b(b_tile.as_mut_ptr(), x.t(), first, k0);
+                }
+                for (i, p) in (0..16).flat_map(|i| (0..16).map(move |p| (i, p))) {
+                    let case = format!("strides ({rs}, {cs}), rows {first}.., k {k0}..: {i}, {p}");
+                    assert_eq!(a_tile[16 * i + p], pair_of(0.5, i, p), "a tile, {case}");
+                    assert_eq!(b_tile[16 * p + i], pair_of(1.0, i, p), "b tile, {case}");
+                }
+            }
+        }
     }
 }

@@ -69,7 +69,11 @@ impl Studio {
 
     fn json(&self, method: &str, path: &str, body: &[u8]) -> Value {
         let (status, body) = self.call(method, path, body);
-        assert!(status.contains(" 20"), "{status}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            status.contains(" 20"),
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap()
     }
 
@@ -119,7 +123,11 @@ fn generate(args: &[&str]) -> Score {
 fn notes(score: &Score) -> Vec<(u8, bool, u32, u32, u8, u8)> {
     let mut notes: Vec<_> = (score.tracks.iter())
         .flat_map(|t| {
-            (t.notes.iter()).map(|n| (t.program, t.is_drum, n.time, n.duration, n.pitch, n.velocity))
+            (t.notes.iter()).map(|n| {
+                (
+                    t.program, t.is_drum, n.time, n.duration, n.pitch, n.velocity,
+                )
+            })
         })
         .collect();
     notes.sort();
@@ -130,7 +138,12 @@ fn assert_same(cli: &Score, studio: &Score, what: &str) {
     assert!(cli.note_count() > 0, "{what}: no notes");
     assert_eq!(cli.ticks_per_quarter, studio.ticks_per_quarter, "{what}");
     assert_eq!(notes(cli), notes(studio), "{what}: the same notes");
-    let tempos = |s: &Score| s.tempos.iter().map(|t| (t.time, t.mspq)).collect::<Vec<_>>();
+    let tempos = |s: &Score| {
+        s.tempos
+            .iter()
+            .map(|t| (t.time, t.mspq))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(tempos(cli), tempos(studio), "{what}: the same tempos");
 }
 
@@ -150,7 +163,16 @@ fn the_command_line_and_the_studio_make_the_same_music_from_the_same_request() {
     assert_same(&cli, &page, "a new piece");
 
     let path = prompt.to_str().unwrap();
-    let cli = generate(&["--prompt", path, "--prompt-bars", "4", "--bars", "2", "--seed", "6"]);
+    let cli = generate(&[
+        "--prompt",
+        path,
+        "--prompt-bars",
+        "4",
+        "--bars",
+        "2",
+        "--seed",
+        "6",
+    ]);
     let page = studio.run(json!({
         "score": uploaded,
         "task": {"mode": "continue", "after_bar": 4},

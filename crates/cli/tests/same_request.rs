@@ -167,7 +167,7 @@ fn the_command_line_and_the_studio_make_the_same_music_from_the_same_request() {
         "--prompt",
         path,
         "--prompt-bars",
-        "4",
+        "8",
         "--bars",
         "2",
         "--seed",
@@ -175,16 +175,16 @@ fn the_command_line_and_the_studio_make_the_same_music_from_the_same_request() {
     ]);
     let page = studio.run(json!({
         "score": uploaded,
-        "task": {"mode": "continue", "after_bar": 4},
+        "task": {"mode": "continue", "after_bar": 8},
         "settings": {"bars": 2},
         "sampling": {"seed": 6},
     }));
     assert_same(&cli, &page, "a continuation");
 
-    let cli = generate(&["--prompt", path, "--infill-bars", "2..3", "--seed", "7"]);
+    let cli = generate(&["--prompt", path, "--infill-bars", "10..11", "--seed", "7"]);
     let page = studio.run(json!({
         "score": uploaded,
-        "task": {"mode": "infill", "bars": [1, 3]},
+        "task": {"mode": "infill", "bars": [9, 11]},
         "sampling": {"seed": 7},
     }));
     assert_same(&cli, &page, "a fill");

@@ -162,6 +162,15 @@ impl TokenTable {
         self.first(|k| k == TokenKind::TimeSig(numerator, denominator))
     }
 
+    /// The metres (numerator, denominator) of the `TimeSig` tokens, in id order.
+    pub fn time_sigs(&self) -> Vec<(u8, u8)> {
+        let metre = |(_, k)| match k {
+            TokenKind::TimeSig(n, d) => Some((n, d)),
+            _ => None,
+        };
+        self.iter().filter_map(metre).collect()
+    }
+
     /// Number of ids.
     pub fn len(&self) -> usize {
         self.kinds.len()
@@ -226,6 +235,8 @@ mod tests {
         assert_eq!(table.bar(), plus.vocab().get("Bar_None"));
         assert_eq!(table.program(-1), plus.vocab().get("Program_-1"));
         assert_eq!(table.time_sig(3, 4), plus.vocab().get("TimeSig_3/4"));
+        assert_eq!(table.time_sigs().len(), 9);
+        assert!(table.time_sigs().contains(&(12, 8)));
         assert_eq!(table.kind(table.bar().unwrap()), TokenKind::Bar);
         assert_eq!(table.kind(u32::MAX), TokenKind::Other);
         assert!(table.has(|k| matches!(k, TokenKind::Tempo(_))));

@@ -1,121 +1,27 @@
-//! Reading a token stream as music while it is written: what each id means, and where in the
-//! piece (bar, beat, second) the stream stands.
+//! Where a token stream stands while it is written: in bars, beats and seconds, and what it
+//! has played. One clock reads each token once, and every control reads the clock.
 //!
 //! Positions, bars and durations follow MidiTok's REMI: `Bar_None` starts a bar, a
 //! `TimeSig_n/d` token right after it gives that bar's metre, `Position_p` is `p` ticks of
-//! `res` per beat into the bar (a beat is the metre's 1/d note), `Duration_a.b.r` is
-//! `a + b/r` beats and `Tempo_x` is `x` quarter notes per minute from where it stands.
+//! the tokenizer's resolution per beat into the bar (a beat is the metre's 1/d note),
+//! `Duration_a.b.r` is `a + b/r` beats and `Tempo_x` is `x` quarter notes per minute from
+//! where it stands.
 
-use midigpt_tokenize::{TokenId, Vocab};
+use std::sync::Arc;
 
-/// What one token id means to the controls.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    /// A new bar.
-    Bar,
-    /// Ticks into the bar, at the tokenizer's resolution.
-    Position(u32),
-    /// A metre.
-    TimeSig(u8, u8),
-    /// Quarter notes per minute.
-    Tempo(f64),
-    /// An instrument (GM program; -1 for drums).
-    Program(i16),
-    /// A pitched note (`Pitch_x`, MIDI-like `NoteOn_x`).
-    Pitch(u8),
-    /// A drum hit.
-    Drum(u8),
-    /// A note length, in beats.
-    Duration(f64),
-    /// Anything else (velocities, time shifts, special tokens, BPE merges).
-    Other,
-}
+use midigpt_tokenize::{TokenId, TokenKind, TokenTable};
 
-impl Kind {
-    fn parse(token: &str) -> Kind {
-        let (kind, value) = token.split_once('_').unwrap_or((token, ""));
-        let num = |v: &str| v.parse::<f64>().ok();
-        let parsed = match kind {
-            "Bar" => Some(Kind::Bar),
-            "Position" => value.parse().ok().map(Kind::Position),
-            "TimeSig" => value
-                .split_once('/')
-                .and_then(|(n, d)| Some(Kind::TimeSig(n.parse().ok()?, d.parse().ok()?))),
-            "Tempo" => num(value).map(Kind::Tempo),
-            "Program" => value.parse().ok().map(Kind::Program),
-            "Pitch" | "NoteOn" => value.parse().ok().map(Kind::Pitch),
-            "PitchDrum" | "DrumOn" => value.parse().ok().map(Kind::Drum),
-            "Duration" => {
-                let parts: Vec<f64> = value.split('.').filter_map(num).collect();
-                match parts[..] {
-                    [beats, ticks, res] if res > 0.0 => Some(Kind::Duration(beats + ticks / res)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        // BPE merges ("Bar_None Position_0") contain a space and parse as nothing above.
-        parsed
-            .filter(|_| !token.contains(' '))
-            .unwrap_or(Kind::Other)
-    }
-}
-
-/// The meaning of every id of a vocabulary, and the tokenizer's position resolution.
-#[derive(Debug, Clone)]
-pub struct Table {
-    kinds: Vec<Kind>,
-    /// Position ticks per beat.
-    pub res: f64,
-}
-
-impl Table {
-    /// Reads a vocabulary; `res` is the tokenizer's position ticks per beat.
-    pub fn new(vocab: &Vocab, res: u32) -> Table {
-        Table {
-            kinds: vocab.tokens().iter().map(|t| Kind::parse(t)).collect(),
-            res: res.max(1) as f64,
-        }
-    }
-
-    /// What `id` means.
-    pub fn kind(&self, id: TokenId) -> Kind {
-        self.kinds.get(id as usize).copied().unwrap_or(Kind::Other)
-    }
-
-    /// Every id with its meaning.
-    pub fn iter(&self) -> impl Iterator<Item = (TokenId, Kind)> + '_ {
-        self.kinds
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i as TokenId, *k))
-    }
-
-    /// Forbids (see [`midigpt_generate::forbid`]) every id for which `f` holds.
-    pub fn forbid_where(&self, logits: &mut [f32], f: impl Fn(TokenId, Kind) -> bool) {
-        for (id, kind) in self.iter() {
-            if f(id, kind) {
-                midigpt_generate::forbid(logits, id);
-            }
-        }
-    }
-
-    /// Ids for which `f` holds.
-    pub fn ids(&self, f: impl Fn(Kind) -> bool) -> Vec<TokenId> {
-        self.iter().filter(|(_, k)| f(*k)).map(|(i, _)| i).collect()
-    }
-
-    /// Whether the vocabulary has tokens for which `f` holds.
-    pub fn has(&self, f: impl Fn(Kind) -> bool) -> bool {
-        self.kinds.iter().any(|k| f(*k))
-    }
-}
-
-/// Where a token stream stands, in bars, quarter notes and seconds. Fed token by token.
+/// Where a token stream stands, in bars, quarter notes and seconds. Fed the whole stream
+/// (the prompt, then the generated part that starts at `new_from`), each token once.
 #[derive(Debug, Clone)]
 pub struct Clock {
+    table: Arc<TokenTable>,
     /// Tokens read so far.
     pub read: usize,
+    /// Where the generated part starts.
+    pub new_from: usize,
+    /// The last token read.
+    pub last: Option<TokenKind>,
     /// `Bar` tokens read.
     pub bars: usize,
     /// The current bar's metre.
@@ -131,16 +37,28 @@ pub struct Clock {
     /// The tempo and the seconds at the quarter note where it started.
     qpm: f64,
     seconds_at: (f64, f64),
-    /// Programs seen.
-    pub programs: Vec<i16>,
-    /// Whether a `Tempo` token has been read.
-    pub tempo_seen: bool,
+    /// The last program token read (-1 for drums).
+    pub program: Option<i16>,
+    /// Pitched notes read outside the drums, by pitch class.
+    pub pitch_classes: [usize; 12],
+    /// Where the first `Position` token stands in the stream.
+    pub first_position: Option<usize>,
+    /// Bars and seconds where the prompt ends (its last bar, and where its last note stops).
+    pub prompt_end: Option<(usize, f64)>,
+    /// Programs of the generated part, in order.
+    pub new_programs: Vec<i16>,
+    /// Whether the generated part has set a tempo.
+    pub new_tempo: bool,
 }
 
-impl Default for Clock {
-    fn default() -> Self {
+impl Clock {
+    /// A clock before any token, reading ids through `table`.
+    pub fn new(table: Arc<TokenTable>) -> Clock {
         Clock {
+            table,
             read: 0,
+            new_from: 0,
+            last: None,
             bars: 0,
             metre: (4, 4),
             bar_start: 0.0,
@@ -150,13 +68,20 @@ impl Default for Clock {
             // MIDI's default until the first tempo token.
             qpm: 120.0,
             seconds_at: (0.0, 0.0),
-            programs: Vec::new(),
-            tempo_seen: false,
+            program: None,
+            pitch_classes: [0; 12],
+            first_position: None,
+            prompt_end: None,
+            new_programs: Vec::new(),
+            new_tempo: false,
         }
     }
-}
 
-impl Clock {
+    /// What each id means.
+    pub fn table(&self) -> &TokenTable {
+        &self.table
+    }
+
     /// Quarter notes per beat of the current metre.
     fn quarters_per_beat(&self) -> f64 {
         4.0 / self.metre.1.max(1) as f64
@@ -167,6 +92,11 @@ impl Clock {
         self.metre.0 as f64 * self.quarters_per_beat()
     }
 
+    /// Position ticks in a bar of the current metre.
+    pub fn positions_in_bar(&self) -> u32 {
+        self.metre.0 as u32 * self.table.ticks_per_beat()
+    }
+
     /// Seconds from the start of the stream to quarter note `q` (at or after the last tempo).
     pub fn seconds(&self, q: f64) -> f64 {
         let (at_q, at_s) = self.seconds_at;
@@ -174,8 +104,9 @@ impl Clock {
     }
 
     /// Quarter note of position `p` in the current bar.
-    pub fn position(&self, table: &Table, p: u32) -> f64 {
-        self.bar_start + p as f64 / table.res * self.quarters_per_beat()
+    pub fn position(&self, p: u32) -> f64 {
+        let beats = p as f64 / self.table.ticks_per_beat() as f64;
+        self.bar_start + beats * self.quarters_per_beat()
     }
 
     /// Notes sounding at quarter note `q` (started at or before it, ending after it).
@@ -183,17 +114,38 @@ impl Clock {
         self.ends.iter().filter(|&&end| end > q + 1e-9).count()
     }
 
-    /// Reads the tokens not read yet.
-    pub fn catch_up(&mut self, table: &Table, tokens: &[TokenId]) {
-        for &id in &tokens[self.read.min(tokens.len())..] {
-            self.step(table.kind(id), table);
-        }
-        self.read = tokens.len();
+    /// Whether the notes now being read are drum hits (whose pitches name no note).
+    pub fn drums(&self) -> bool {
+        self.program.is_some_and(|p| p < 0)
     }
 
-    fn step(&mut self, kind: Kind, table: &Table) {
+    /// Reads the tokens not read yet; the generated part starts at `new_from`.
+    pub fn advance(&mut self, tokens: &[TokenId], new_from: usize) {
+        self.new_from = new_from;
+        // The prompt first, so that where it ends is known before the new part moves on.
+        self.read_to(&tokens[..new_from.max(self.read).min(tokens.len())]);
+        if self.read == new_from && self.prompt_end.is_none() {
+            let last_sound = self.ends.iter().copied().fold(0.0, f64::max);
+            self.prompt_end = Some((self.bars, self.seconds(self.now.max(last_sound))));
+        }
+        self.read_to(tokens);
+    }
+
+    fn read_to(&mut self, tokens: &[TokenId]) {
+        let from = self.read.min(tokens.len());
+        for (i, &id) in tokens.iter().enumerate().skip(from) {
+            let kind = self.table.kind(id);
+            self.step(i, kind);
+            self.last = Some(kind);
+        }
+        self.read = self.read.max(tokens.len());
+    }
+
+    /// Reads token `i` of the stream, which means `kind`.
+    fn step(&mut self, i: usize, kind: TokenKind) {
+        let new = i >= self.new_from;
         match kind {
-            Kind::Bar => {
+            TokenKind::Bar => {
                 if self.bars > 0 {
                     self.bar_start += self.bar_quarters();
                 }
@@ -204,16 +156,30 @@ impl Clock {
                 let start = self.bar_start;
                 self.ends.retain(|&e| e > start);
             }
-            Kind::TimeSig(n, d) => self.metre = (n.max(1), d.max(1)),
-            Kind::Position(p) => self.now = self.position(table, p),
-            Kind::Tempo(qpm) if qpm > 0.0 => {
+            TokenKind::TimeSig(n, d) => self.metre = (n.max(1), d.max(1)),
+            TokenKind::Position(p) => {
+                self.now = self.position(p);
+                self.first_position.get_or_insert(i);
+            }
+            TokenKind::Tempo(qpm) if qpm > 0.0 => {
                 self.seconds_at = (self.now, self.seconds(self.now));
                 self.qpm = qpm;
-                self.tempo_seen = true;
+                self.new_tempo |= new;
             }
-            Kind::Program(p) => self.programs.push(p),
-            Kind::Pitch(_) | Kind::Drum(_) => self.notes_in_bar += 1,
-            Kind::Duration(beats) => {
+            TokenKind::Program(p) => {
+                self.program = Some(p);
+                if new {
+                    self.new_programs.push(p);
+                }
+            }
+            TokenKind::Pitch(p) => {
+                self.notes_in_bar += 1;
+                if !self.drums() {
+                    self.pitch_classes[(p % 12) as usize] += 1;
+                }
+            }
+            TokenKind::Drum(_) => self.notes_in_bar += 1,
+            TokenKind::Duration(beats) => {
                 let end = self.now + beats * self.quarters_per_beat();
                 self.ends.push(end);
             }
@@ -225,16 +191,12 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use midigpt_tokenize::Vocab;
 
-    #[test]
-    fn kinds_read_miditok_spellings() {
-        assert_eq!(Kind::parse("TimeSig_3/4"), Kind::TimeSig(3, 4));
-        assert_eq!(Kind::parse("Program_-1"), Kind::Program(-1));
-        assert_eq!(Kind::parse("Tempo_100.32"), Kind::Tempo(100.32));
-        assert_eq!(Kind::parse("Duration_1.4.8"), Kind::Duration(1.5));
-        assert_eq!(Kind::parse("PitchDrum_36"), Kind::Drum(36));
-        assert_eq!(Kind::parse("▁Bar_None Position_0"), Kind::Other);
-        assert_eq!(Kind::parse("BOS_None"), Kind::Other);
+    fn clock_over(tokens: &[&str]) -> (Clock, Vec<TokenId>) {
+        let vocab = Vocab::new(tokens.iter().map(|t| t.to_string()));
+        let ids = tokens.iter().map(|t| vocab.get(t).unwrap()).collect();
+        (Clock::new(Arc::new(TokenTable::new(&vocab, Some(8)))), ids)
     }
 
     #[test]
@@ -250,21 +212,53 @@ mod tests {
             "TimeSig_6/8",
             "Position_8",
         ];
-        let vocab = Vocab::new(tokens.iter().map(|t| t.to_string()));
-        let table = Table::new(&vocab, 8);
-        let ids: Vec<TokenId> = tokens.iter().map(|t| vocab.get(t).unwrap()).collect();
-        let mut clock = Clock::default();
-        clock.catch_up(&table, &ids[..6]);
+        let (mut clock, ids) = clock_over(&tokens);
+        clock.advance(&ids[..6], 0);
         assert_eq!(
             (clock.bars, clock.metre, clock.notes_in_bar),
             (1, (3, 4), 1)
         );
         assert_eq!(clock.sounding_at(1.0), 1);
         assert_eq!(clock.sounding_at(2.0), 0);
-        clock.catch_up(&table, &ids);
+        clock.advance(&ids, 0);
         // The second bar starts after 3 quarters; position 8 of 6/8 is one eighth-note beat in.
         assert_eq!((clock.bar_start, clock.now), (3.0, 3.5));
         assert_eq!(clock.seconds(3.0), 3.0, "60 quarters per minute");
         assert_eq!(clock.notes_in_bar, 0);
+        assert_eq!(
+            (clock.first_position, clock.positions_in_bar()),
+            (Some(2), 48)
+        );
+    }
+
+    #[test]
+    fn the_new_part_is_told_apart_from_the_prompt() {
+        let tokens = [
+            "BOS_None",
+            "Bar_None",
+            "Position_0",
+            "Tempo_60.0",
+            "Program_0",
+            "Pitch_62",
+            "Duration_4.0.8",
+            // The new part.
+            "Program_0",
+            "Pitch_65",
+            "Program_-1",
+            "Pitch_64",
+            "Tempo_90.0",
+        ];
+        let (mut clock, ids) = clock_over(&tokens);
+        clock.advance(&ids[..5], 7);
+        assert_eq!(clock.prompt_end, None, "the prompt is not all read");
+        clock.advance(&ids, 7);
+        // One bar, whose note rings four quarters at 60 a minute.
+        assert_eq!(clock.prompt_end, Some((1, 4.0)));
+        assert_eq!(clock.new_programs, [0, -1]);
+        assert!(clock.new_tempo && clock.drums());
+        // A pitch under the drums' program names no note.
+        assert_eq!(clock.pitch_classes.iter().sum::<usize>(), 2);
+        assert_eq!((clock.pitch_classes[2], clock.pitch_classes[5]), (1, 1));
+        assert_eq!(clock.last, Some(TokenKind::Tempo(90.0)));
     }
 }

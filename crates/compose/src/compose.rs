@@ -1,19 +1,15 @@
 //! From a model and a request to pieces: prompt → constraints → generation → decoding.
 
-use std::sync::Arc;
-
 use midigpt_generate::{
     generate, Constraint, Generated, GrammarConstraint, MinTokens, OnToken, SamplingConfig,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend};
-use midigpt_tokenize::{TokenId, Tokenizer};
+use midigpt_tokenize::{TokenId, TokenKind, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::clock::{Kind, Table};
-use crate::constraints::OpeningTempo;
-use crate::controls::resolution;
+use crate::constraints::{clocked, OpeningTempo, Rule};
 use crate::form::formed_piece;
 use crate::splice::splice;
 use crate::{ComposeError, Controls, ModelPackage};
@@ -242,18 +238,19 @@ pub fn constraints(
             }));
         }
     }
+    let table = tokenizer.table();
+    // The opening, then the controls, all reading one clock.
+    let mut on_clock: Vec<Box<dyn Rule>> = Vec::new();
     // A tempo control sets the opening tempo itself; BPE merges hide the opening's tokens.
     if controls.opening_tempo && controls.tempo.is_none() && !tokenizer.is_bpe() {
-        let table = Table::new(tokenizer.vocab(), resolution(tokenizer));
-        let has = |f: fn(Kind) -> bool| table.has(f);
-        if has(|k| matches!(k, Kind::Tempo(_))) && has(|k| matches!(k, Kind::Position(_))) {
-            out.push(Box::new(OpeningTempo {
-                table: Arc::new(table),
-                done: false,
-            }));
+        let has = |f: fn(TokenKind) -> bool| table.has(f);
+        if has(|k| matches!(k, TokenKind::Tempo(_))) && has(|k| matches!(k, TokenKind::Position(_)))
+        {
+            on_clock.push(Box::new(OpeningTempo { done: false }));
         }
     }
-    out.extend(controls.constraints(tokenizer)?);
+    on_clock.extend(controls.controls(tokenizer)?);
+    out.extend(clocked(table, on_clock));
     Ok(out)
 }
 
@@ -290,10 +287,8 @@ pub(crate) fn one_piece<B: GptBackend>(
     let mut score = tokenizer.decode(std::slice::from_ref(&tokens))?;
     if request.controls.length.is_some() && out.ended {
         // The piece ends at its last bar line: notes still ringing there stop with it.
-        let bars = tokens
-            .iter()
-            .filter(|&&t| Some(t) == vocab.get("Bar_None"))
-            .count();
+        let bar = tokenizer.table().bar();
+        let bars = tokens.iter().filter(|&&t| Some(t) == bar).count();
         let end = score.bars().nth(bars);
         if let Some(end) = end {
             cut_at(&mut score, end);

@@ -1,32 +1,75 @@
 //! The controls as constraints: each masks the next token's logits so that what is
-//! generated obeys it by construction. They read the stream through a [`Clock`] and act on
+//! generated obeys it by construction. One constraint ([`clocked`]) reads the stream through a
+//! single [`Clock`], a token at a time, and hands it to every control; the controls act on
 //! the generated part only (a prompt's own bars, tempos and instruments are left as they are).
 
 use std::sync::Arc;
 
 use midigpt_generate::{forbid, keep_only, transfer, Constraint};
-use midigpt_tokenize::TokenId;
+use midigpt_tokenize::{TokenId, TokenKind, TokenTable};
 
-use crate::clock::{Clock, Kind, Table};
+use crate::clock::Clock;
+
+/// A control: masks the next token's logits, knowing where the stream stands.
+pub(crate) trait Rule: Send {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]);
+}
+
+/// The controls of one generation over one clock: before each draw the clock reads the
+/// tokens it has not read, then every control masks the logits in turn.
+pub(crate) struct Clocked {
+    clock: Clock,
+    controls: Vec<Box<dyn Rule>>,
+}
+
+/// `controls` over one clock reading ids through `table` (no constraint without controls).
+pub(crate) fn clocked(
+    table: Arc<TokenTable>,
+    controls: Vec<Box<dyn Rule>>,
+) -> Option<Box<dyn Constraint>> {
+    let clock = Clock::new(table);
+    (!controls.is_empty()).then(|| Box::new(Clocked { clock, controls }) as Box<dyn Constraint>)
+}
+
+impl Constraint for Clocked {
+    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
+        self.clock.advance(tokens, new_from);
+        for control in &mut self.controls {
+            control.apply(&self.clock, logits);
+        }
+    }
+}
+
+/// Forbids (see [`midigpt_generate::forbid`]) every id for which `f` holds.
+pub(crate) fn forbid_where(
+    table: &TokenTable,
+    logits: &mut [f32],
+    f: impl Fn(TokenId, TokenKind) -> bool,
+) {
+    for (id, kind) in table.iter() {
+        if f(id, kind) {
+            forbid(logits, id);
+        }
+    }
+}
+
+/// Whether the generated part has begun (a token is drawn after what the clock has read).
+fn in_new_part(clock: &Clock) -> bool {
+    clock.read > clock.new_from
+}
 
 /// Only these programs (GM numbers, -1 for drums). Until each has played once in the new
 /// part, a program token must be one that has not, and one must follow each note (so a new
 /// piece uses every instrument asked for, from its first chord).
 pub struct Instruments {
-    pub(crate) table: Arc<Table>,
     pub(crate) programs: Vec<i16>,
-    pub(crate) clock: Clock,
 }
 
-impl Constraint for Instruments {
-    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
-        if self.clock.read == 0 {
-            // The prompt's programs are the prompt's: count only what is generated.
-            self.clock.read = new_from;
-        }
-        self.clock.catch_up(&self.table, tokens);
+impl Rule for Instruments {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        // The prompt's programs are the prompt's: count only what is generated.
         let unused: Vec<i16> = (self.programs.iter())
-            .filter(|p| !self.clock.programs.contains(p))
+            .filter(|p| !clock.new_programs.contains(p))
             .copied()
             .collect();
         let wanted = if unused.is_empty() {
@@ -37,11 +80,13 @@ impl Constraint for Instruments {
         // After a note or a tempo, while some instrument has not played, a note comes next: a
         // model may otherwise go round position and tempo tokens to avoid an instrument it
         // never saw.
-        let last = tokens.last().map(|&t| self.table.kind(t));
-        let after = matches!(last, Some(Kind::Duration(_) | Kind::Tempo(_)));
-        let force = !unused.is_empty() && after && tokens.len() > new_from;
-        self.table.forbid_where(logits, |_, kind| match kind {
-            Kind::Program(p) => !wanted.contains(&p),
+        let after = matches!(
+            clock.last,
+            Some(TokenKind::Duration(_) | TokenKind::Tempo(_))
+        );
+        let force = !unused.is_empty() && after && in_new_part(clock);
+        forbid_where(clock.table(), logits, |_, kind| match kind {
+            TokenKind::Program(p) => !wanted.contains(&p),
             _ => force,
         });
     }
@@ -51,26 +96,19 @@ impl Constraint for Instruments {
 /// token after it (a model that changes tempo at every position would otherwise loop on
 /// position and tempo tokens without playing).
 pub struct HoldTempo {
-    pub(crate) table: Arc<Table>,
     pub(crate) tempo: TokenId,
-    pub(crate) clock: Clock,
 }
 
-impl Constraint for HoldTempo {
-    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
-        if self.clock.read == 0 {
-            self.clock.read = new_from;
-        }
-        self.clock.catch_up(&self.table, tokens);
-        let last = tokens.last().map(|&t| self.table.kind(t));
-        let new_part = tokens.len() > new_from;
-        if new_part && !self.clock.tempo_seen && matches!(last, Some(Kind::Position(_))) {
+impl Rule for HoldTempo {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        let at_position = matches!(clock.last, Some(TokenKind::Position(_)));
+        if in_new_part(clock) && !clock.new_tempo && at_position {
             keep_only(logits, |id| id == self.tempo);
             return;
         }
-        let seen = self.clock.tempo_seen;
-        self.table.forbid_where(logits, |id, kind| {
-            matches!(kind, Kind::Tempo(_)) && (id != self.tempo || seen)
+        let seen = clock.new_tempo;
+        forbid_where(clock.table(), logits, |id, kind| {
+            matches!(kind, TokenKind::Tempo(_)) && (id != self.tempo || seen)
         });
     }
 }
@@ -81,29 +119,29 @@ impl Constraint for HoldTempo {
 /// and the piece plays at MIDI's default 120 BPM until it does. A prompt that has positions
 /// already opened the piece: then this does nothing.
 pub struct OpeningTempo {
-    pub(crate) table: Arc<Table>,
-    /// Set once the opening is over (or was the prompt's): nothing is scanned after that.
+    /// Set once the opening is over (or was the prompt's).
     pub(crate) done: bool,
 }
 
-impl Constraint for OpeningTempo {
-    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
+impl Rule for OpeningTempo {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
         if self.done {
             return;
         }
-        let is_position = |&t: &TokenId| matches!(self.table.kind(t), Kind::Position(_));
-        match tokens.iter().position(is_position) {
+        let table = clock.table();
+        match clock.first_position {
             // No position yet: the first one is the bar's first.
-            None => self
-                .table
-                .forbid_where(logits, |_, k| matches!(k, Kind::Position(p) if p != 0)),
+            None => forbid_where(
+                table,
+                logits,
+                |_, k| matches!(k, TokenKind::Position(p) if p != 0),
+            ),
             // Just drawn: a tempo comes next, where the grammar allows one.
-            Some(i) if i + 1 == tokens.len() && i >= new_from => {
+            Some(i) if i + 1 == clock.read && i >= clock.new_from => {
                 let allowed = |t: TokenId| logits.get(t as usize).is_some_and(|l| l.is_finite());
-                let tempos = self.table.ids(|k| matches!(k, Kind::Tempo(_)));
+                let tempos = table.ids(|k| matches!(k, TokenKind::Tempo(_)));
                 if tempos.into_iter().any(allowed) {
-                    self.table
-                        .forbid_where(logits, |_, k| !matches!(k, Kind::Tempo(_)));
+                    forbid_where(table, logits, |_, k| !matches!(k, TokenKind::Tempo(_)));
                 }
                 self.done = true;
             }
@@ -115,17 +153,16 @@ impl Constraint for OpeningTempo {
 
 /// One metre for every new bar, and no position past its end.
 pub struct HoldMetre {
-    pub(crate) table: Arc<Table>,
     pub(crate) metre: TokenId,
     /// Positions per bar of the metre.
     pub(crate) positions: u32,
 }
 
-impl Constraint for HoldMetre {
-    fn apply(&mut self, _tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        self.table.forbid_where(logits, |id, kind| {
-            let other_metre = matches!(kind, Kind::TimeSig(..)) && id != self.metre;
-            other_metre || matches!(kind, Kind::Position(p) if p >= self.positions)
+impl Rule for HoldMetre {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        forbid_where(clock.table(), logits, |id, kind| {
+            let other_metre = matches!(kind, TokenKind::TimeSig(..)) && id != self.metre;
+            other_metre || matches!(kind, TokenKind::Position(p) if p >= self.positions)
         });
     }
 }
@@ -144,39 +181,26 @@ pub enum Length {
 /// nowhere else); before, the end token is forbidden. No new bar is empty, and no note is
 /// placed past its bar line.
 pub struct EndAt {
-    pub(crate) table: Arc<Table>,
     pub(crate) length: Length,
     pub(crate) bar: TokenId,
     pub(crate) eos: TokenId,
-    pub(crate) clock: Clock,
-    /// Bars and seconds where the new part starts.
-    pub(crate) start: Option<(usize, f64)>,
 }
 
-impl Constraint for EndAt {
-    fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]) {
-        if self.start.is_none() {
-            self.clock
-                .catch_up(&self.table, &tokens[..new_from.min(tokens.len())]);
-            let prompt_end = self
-                .clock
-                .now
-                .max(self.clock.ends.iter().copied().fold(0.0, f64::max));
-            self.start = Some((self.clock.bars, self.clock.seconds(prompt_end)));
-        }
-        self.clock.catch_up(&self.table, tokens);
-        let (bars0, seconds0) = self.start.unwrap_or_default();
+impl Rule for EndAt {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        // Bars and seconds where the new part starts.
+        let (bars0, seconds0) = clock.prompt_end.unwrap_or_default();
         let long_enough = match self.length {
-            Length::Bars(n) => self.clock.bars - bars0 >= n,
+            Length::Bars(n) => clock.bars - bars0 >= n,
             Length::Seconds(s) => {
-                let bar_end = self.clock.bar_start + self.clock.bar_quarters();
-                self.clock.bars > bars0 && self.clock.seconds(bar_end) - seconds0 >= s
+                let bar_end = clock.bar_start + clock.bar_quarters();
+                clock.bars > bars0 && clock.seconds(bar_end) - seconds0 >= s
             }
         };
-        forbid_past_bar_line(&self.table, &self.clock, logits);
+        forbid_past_bar_line(clock, logits);
         // Every bar counted holds music: a model can pad a piece with silent bars (a metre
         // it rarely saw makes it do so), which would meet the length with nothing in it.
-        if self.clock.bars > bars0 && self.clock.notes_in_bar == 0 {
+        if clock.bars > bars0 && clock.notes_in_bar == 0 {
             forbid(logits, self.bar);
             forbid(logits, self.eos);
             return;
@@ -193,17 +217,14 @@ impl Constraint for EndAt {
 
 /// At most this many notes start in a bar: once reached, nothing but a new bar (or the end).
 pub struct NotesPerBar {
-    pub(crate) table: Arc<Table>,
     pub(crate) max: usize,
-    pub(crate) clock: Clock,
 }
 
-impl Constraint for NotesPerBar {
-    fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        self.clock.catch_up(&self.table, tokens);
-        forbid_past_bar_line(&self.table, &self.clock, logits);
-        if self.clock.notes_in_bar >= self.max {
-            forbid_note_starts(&self.table, logits, |_| true);
+impl Rule for NotesPerBar {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        forbid_past_bar_line(clock, logits);
+        if clock.notes_in_bar >= self.max {
+            forbid_note_starts(clock.table(), logits, |_| true);
         }
     }
 }
@@ -211,20 +232,15 @@ impl Constraint for NotesPerBar {
 /// At most this many notes sound at once: no note starts where as many already ring, and no
 /// position is taken where they would.
 pub struct Polyphony {
-    pub(crate) table: Arc<Table>,
     pub(crate) max: usize,
-    pub(crate) clock: Clock,
 }
 
-impl Constraint for Polyphony {
-    fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        self.clock.catch_up(&self.table, tokens);
-        forbid_past_bar_line(&self.table, &self.clock, logits);
-        let full_now = self.clock.sounding_at(self.clock.now) >= self.max;
-        let clock = &self.clock;
-        let table = &self.table;
-        forbid_note_starts(table, logits, |kind| match kind {
-            Kind::Position(p) => clock.sounding_at(clock.position(table, p)) >= self.max,
+impl Rule for Polyphony {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        forbid_past_bar_line(clock, logits);
+        let full_now = clock.sounding_at(clock.now) >= self.max;
+        forbid_note_starts(clock.table(), logits, |kind| match kind {
+            TokenKind::Position(p) => clock.sounding_at(clock.position(p)) >= self.max,
             _ => full_now,
         });
     }
@@ -232,21 +248,25 @@ impl Constraint for Polyphony {
 
 /// Forbids positions past the current bar's end: a note there would sound in the next bar,
 /// behind the back of any control that counts by bars.
-fn forbid_past_bar_line(table: &Table, clock: &Clock, logits: &mut [f32]) {
-    let positions = (clock.metre.0 as f64 * table.res).round() as u32;
-    table.forbid_where(
+fn forbid_past_bar_line(clock: &Clock, logits: &mut [f32]) {
+    let positions = clock.positions_in_bar();
+    forbid_where(
+        clock.table(),
         logits,
-        |_, kind| matches!(kind, Kind::Position(p) if p >= positions),
+        |_, kind| matches!(kind, TokenKind::Position(p) if p >= positions),
     );
 }
 
 /// Forbids the tokens that lead to a new note (positions, programs, pitches, drum hits) for
 /// which `when` holds.
-fn forbid_note_starts(table: &Table, logits: &mut [f32], when: impl Fn(Kind) -> bool) {
-    table.forbid_where(logits, |_, kind| {
+fn forbid_note_starts(table: &TokenTable, logits: &mut [f32], when: impl Fn(TokenKind) -> bool) {
+    forbid_where(table, logits, |_, kind| {
         let starts = matches!(
             kind,
-            Kind::Position(_) | Kind::Program(_) | Kind::Pitch(_) | Kind::Drum(_)
+            TokenKind::Position(_)
+                | TokenKind::Program(_)
+                | TokenKind::Pitch(_)
+                | TokenKind::Drum(_)
         );
         starts && when(kind)
     });
@@ -254,16 +274,16 @@ fn forbid_note_starts(table: &Table, logits: &mut [f32], when: impl Fn(Kind) -> 
 
 /// Pitched notes only within `low..=high` (drum hits are not pitches).
 pub struct PitchRange {
-    pub(crate) table: Arc<Table>,
     pub(crate) low: u8,
     pub(crate) high: u8,
 }
 
-impl Constraint for PitchRange {
-    fn apply(&mut self, _tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        self.table.forbid_where(
+impl Rule for PitchRange {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        forbid_where(
+            clock.table(),
             logits,
-            |_, kind| matches!(kind, Kind::Pitch(p) if p < self.low || p > self.high),
+            |_, kind| matches!(kind, TokenKind::Pitch(p) if p < self.low || p > self.high),
         );
     }
 }

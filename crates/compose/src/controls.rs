@@ -1,13 +1,11 @@
 //! What a musician asks for, and the constraints that make the model obey it.
 
-use std::sync::Arc;
-
 use midigpt_generate::Constraint;
-use midigpt_tokenize::Tokenizer;
+use midigpt_tokenize::{TokenKind, Tokenizer};
 
-use crate::clock::{Clock, Kind, Table};
 use crate::constraints::{
-    EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
+    clocked, EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
+    Rule,
 };
 use crate::key::InKey;
 use crate::{ComposeError, Control, Form, Key};
@@ -113,13 +111,22 @@ impl Controls {
         Ok(())
     }
 
-    /// The constraints that enforce these controls with `tokenizer`, or a clear error for a
-    /// control the tokenizer has no tokens for.
+    /// The constraints that enforce these controls with `tokenizer` (one, over one clock;
+    /// none without controls), or a clear error for a control the tokenizer has no tokens for.
     pub fn constraints(
         &self,
         tokenizer: &dyn Tokenizer,
     ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
-        let mut out: Vec<Box<dyn Constraint>> = Vec::new();
+        let controls = self.controls(tokenizer)?;
+        Ok(clocked(tokenizer.table(), controls).into_iter().collect())
+    }
+
+    /// The controls that enforce these settings with `tokenizer`, to read one clock.
+    pub(crate) fn controls(
+        &self,
+        tokenizer: &dyn Tokenizer,
+    ) -> Result<Vec<Box<dyn Rule>>, ComposeError> {
+        let mut out: Vec<Box<dyn Rule>> = Vec::new();
         if !self.any() {
             return Ok(out);
         }
@@ -145,8 +152,8 @@ impl Controls {
                  programs controls act on: controls need a model trained without BPE",
             ));
         }
-        let table = Arc::new(Table::new(tokenizer.vocab(), resolution(tokenizer)));
-        let need = |control: Control, what: &str, kind: fn(Kind) -> bool| {
+        let table = tokenizer.table();
+        let need = |control: Control, what: &str, kind: fn(TokenKind) -> bool| {
             if table.has(kind) {
                 Ok(())
             } else {
@@ -156,14 +163,13 @@ impl Controls {
                 ))
             }
         };
-        let bars = |control| need(control, "Bar and Position", |k| matches!(k, Kind::Bar));
-        let clock = Clock::default;
+        let bars = |control| need(control, "Bar and Position", |k| matches!(k, TokenKind::Bar));
         if let Some(programs) = &self.instruments {
             need(Control::Instruments, "Program", |k| {
-                matches!(k, Kind::Program(_))
+                matches!(k, TokenKind::Program(_))
             })?;
             for &p in programs {
-                if !table.has(|k| k == Kind::Program(p)) {
+                if !table.has(|k| k == TokenKind::Program(p)) {
                     let what = if p < 0 {
                         "drums".into()
                     } else {
@@ -176,43 +182,31 @@ impl Controls {
                 }
             }
             let programs = programs.clone();
-            let table = table.clone();
-            out.push(Box::new(Instruments {
-                table,
-                programs,
-                clock: clock(),
-            }));
+            out.push(Box::new(Instruments { programs }));
         }
         if let Some(bpm) = self.tempo {
-            need(Control::Tempo, "Tempo", |k| matches!(k, Kind::Tempo(_)))?;
+            need(Control::Tempo, "Tempo", |k| {
+                matches!(k, TokenKind::Tempo(_))
+            })?;
             let nearest = table
                 .iter()
                 .filter_map(|(id, k)| match k {
-                    Kind::Tempo(t) => Some((id, (t - bpm).abs())),
+                    TokenKind::Tempo(t) => Some((id, (t - bpm).abs())),
                     _ => None,
                 })
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(id, _)| id)
                 .expect("checked above");
-            let table = table.clone();
-            out.push(Box::new(HoldTempo {
-                table,
-                tempo: nearest,
-                clock: clock(),
-            }));
+            out.push(Box::new(HoldTempo { tempo: nearest }));
         }
         if let Some((n, d)) = self.time_signature {
             need(Control::TimeSignature, "TimeSig", |k| {
-                matches!(k, Kind::TimeSig(..))
+                matches!(k, TokenKind::TimeSig(..))
             })?;
             bars(Control::TimeSignature)?;
-            let metre = table.ids(|k| k == Kind::TimeSig(n, d));
-            let Some(&metre) = metre.first() else {
-                let known: Vec<String> = (table.iter())
-                    .filter_map(|(_, k)| match k {
-                        Kind::TimeSig(n, d) => Some(format!("{n}/{d}")),
-                        _ => None,
-                    })
+            let Some(metre) = table.time_sig(n, d) else {
+                let known: Vec<String> = (table.time_sigs().iter())
+                    .map(|(n, d)| format!("{n}/{d}"))
                     .collect();
                 return Err(ComposeError::control(
                     Control::TimeSignature,
@@ -222,12 +216,8 @@ impl Controls {
                     ),
                 ));
             };
-            let positions = (n as f64 * table.res).round() as u32;
-            out.push(Box::new(HoldMetre {
-                table: table.clone(),
-                metre,
-                positions,
-            }));
+            let positions = n as u32 * table.ticks_per_beat();
+            out.push(Box::new(HoldMetre { metre, positions }));
         }
         if let Some(length) = self.length {
             let control = match length {
@@ -235,56 +225,36 @@ impl Controls {
                 Length::Seconds(_) => Control::Seconds,
             };
             bars(control)?;
-            let bar = table.ids(|k| k == Kind::Bar)[0];
+            let bar = table.bar().expect("checked above");
             let eos = tokenizer.vocab().eos().ok_or_else(|| {
                 ComposeError::control(control, "this model's tokenizer has no end token")
             })?;
-            let (table, clock) = (table.clone(), clock());
-            out.push(Box::new(EndAt {
-                table,
-                length,
-                bar,
-                eos,
-                clock,
-                start: None,
-            }));
+            out.push(Box::new(EndAt { length, bar, eos }));
         }
         if let Some(max) = self.max_notes_per_bar {
             bars(Control::MaxNotesPerBar)?;
-            out.push(Box::new(NotesPerBar {
-                table: table.clone(),
-                max,
-                clock: clock(),
-            }));
+            out.push(Box::new(NotesPerBar { max }));
         }
         if let Some(max) = self.max_polyphony {
             bars(Control::MaxPolyphony)?;
             need(Control::MaxPolyphony, "Duration", |k| {
-                matches!(k, Kind::Duration(_))
+                matches!(k, TokenKind::Duration(_))
             })?;
-            out.push(Box::new(Polyphony {
-                table: table.clone(),
-                max,
-                clock: clock(),
-            }));
+            out.push(Box::new(Polyphony { max }));
         }
         if let Some(key) = self.key {
-            need(Control::Key, "Pitch", |k| matches!(k, Kind::Pitch(_)))?;
-            out.push(Box::new(InKey::new(table.clone(), key)));
+            need(Control::Key, "Pitch", |k| matches!(k, TokenKind::Pitch(_)))?;
+            out.push(Box::new(InKey { key }));
         }
         if let Some((low, high)) = self.pitch_range {
-            let inside = move |k| matches!(k, Kind::Pitch(p) if p >= low && p <= high);
+            let inside = move |k| matches!(k, TokenKind::Pitch(p) if p >= low && p <= high);
             if !table.has(inside) {
                 return Err(ComposeError::control(
                     Control::PitchRange,
                     format!("this model's tokenizer has no pitch within {low}..{high}"),
                 ));
             }
-            out.push(Box::new(PitchRange {
-                table: table.clone(),
-                low,
-                high,
-            }));
+            out.push(Box::new(PitchRange { low, high }));
         }
         Ok(out)
     }
@@ -308,13 +278,4 @@ impl Controls {
         ];
         set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
     }
-}
-
-/// Position ticks per beat of a MidiTok tokenizer: the finest `beat_res` (8 by default).
-pub(crate) fn resolution(tokenizer: &dyn Tokenizer) -> u32 {
-    let json = tokenizer.to_json();
-    let res = json.get("config").and_then(|c| c.get("beat_res"));
-    res.and_then(|r| r.as_object())
-        .and_then(|r| r.values().filter_map(|v| v.as_u64()).max())
-        .unwrap_or(8) as u32
 }

@@ -3,18 +3,16 @@
 //! It replaces the plain grammar constraint (which never lets a piece start after a
 //! `Program` token, as the fill's program list ends).
 
+use std::sync::Arc;
+
 use midigpt_generate::{forbid, keep_only, transfer, Constraint, Grammar};
-use midigpt_tokenize::infill::{InfillVocab, Kind};
-use midigpt_tokenize::{TokenId, Vocab};
+use midigpt_tokenize::infill::InfillVocab;
+use midigpt_tokenize::{TokenId, TokenKind, TokenTable};
 
 /// Keeps a generated fill to `bars` bars of the hole's metres and programs.
 pub struct FillConstraint {
     grammar: Grammar,
-    kinds: Vec<Kind>,
-    /// `Position_n` → n.
-    positions: Vec<Option<u32>>,
-    /// Positions per beat.
-    per_beat: u32,
+    table: Arc<TokenTable>,
     bar: TokenId,
     fill_end: TokenId,
     eos: Option<TokenId>,
@@ -30,48 +28,24 @@ pub struct FillConstraint {
 impl FillConstraint {
     /// A fill of `bars` (each bar's `TimeSig` id, if the tokenizer has them, and beats).
     pub fn new(
-        vocab: &Vocab,
         v: &InfillVocab,
         grammar: Grammar,
         bars: Vec<(Option<TokenId>, u32)>,
         programs: Option<Vec<i16>>,
         per_bar_cap: usize,
     ) -> FillConstraint {
-        let positions: Vec<Option<u32>> = vocab
-            .tokens()
-            .iter()
-            .map(|t| t.strip_prefix("Position_").and_then(|n| n.parse().ok()))
-            .collect();
-        let most_beats = vocab
-            .tokens()
-            .iter()
-            .filter_map(|t| time_sig_beats(t))
-            .max()
-            .unwrap_or(4);
-        let n_positions = positions.iter().flatten().count() as u32;
+        let table = v.table().clone();
         FillConstraint {
             grammar,
-            kinds: (0..vocab.len() as TokenId).map(|id| v.kind(id)).collect(),
-            positions,
-            per_beat: (n_positions / most_beats.max(1)).max(1),
+            eos: table.first(|k| k == TokenKind::Eos),
+            table,
             bar: v.bar,
             fill_end: v.fill_end,
-            eos: vocab.eos(),
             bars,
             programs,
             per_bar_cap: per_bar_cap.max(8),
         }
     }
-}
-
-/// Beats of a `TimeSig_n/d` token: n.
-pub fn time_sig_beats(token: &str) -> Option<u32> {
-    token
-        .strip_prefix("TimeSig_")?
-        .split('/')
-        .next()?
-        .parse()
-        .ok()
 }
 
 impl Constraint for FillConstraint {
@@ -86,19 +60,16 @@ impl Constraint for FillConstraint {
         if let (Some(ts), true) = (time_sig, prev == self.bar) {
             return keep_only(logits, |id| id == ts);
         }
-        let kind = |id: TokenId| self.kinds.get(id as usize).copied();
         let last_bar = new.iter().rposition(|&t| t == self.bar).unwrap_or(0);
         // Closing is only offered where a bar may end (not inside a note).
         let full =
             new.len() - last_bar >= self.per_bar_cap && self.grammar.allows(Some(prev), self.bar);
-        let positions_in_bar = beats * self.per_beat;
+        let positions_in_bar = beats * self.table.ticks_per_beat();
         keep_only(logits, |id| {
-            let fits = match kind(id) {
-                Some(Kind::Tempo | Kind::TimeSig) => false,
-                Some(Kind::Program(p)) => self.programs.as_ref().is_none_or(|s| s.contains(&p)),
-                Some(Kind::Position) => {
-                    self.positions[id as usize].is_some_and(|n| n < positions_in_bar)
-                }
+            let fits = match self.table.kind(id) {
+                TokenKind::Tempo(_) | TokenKind::TimeSig(..) => false,
+                TokenKind::Program(p) => self.programs.as_ref().is_none_or(|s| s.contains(&p)),
+                TokenKind::Position(n) => n < positions_in_bar,
                 _ => true,
             };
             // A bar that ran over its budget may only close (once a note is complete).

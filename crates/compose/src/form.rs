@@ -161,7 +161,7 @@ pub(crate) fn formed_piece<B: GptBackend>(
     seed: u64,
     on_token: &mut dyn FnMut(TokenId, usize) -> bool,
 ) -> Result<Piece, ComposeError> {
-    let bar = tokenizer.vocab().get("Bar_None").ok_or_else(|| {
+    let bar = tokenizer.table().bar().ok_or_else(|| {
         ComposeError::control(
             Control::Form,
             "this model's tokenizer has no Bar tokens to count",

@@ -25,12 +25,12 @@ use midigpt_generate::{generate, SamplingConfig};
 use midigpt_midi::{Note, Score, Track};
 use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::infill::{make_example, Bars, Hole, InfillVocab};
-use midigpt_tokenize::{miditok::program_name, TokenId, Tokenizer};
+use midigpt_tokenize::{miditok::program_name, TokenId, TokenKind, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::compose::each_piece;
-use crate::fill::{time_sig_beats, FillConstraint};
+use crate::fill::FillConstraint;
 use crate::{ComposeError, ModelPackage, Piece, Progress, Stats};
 
 /// What to fill.
@@ -110,7 +110,6 @@ pub fn infill_model<B: GptBackend>(
         // A share per bar that leaves room to finish the note a bar's budget ends in.
         let per_bar = request.max_tokens / (request.bars.len() + 1);
         let fill = FillConstraint::new(
-            tokenizer.vocab(),
             &plan.v,
             grammar,
             plan.bar_meters.clone(),
@@ -195,7 +194,7 @@ impl Plan {
             None => score.clone(),
         };
         let mut ids = tok.encode(&source)?.into_iter().next().unwrap_or_default();
-        pad_bars(tok, &v, &source, &mut ids, &starts[..n_bars]);
+        pad_bars(&v, &source, &mut ids, &starts[..n_bars]);
         let hole = Hole { bars, programs };
         let (prompt, bar_meters) = window(tok, &v, &ids, &hole, block)?;
         Ok(Plan {
@@ -346,24 +345,12 @@ fn targets(
 
 /// Appends empty bars (`Bar_None`, `TimeSig`) until `ids` has one per bar start: a score
 /// whose last bars are silent (or a track that stops early) still has them to fill.
-fn pad_bars(
-    tok: &dyn Tokenizer,
-    v: &InfillVocab,
-    score: &Score,
-    ids: &mut Vec<TokenId>,
-    starts: &[u32],
-) {
+fn pad_bars(v: &InfillVocab, score: &Score, ids: &mut Vec<TokenId>, starts: &[u32]) {
     let have = Bars::of(v, ids).bars.len();
-    let uses_ts = tok
-        .vocab()
-        .tokens()
-        .iter()
-        .any(|t| t.starts_with("TimeSig_"));
     for &start in starts.iter().skip(have) {
         ids.push(v.bar);
         let ts = score.time_signature_at(start);
-        let name = format!("TimeSig_{}/{}", ts.numerator, ts.denominator);
-        if let Some(id) = tok.vocab().get(&name).filter(|_| uses_ts) {
+        if let Some(id) = v.table().time_sig(ts.numerator, ts.denominator) {
             ids.push(id);
         }
     }
@@ -422,14 +409,11 @@ fn window(
     let meters = bars[hole.bars.clone()]
         .iter()
         .map(|bar| {
-            let ts = ids
-                .get(bar.start + 1)
-                .copied()
-                .filter(|&t| matches!(v.kind(t), midigpt_tokenize::infill::Kind::TimeSig));
-            let beats = ts
-                .and_then(|t| tok.vocab().token(t).ok().and_then(time_sig_beats))
-                .unwrap_or(4);
-            (ts, beats)
+            let after_bar = ids.get(bar.start + 1).copied();
+            match after_bar.map(|t| (t, v.table().kind(t))) {
+                Some((t, TokenKind::TimeSig(beats, _))) => (Some(t), beats as u32),
+                _ => (None, 4),
+            }
         })
         .collect();
     Ok((prompt, meters))

@@ -5,12 +5,10 @@
 //! songs put 99% of their notes in one major or minor scale), so a soft penalty keeps the
 //! chromatic colour the model has and removes most of the drift.
 
-use std::sync::Arc;
+use midigpt_tokenize::TokenKind;
 
-use midigpt_generate::Constraint;
-use midigpt_tokenize::TokenId;
-
-use crate::clock::{Kind, Table};
+use crate::clock::Clock;
+use crate::constraints::Rule;
 use crate::{ComposeError, Control};
 
 /// Subtracted from the logit of an out-of-key pitch: e² ≈ 7 times less likely.
@@ -119,47 +117,23 @@ fn best_scale(counts: &[usize; 12]) -> u8 {
 
 /// Lowers the logits of pitched notes outside the key by [`KEY_PENALTY`].
 pub struct InKey {
-    pub(crate) table: Arc<Table>,
     pub(crate) key: Key,
-    /// Pitched notes read so far, by pitch class.
-    pub(crate) counts: [usize; 12],
-    pub(crate) read: usize,
-    /// Whether the last program token read was the drums' (whose pitches are no notes).
-    pub(crate) drums: bool,
 }
 
-impl InKey {
-    pub(crate) fn new(table: Arc<Table>, key: Key) -> InKey {
-        InKey {
-            table,
-            key,
-            counts: [0; 12],
-            read: 0,
-            drums: false,
-        }
-    }
-}
-
-impl Constraint for InKey {
-    fn apply(&mut self, tokens: &[TokenId], _new_from: usize, logits: &mut [f32]) {
-        for &id in &tokens[self.read.min(tokens.len())..] {
-            match self.table.kind(id) {
-                Kind::Program(p) => self.drums = p < 0,
-                Kind::Pitch(p) if !self.drums => self.counts[(p % 12) as usize] += 1,
-                _ => {}
-            }
-        }
-        self.read = tokens.len();
-        if self.drums {
+impl Rule for InKey {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        if clock.drums() {
             return;
         }
+        // The notes so far, the prompt's and the new ones'.
+        let counts = &clock.pitch_classes;
         let tonic = match self.key.major_tonic() {
             Some(t) => t,
-            None if self.counts.iter().sum::<usize>() >= AUTO_NOTES => best_scale(&self.counts),
+            None if counts.iter().sum::<usize>() >= AUTO_NOTES => best_scale(counts),
             None => return,
         };
-        for (id, kind) in self.table.iter() {
-            if let Kind::Pitch(p) = kind {
+        for (id, kind) in clock.table().iter() {
+            if let TokenKind::Pitch(p) = kind {
                 if !in_scale(tonic, p % 12) {
                     if let Some(l) = logits.get_mut(id as usize) {
                         *l -= KEY_PENALTY;

@@ -9,7 +9,7 @@ use midigpt_compose::{
 };
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
-use midigpt_tokenize::{TokenId, Tokenizer};
+use midigpt_tokenize::{TokenId, TokenKind, Tokenizer};
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
@@ -23,14 +23,17 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(250);
 
 /// The page's description of `pkg`.
 pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
-    let tokens = pkg.tokenizer.vocab().tokens();
-    let has = |prefix: &str| tokens.iter().any(|t| t.starts_with(prefix));
-    let bpe = pkg.tokenizer.is_bpe();
+    let table = pkg.tokenizer.table();
+    // BPE merges hide the tokens every control acts on.
+    let can = |kind: fn(TokenKind) -> bool| !pkg.tokenizer.is_bpe() && table.has(kind);
     let controls = [
-        ("instruments", "Program_"),
-        ("tempo", "Tempo_"),
-        ("time_signature", "TimeSig_"),
-        ("bars", "Bar_"),
+        ("instruments", can(|k| matches!(k, TokenKind::Program(_)))),
+        ("tempo", can(|k| matches!(k, TokenKind::Tempo(_)))),
+        (
+            "time_signature",
+            can(|k| matches!(k, TokenKind::TimeSig(..))),
+        ),
+        ("bars", can(|k| k == TokenKind::Bar)),
     ];
     let name = match pkg.root() {
         Some(root) => root.file_name().map_or_else(
@@ -47,13 +50,9 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
         layers: pkg.config.n_layer,
         width: pkg.config.n_embd,
         context: pkg.config.block_size,
-        controls: (controls.iter())
-            .filter(|(_, prefix)| !bpe && has(prefix))
-            .map(|c| c.0)
-            .collect(),
-        metres: (tokens.iter())
-            .filter_map(|t| t.strip_prefix("TimeSig_"))
-            .map(str::to_owned)
+        controls: (controls.iter()).filter(|c| c.1).map(|c| c.0).collect(),
+        metres: (table.time_sigs().iter())
+            .map(|(n, d)| format!("{n}/{d}"))
             .collect(),
         cannot_fill: InfillVocab::new(pkg.tokenizer.as_ref())
             .err()

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ahash::AHashMap;
 use compact_str::CompactString;
@@ -21,7 +22,7 @@ use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::AddedToken;
 
-use crate::{TokenId, TokenizeError, Tokenizer, Vocab};
+use crate::{TokenId, TokenTable, TokenizeError, Tokenizer, Vocab};
 
 /// Offset from a base id to its character (MidiTok's `CHR_ID_START`): starting past the
 /// space and control characters keeps every token printable and whitespace-free.
@@ -51,6 +52,8 @@ pub struct Bpe {
     /// BPE id → the base ids it stands for.
     expansions: Vec<Vec<TokenId>>,
     vocab: Vocab,
+    /// What each id means (merges are [`crate::TokenKind::Other`]), read once.
+    table: Arc<TokenTable>,
 }
 
 impl std::fmt::Debug for Bpe {
@@ -323,7 +326,9 @@ impl Bpe {
             ));
         }
         let model_json = hf.to_string(false).map_err(bpe_err)?;
+        let table = Arc::new(TokenTable::new(&vocab, Some(base.table().ticks_per_beat())));
         Ok(Bpe {
+            table,
             base,
             hf,
             model_json,
@@ -429,6 +434,10 @@ impl Tokenizer for Bpe {
 
     fn vocab(&self) -> &Vocab {
         &self.vocab
+    }
+
+    fn table(&self) -> Arc<TokenTable> {
+        self.table.clone()
     }
 
     /// The base tokenizer's JSON plus `_vocab_base`, `_model` and

@@ -18,8 +18,9 @@
 //! model sees at generation exactly the layout it learnt.
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use crate::{TokenId, TokenizeError, Tokenizer, Vocab};
+use crate::{TokenId, TokenKind, TokenTable, TokenizeError, Tokenizer, Vocab};
 
 /// The infill placeholder of a hole bar in the context.
 pub const INFILL_BAR: &str = "Infill_Bar";
@@ -30,7 +31,7 @@ pub const FILL_END: &str = "FillBar_End";
 /// The three infill tokens, in the order they are appended to `special_tokens`.
 pub const INFILL_TOKENS: [&str; 3] = [INFILL_BAR, FILL_START, FILL_END];
 
-/// The role of a token id in the infill layout.
+/// The role of a token id in the infill layout (its [`TokenKind`], coarser).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `PAD`, `BOS`, `EOS`, `MASK` and other specials.
@@ -60,7 +61,7 @@ pub enum Kind {
 /// The ids of a REMI / REMI+ vocabulary that has the infill tokens, by role.
 #[derive(Debug, Clone)]
 pub struct InfillVocab {
-    kinds: Vec<Kind>,
+    table: Arc<TokenTable>,
     /// `Infill_Bar`.
     pub infill_bar: TokenId,
     /// `FillBar_Start`.
@@ -113,62 +114,58 @@ impl InfillVocab {
                 "infilling needs a REMI or REMI+ tokenizer".into(),
             ));
         }
-        InfillVocab::from_vocab(tokenizer.vocab())
+        InfillVocab::from_table(tokenizer.table())
     }
 
     /// The roles of a REMI vocabulary's tokens (by their names).
     pub fn from_vocab(vocab: &Vocab) -> Result<InfillVocab, TokenizeError> {
-        let need = |name: &str| {
-            vocab.get(name).ok_or_else(|| {
+        InfillVocab::from_table(Arc::new(TokenTable::new(vocab, None)))
+    }
+
+    fn from_table(table: Arc<TokenTable>) -> Result<InfillVocab, TokenizeError> {
+        let need = |kind: TokenKind, name: &str| {
+            table.first(|k| k == kind).ok_or_else(|| {
                 TokenizeError::Infill(format!(
                     "no {name} token in the vocabulary: this model was not trained with \
                      infilling; train with infill_rate > 0 on data prepared with --infill-tokens"
                 ))
             })
         };
-        let kinds: Vec<Kind> = vocab.tokens().iter().map(|t| kind_of(t)).collect();
         Ok(InfillVocab {
-            programs: kinds.iter().any(|k| matches!(k, Kind::Program(_))),
-            kinds,
-            infill_bar: need(INFILL_BAR)?,
-            fill_start: need(FILL_START)?,
-            fill_end: need(FILL_END)?,
-            bar: need("Bar_None")?,
+            infill_bar: need(TokenKind::InfillBar, INFILL_BAR)?,
+            fill_start: need(TokenKind::FillStart, FILL_START)?,
+            fill_end: need(TokenKind::FillEnd, FILL_END)?,
+            bar: need(TokenKind::Bar, "Bar_None")?,
+            programs: table.has(|k| matches!(k, TokenKind::Program(_))),
+            table,
         })
+    }
+
+    /// What each id means, and the position resolution.
+    pub fn table(&self) -> &Arc<TokenTable> {
+        &self.table
     }
 
     /// The role of `id` (ids outside the vocabulary are specials).
     pub fn kind(&self, id: TokenId) -> Kind {
-        self.kinds
-            .get(id as usize)
-            .copied()
-            .unwrap_or(Kind::Special)
+        match self.table.kind(id) {
+            TokenKind::InfillBar => Kind::InfillBar,
+            TokenKind::FillStart => Kind::FillStart,
+            TokenKind::FillEnd => Kind::FillEnd,
+            TokenKind::Bar => Kind::Bar,
+            TokenKind::TimeSig(..) => Kind::TimeSig,
+            TokenKind::Position(_) => Kind::Position,
+            TokenKind::Tempo(_) => Kind::Tempo,
+            TokenKind::Program(p) => Kind::Program(p),
+            TokenKind::Pitch(_) | TokenKind::Drum(_) => Kind::Pitch,
+            TokenKind::Velocity(_) | TokenKind::Duration(_) => Kind::NoteTail,
+            _ => Kind::Special,
+        }
     }
 
     /// The id of `Program_p`.
     pub fn program_id(&self, program: i16) -> Option<TokenId> {
-        let id = self
-            .kinds
-            .iter()
-            .position(|&k| k == Kind::Program(program))?;
-        Some(id as TokenId)
-    }
-}
-
-fn kind_of(token: &str) -> Kind {
-    let (kind, value) = token.split_once('_').unwrap_or((token, ""));
-    match kind {
-        _ if token == INFILL_BAR => Kind::InfillBar,
-        _ if token == FILL_START => Kind::FillStart,
-        _ if token == FILL_END => Kind::FillEnd,
-        "Bar" => Kind::Bar,
-        "TimeSig" => Kind::TimeSig,
-        "Position" => Kind::Position,
-        "Tempo" => Kind::Tempo,
-        "Program" => value.parse().map_or(Kind::Special, Kind::Program),
-        "Pitch" | "PitchDrum" => Kind::Pitch,
-        "Velocity" | "Duration" => Kind::NoteTail,
-        _ => Kind::Special,
+        self.table.program(program)
     }
 }
 

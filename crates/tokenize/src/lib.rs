@@ -22,6 +22,7 @@ mod midi_like;
 pub mod miditok;
 mod remi;
 mod remi_decode;
+mod token_table;
 mod triplet;
 mod vocab;
 
@@ -31,8 +32,11 @@ pub use grammar::Grammar;
 pub use infill::{with_infill_tokens, InfillVocab};
 pub use midi_like::MidiLike;
 pub use remi::Remi;
+pub use token_table::{TokenKind, TokenTable, DEFAULT_TICKS_PER_BEAT};
 pub use triplet::{Triplet, TripletConfig};
 pub use vocab::Vocab;
+
+use std::sync::Arc;
 
 use midigpt_midi::Score;
 
@@ -57,6 +61,12 @@ pub trait Tokenizer: Send + Sync {
 
     /// Whether [`Tokenizer::encode`] returns a single stream for all tracks.
     fn one_stream(&self) -> bool;
+
+    /// What each id means, and the position resolution. The built-in schemes build it once
+    /// and share it; the default reads the vocabulary at each call.
+    fn table(&self) -> Arc<TokenTable> {
+        Arc::new(TokenTable::new(self.vocab(), None))
+    }
 
     /// Number of ids in the vocabulary.
     fn vocab_size(&self) -> usize {

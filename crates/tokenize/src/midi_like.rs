@@ -3,13 +3,14 @@
 //! `Tempo` and `TimeSig` tokens.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use midigpt_midi::{Note, Score, Tempo, TimeSignature};
 use serde_json::Value;
 
 use crate::miditok::preprocess::ticks_per_beat;
 use crate::miditok::{self, preprocess, program_name, Ids, MidiTokConfig, Prepared, Tables, Tok};
-use crate::{TokenId, TokenizeError, Tokenizer, Vocab};
+use crate::{TokenId, TokenTable, TokenizeError, Tokenizer, Vocab};
 
 /// A MIDI-like tokenizer with MidiTok's settings.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct MidiLike {
     note_off: Vec<Option<TokenId>>,
     drum_off: Vec<Option<TokenId>>,
     time_shift: Vec<TokenId>,
+    /// What each id means, read once.
+    table: Arc<TokenTable>,
 }
 
 /// An event before time shifts are added: a group of ids at one tick.
@@ -51,7 +54,9 @@ impl MidiLike {
             .iter()
             .filter_map(|d| vocab.get(&format!("TimeShift_{}", d.value())))
             .collect();
+        let table = Arc::new(TokenTable::new(&vocab, Some(config.max_num_pos_per_beat())));
         Ok(MidiLike {
+            table,
             note_off: by("NoteOff"),
             drum_off: by("DrumOff"),
             time_shift,
@@ -218,6 +223,10 @@ impl Tokenizer for MidiLike {
 
     fn to_json(&self) -> Value {
         miditok::tokenizer_json("MIDILike", &self.config)
+    }
+
+    fn table(&self) -> Arc<TokenTable> {
+        self.table.clone()
     }
 
     fn one_stream(&self) -> bool {

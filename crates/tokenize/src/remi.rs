@@ -4,12 +4,14 @@
 //! each note is `Pitch`, `Velocity`, `Duration` (REMI+ puts `Program` first and streams all
 //! tracks together). See Huang & Yang 2020 (REMI) and von Rütte et al. 2022 (REMI+).
 
+use std::sync::Arc;
+
 use midigpt_midi::Score;
 use serde_json::Value;
 
 use crate::miditok::preprocess::ticks_per_beat;
 use crate::miditok::{self, preprocess, Ids, MidiTokConfig, Prepared, Tables};
-use crate::{TokenId, TokenizeError, Tokenizer, Vocab};
+use crate::{TokenId, TokenTable, TokenizeError, Tokenizer, Vocab};
 
 /// A REMI / REMI+ tokenizer with MidiTok's settings.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct Remi {
     tables: Tables,
     vocab: Vocab,
     ids: Ids,
+    /// What each id means, read once.
+    table: Arc<TokenTable>,
 }
 
 /// One event before time tokens are added: a time signature, a tempo, or a whole note.
@@ -36,11 +40,13 @@ impl Remi {
         let vocab = miditok::vocab_with_specials(&config, base_vocab(&config, &tables));
         tables.index(&vocab)?;
         let ids = Ids::new(&vocab, &tables, ("Pitch", "PitchDrum"));
+        let table = Arc::new(TokenTable::new(&vocab, Some(config.max_num_pos_per_beat())));
         Ok(Remi {
             config,
             tables,
             vocab,
             ids,
+            table,
         })
     }
 
@@ -258,6 +264,10 @@ impl Tokenizer for Remi {
 
     fn to_json(&self) -> Value {
         miditok::tokenizer_json("REMI", &self.config)
+    }
+
+    fn table(&self) -> Arc<TokenTable> {
+        self.table.clone()
     }
 
     fn one_stream(&self) -> bool {

@@ -11,11 +11,13 @@
 //! are not encoded; decoding writes a score at `steps_per_quarter` ticks per quarter with one
 //! piano track, velocity [`TripletConfig::velocity`] and tempo 120.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use midigpt_midi::{Note, Score, Tempo, Track};
 
-use crate::{TokenId, TokenizeError, Tokenizer, Vocab};
+use crate::{TokenId, TokenTable, TokenizeError, Tokenizer, Vocab};
 
 /// Tempo of decoded scores: 120 quarter notes per minute.
 const DECODE_MSPQ: u32 = 500_000;
@@ -97,6 +99,8 @@ enum Kind {
 pub struct Triplet {
     config: TripletConfig,
     vocab: Vocab,
+    /// What each id means, read once.
+    table: Arc<TokenTable>,
 }
 
 impl Triplet {
@@ -108,7 +112,13 @@ impl Triplet {
         let pitches = (config.pitch_min..=config.pitch_max).map(|p| format!("Pitch_{p}"));
         let specials = ["PAD_None", "BOS_None", "EOS_None", "MASK_None"].map(String::from);
         let vocab = Vocab::new(deltas.chain(durations).chain(pitches).chain(specials));
-        Ok(Triplet { config, vocab })
+        // No positions: the table's resolution is never read.
+        let table = Arc::new(TokenTable::new(&vocab, None));
+        Ok(Triplet {
+            config,
+            vocab,
+            table,
+        })
     }
 
     /// Reads `{"tokenization": "Triplet", "config": {...}}`; unknown keys are an error.
@@ -242,6 +252,10 @@ impl Tokenizer for Triplet {
 
     fn one_stream(&self) -> bool {
         true
+    }
+
+    fn table(&self) -> Arc<TokenTable> {
+        self.table.clone()
     }
 
     fn grammar(&self) -> Option<crate::Grammar> {

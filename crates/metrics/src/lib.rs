@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 pub use error::MetricsError;
 pub use grid::cut_seconds;
 pub use piece::{measure, PieceMetrics};
-pub use plot::{plot_distributions, PLOT_PANEL_SIZE};
+pub use plot::{plot_distributions, register_plot_font, PLOT_PANEL_SIZE};
 pub use report::{measure_paths, Failure, Piece, Report, Set, SetSummary};
 pub use stats::{overlap, Summary};
 

@@ -2,6 +2,7 @@
 //! density curve per set (the kernel density estimates [`crate::overlap`] integrates).
 
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use plotters::prelude::*;
 
@@ -15,11 +16,30 @@ const COLORS: [RGBColor; 2] = [RGBColor(214, 39, 40), RGBColor(31, 119, 180)];
 /// Points of each density curve.
 const CURVE_POINTS: usize = 200;
 
+/// Makes plotters' "sans-serif" the bundled font of `midigpt-render` (once per process), for
+/// every plotters chart in the workspace: these distributions and `midigpt-train`'s loss plot.
+/// Call before drawing text with plotters.
+///
+/// It lives here because this is the lightest crate that has plotters and that the trainer
+/// can depend on: `midigpt-render` keeps to ab_glyph so the studio links no plotting library,
+/// and the trainer, which pulls in the model and burn, could not be a dependency of this crate
+/// without making it heavy.
+pub fn register_plot_font() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        // The font is a constant of the build: failing to parse it is a bug, not an input error.
+        let font = midigpt_render::FONT;
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, font).is_err() {
+            panic!("bundled font does not parse");
+        }
+    });
+}
+
 /// Draws the distributions of every metric of `sets` (the first two) to `path`, a `.png`,
 /// written under a temporary name and renamed. A set with one value or none of a metric gets
 /// a mark at its mean instead of a curve.
 pub fn plot_distributions(sets: &[Set], path: &Path) -> Result<(), MetricsError> {
-    midigpt_render::register_font();
+    register_plot_font();
     let tmp = tmp_png(path);
     draw(&sets[..sets.len().min(2)], &tmp).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -1,39 +1,11 @@
 //! A small RGB picture: rectangles filled straight into the pixel buffer (a piano roll is
-//! thousands of them, all axis-aligned), text drawn by plotters with a bundled font, PNG out.
+//! thousands of them, all axis-aligned), text rasterised from the bundled font and blended
+//! over them, PNG out.
 
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::sync::Once;
+use crate::text::{self, Anchor};
 
 /// A colour.
 pub(crate) type Rgb = [u8; 3];
-
-/// DejaVu Sans cut down to ASCII, the same file the loss plot of `midigpt-train` bundles
-/// (see its `assets/README.md` for the licence): no system font, fontconfig or freetype.
-static FONT: &[u8] = include_bytes!("../../train/assets/DejaVuSans-ascii.ttf");
-static REGISTER_FONT: Once = Once::new();
-
-/// Makes plotters' "sans-serif" the bundled font (once per process): call before drawing
-/// text with plotters.
-pub fn register_font() {
-    REGISTER_FONT.call_once(|| {
-        // The font is a constant of the build: failing to parse it is a bug.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
-            panic!("bundled font does not parse");
-        }
-    });
-}
-
-/// Where a label sits relative to its point.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Anchor {
-    /// Point at the left end, vertically centred.
-    Left,
-    /// Point at the right end, vertically centred.
-    Right,
-    /// Point at the top centre.
-    Top,
-}
 
 struct Label {
     text: String,
@@ -54,7 +26,6 @@ pub(crate) struct Canvas {
 
 impl Canvas {
     pub(crate) fn new(width: u32, height: u32, background: Rgb) -> Self {
-        register_font();
         let rgb = background.repeat(width as usize * height as usize);
         Canvas {
             width,
@@ -99,7 +70,7 @@ impl Canvas {
         anchor: Anchor,
     ) {
         self.labels.push(Label {
-            text: ascii(text),
+            text: text::ascii(text),
             x: x.round() as i32,
             y: y.round() as i32,
             size,
@@ -110,14 +81,12 @@ impl Canvas {
 
     /// Width in pixels of `text` at `size`.
     pub(crate) fn text_width(text: &str, size: f64) -> f64 {
-        let font = FontDesc::new(FontFamily::Name("sans-serif"), size, FontStyle::Normal);
-        font.box_size(&ascii(text))
-            .map_or(0.6 * size * text.len() as f64, |(w, _)| w as f64)
+        text::width(&text::ascii(text), size)
     }
 
     /// Draws the labels and encodes the picture as PNG.
     pub(crate) fn into_png(mut self) -> Result<Vec<u8>, String> {
-        self.draw_labels().map_err(|e| e.to_string())?;
+        self.draw_labels();
         let mut bytes = Vec::new();
         let mut encoder = png::Encoder::new(&mut bytes, self.width, self.height);
         encoder.set_color(png::ColorType::Rgb);
@@ -130,33 +99,28 @@ impl Canvas {
         Ok(bytes)
     }
 
-    fn draw_labels(&mut self) -> Result<(), Box<dyn std::error::Error + '_>> {
-        let size = (self.width, self.height);
-        let root = BitMapBackend::with_buffer(&mut self.rgb, size).into_drawing_area();
+    /// Each label's glyph coverage blends its colour over what is drawn beneath, so the
+    /// antialiased edges take the colour of a note bar or a shaded row as well as of white.
+    fn draw_labels(&mut self) {
+        let (width, height) = (self.width as i32, self.height as i32);
         for label in &self.labels {
-            let pos = match label.anchor {
-                Anchor::Left => Pos::new(HPos::Left, VPos::Center),
-                Anchor::Right => Pos::new(HPos::Right, VPos::Center),
-                Anchor::Top => Pos::new(HPos::Center, VPos::Top),
-            };
-            let [r, g, b] = label.color;
-            let style = ("sans-serif", label.size)
-                .into_font()
-                .color(&RGBColor(r, g, b))
-                .pos(pos);
-            root.draw(&Text::new(label.text.as_str(), (label.x, label.y), style))?;
+            let at = (label.x, label.y);
+            text::draw(
+                &label.text,
+                at,
+                label.size,
+                label.anchor,
+                |x, y, coverage| {
+                    if (0..width).contains(&x) && (0..height).contains(&y) {
+                        let i = 3 * (y as usize * width as usize + x as usize);
+                        let px = &mut self.rgb[i..i + 3];
+                        let blended = mix([px[0], px[1], px[2]], label.color, coverage);
+                        px.copy_from_slice(&blended);
+                    }
+                },
+            );
         }
-        root.present()?;
-        Ok(())
     }
-}
-
-/// The bundled font has glyphs for ASCII, `·` and `−` only: anything else prints as `?`.
-fn ascii(text: &str) -> String {
-    let drawable = |c: char| c == ' ' || c == '·' || c == '−' || c.is_ascii_graphic();
-    text.chars()
-        .map(|c| if drawable(c) { c } else { '?' })
-        .collect()
 }
 
 /// `a` and `b` mixed: `t` = 0 gives `a`, 1 gives `b`.

@@ -24,6 +24,7 @@ mod pianoroll;
 mod plan;
 mod soundfont;
 mod synth;
+mod text;
 mod timbre;
 mod wav;
 
@@ -31,10 +32,10 @@ use std::path::{Path, PathBuf};
 
 use midigpt_midi::Score;
 
-pub use canvas::register_font;
 pub use error::RenderError;
 pub use pianoroll::{pianoroll_png, PianorollOptions};
 pub use soundfont::{find_soundfont, SOUNDFONT_ENV};
+pub use text::FONT;
 pub use wav::PEAK_DBFS;
 
 use crate::plan::total_frames;

@@ -7,9 +7,10 @@ use std::path::Path;
 use midigpt_midi::{program_name, Score, Track};
 use midigpt_store::write_atomic;
 
-use crate::canvas::{mix, Anchor, Canvas, Rgb};
+use crate::canvas::{mix, Canvas, Rgb};
 use crate::error::RenderError;
 use crate::grid::{grid_lines, GridLine};
+use crate::text::Anchor;
 
 /// What the piano roll looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! `RUN/loss.png`: training and validation loss against step.
 //!
-//! Drawn with plotters' bitmap backend; text uses a small DejaVu Sans subset compiled into the
-//! binary (`assets/`), so no system font, fontconfig or freetype is needed.
+//! Drawn with plotters' bitmap backend; text uses the small DejaVu Sans subset that
+//! `midigpt-render` compiles into the binary, registered with plotters by
+//! [`midigpt_metrics::register_plot_font`], so no system font, fontconfig or freetype is needed.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use midigpt_store::{MetricRecord, Split};
 use plotters::prelude::*;
@@ -14,9 +14,6 @@ use crate::error::TrainError;
 /// Width and height of the picture, in pixels.
 pub const LOSS_PLOT_SIZE: (u32, u32) = (1000, 600);
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ascii.ttf");
-static REGISTER_FONT: Once = Once::new();
-
 const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180);
 const VAL_COLOR: RGBColor = RGBColor(214, 39, 40);
 
@@ -25,12 +22,7 @@ const VAL_COLOR: RGBColor = RGBColor(214, 39, 40);
 /// temporary name and renamed, so a viewer never sees half a picture. Non-finite losses are
 /// skipped; with no records the axes are drawn empty.
 pub fn plot_loss(records: &[MetricRecord], path: &Path) -> Result<(), TrainError> {
-    REGISTER_FONT.call_once(|| {
-        // The font is a constant of the build: failing to parse it is a bug, not an input error.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
-            panic!("bundled font does not parse");
-        }
-    });
+    midigpt_metrics::register_plot_font();
     let tmp = tmp_png(path);
     draw(records, &tmp).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -115,8 +115,8 @@ pub fn compose<B: GptBackend>(
 /// [`compose`], telling `progress` of every new token; it returns `false` to stop (the
 /// pieces made so far are returned, the current one cut short). The prompt is first
 /// relabelled as the model's training scores were ([`crate::PromptFit`]); each piece's
-/// score is then the prompt's kept bars as they were, with the new music after them
-/// ([`splice`]).
+/// score is then the relabelled prompt's kept bars as they were (their timing, velocities
+/// and track names), with the new music after them ([`splice`]).
 pub fn compose_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &Request,
@@ -127,7 +127,9 @@ pub fn compose_with<B: GptBackend>(
         pkg.prompt_fit.apply(&mut prompt.score);
     }
     let mut pieces = compose_model(&pkg.model, pkg.tokenizer.as_ref(), &fitted, progress)?;
-    if let Some(prompt) = &request.prompt {
+    // Onto the relabelled prompt, as a fill is spliced into its relabelled score: a track's
+    // program is the one the model knows it by, the same in every piece of a session.
+    if let Some(prompt) = &fitted.prompt {
         let kept = prompt.bars.unwrap_or_else(|| prompt.score.bar_count());
         for piece in &mut pieces {
             piece.score = splice(&prompt.score, kept, &piece.score);

@@ -1,7 +1,7 @@
 //! What a musician asks for, and the constraints that make the model obey it.
 
 use midigpt_generate::Constraint;
-use midigpt_tokenize::{TokenKind, Tokenizer};
+use midigpt_tokenize::{TokenKind, TokenTable, Tokenizer};
 
 use crate::constraints::{
     clocked, EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
@@ -111,6 +111,13 @@ impl Controls {
         Ok(())
     }
 
+    /// Whether `tokenizer` can express every control that is set, with these values (a
+    /// metre it has, a program it has, ...): the one check every front end makes, before any
+    /// work is queued. The error names the first control it cannot express.
+    pub fn check(&self, tokenizer: &dyn Tokenizer) -> Result<(), ComposeError> {
+        self.controls(tokenizer).map(drop)
+    }
+
     /// The constraints that enforce these controls with `tokenizer` (one, over one clock;
     /// none without controls), or a clear error for a control the tokenizer has no tokens for.
     pub fn constraints(
@@ -153,21 +160,15 @@ impl Controls {
             ));
         }
         let table = tokenizer.table();
-        let need = |control: Control, what: &str, kind: fn(TokenKind) -> bool| {
-            if table.has(kind) {
-                Ok(())
-            } else {
-                Err(ComposeError::control(
-                    control,
-                    format!("this model's tokenizer has no {what} tokens to control"),
-                ))
-            }
+        let need = |control: Control| match missing(&table, control) {
+            None => Ok(()),
+            Some(what) => Err(ComposeError::control(
+                control,
+                format!("this model's tokenizer has no {what} tokens to control"),
+            )),
         };
-        let bars = |control| need(control, "Bar and Position", |k| matches!(k, TokenKind::Bar));
         if let Some(programs) = &self.instruments {
-            need(Control::Instruments, "Program", |k| {
-                matches!(k, TokenKind::Program(_))
-            })?;
+            need(Control::Instruments)?;
             for &p in programs {
                 if !table.has(|k| k == TokenKind::Program(p)) {
                     let what = if p < 0 {
@@ -185,9 +186,7 @@ impl Controls {
             out.push(Box::new(Instruments { programs }));
         }
         if let Some(bpm) = self.tempo {
-            need(Control::Tempo, "Tempo", |k| {
-                matches!(k, TokenKind::Tempo(_))
-            })?;
+            need(Control::Tempo)?;
             let nearest = table
                 .iter()
                 .filter_map(|(id, k)| match k {
@@ -200,10 +199,7 @@ impl Controls {
             out.push(Box::new(HoldTempo { tempo: nearest }));
         }
         if let Some((n, d)) = self.time_signature {
-            need(Control::TimeSignature, "TimeSig", |k| {
-                matches!(k, TokenKind::TimeSig(..))
-            })?;
-            bars(Control::TimeSignature)?;
+            need(Control::TimeSignature)?;
             let Some(metre) = table.time_sig(n, d) else {
                 let known: Vec<String> = (table.time_sigs().iter())
                     .map(|(n, d)| format!("{n}/{d}"))
@@ -224,7 +220,7 @@ impl Controls {
                 Length::Bars(_) => Control::Bars,
                 Length::Seconds(_) => Control::Seconds,
             };
-            bars(control)?;
+            need(control)?;
             let bar = table.bar().expect("checked above");
             let eos = tokenizer.vocab().eos().ok_or_else(|| {
                 ComposeError::control(control, "this model's tokenizer has no end token")
@@ -232,21 +228,19 @@ impl Controls {
             out.push(Box::new(EndAt { length, bar, eos }));
         }
         if let Some(max) = self.max_notes_per_bar {
-            bars(Control::MaxNotesPerBar)?;
+            need(Control::MaxNotesPerBar)?;
             out.push(Box::new(NotesPerBar { max }));
         }
         if let Some(max) = self.max_polyphony {
-            bars(Control::MaxPolyphony)?;
-            need(Control::MaxPolyphony, "Duration", |k| {
-                matches!(k, TokenKind::Duration(_))
-            })?;
+            need(Control::MaxPolyphony)?;
             out.push(Box::new(Polyphony { max }));
         }
         if let Some(key) = self.key {
-            need(Control::Key, "Pitch", |k| matches!(k, TokenKind::Pitch(_)))?;
+            need(Control::Key)?;
             out.push(Box::new(InKey { key }));
         }
         if let Some((low, high)) = self.pitch_range {
+            need(Control::PitchRange)?;
             let inside = move |k| matches!(k, TokenKind::Pitch(p) if p >= low && p <= high);
             if !table.has(inside) {
                 return Err(ComposeError::control(
@@ -278,4 +272,33 @@ impl Controls {
         ];
         set.into_iter().filter(|s| s.0).map(|s| s.1).collect()
     }
+}
+
+/// What tokens a control needs, named for messages.
+fn needs(control: Control) -> &'static [(&'static str, fn(TokenKind) -> bool)] {
+    const BARS: (&str, fn(TokenKind) -> bool) = ("Bar and Position", |k| k == TokenKind::Bar);
+    match control {
+        Control::Instruments => &[("Program", |k| matches!(k, TokenKind::Program(_)))],
+        Control::Tempo => &[("Tempo", |k| matches!(k, TokenKind::Tempo(_)))],
+        Control::TimeSignature => &[("TimeSig", |k| matches!(k, TokenKind::TimeSig(..))), BARS],
+        Control::Bars | Control::Seconds | Control::MaxNotesPerBar | Control::Form => &[BARS],
+        Control::MaxPolyphony => &[BARS, ("Duration", |k| matches!(k, TokenKind::Duration(_)))],
+        Control::Key | Control::PitchRange => &[("Pitch", |k| matches!(k, TokenKind::Pitch(_)))],
+        // A fill needs the infill tokens, which `midigpt_tokenize::InfillVocab` checks.
+        Control::InfillBars => &[],
+    }
+}
+
+/// The tokens `control` needs that `table` lacks, if any.
+fn missing(table: &TokenTable, control: Control) -> Option<&'static str> {
+    needs(control)
+        .iter()
+        .find(|(_, kind)| !table.has(kind))
+        .map(|(what, _)| *what)
+}
+
+/// Whether `tokenizer` has the tokens `control` acts on (BPE merges hide them all), for a
+/// front end to offer only what a model can do.
+pub fn supports(tokenizer: &dyn Tokenizer, control: Control) -> bool {
+    !tokenizer.is_bpe() && missing(&tokenizer.table(), control).is_none()
 }

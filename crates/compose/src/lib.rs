@@ -53,7 +53,7 @@ pub use compose::{
     Request, Stats,
 };
 pub use constraints::Length;
-pub use controls::Controls;
+pub use controls::{supports, Controls};
 pub use error::{ComposeError, Control};
 pub use fill::FillConstraint;
 pub use fit::PromptFit;

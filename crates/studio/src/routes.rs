@@ -31,10 +31,12 @@ use midigpt_compose::{ComposeError, ModelPackage};
 use midigpt_midi::Score;
 use midigpt_model::GptBackend;
 use midigpt_render::Renderer;
+use midigpt_tokenize::{from_json, Tokenizer};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::jobs::{Job, Jobs, ModelInfo};
+use crate::request::{bad_request, Work};
 use crate::store::{Kind, Store};
 use crate::{assets, worker, JobRequest, ScoreView, StudioConfig, StudioError};
 
@@ -42,6 +44,8 @@ use crate::{assets, worker, JobRequest, ScoreView, StudioConfig, StudioError};
 pub(crate) struct AppState {
     pub(crate) config: StudioConfig,
     pub(crate) model: ModelInfo,
+    /// The model's tokenizer, to check a request's controls before it waits its turn.
+    tokenizer: Arc<dyn Tokenizer>,
     pub(crate) jobs: Arc<Jobs>,
     pub(crate) store: Arc<Store>,
     renderer: Arc<Renderer>,
@@ -71,15 +75,19 @@ impl AppState {
                         return;
                     }
                 };
-                let _ = ready.send(Ok(worker::model_info(&pkg)));
+                // A copy for the handlers: the model stays on this thread.
+                let tokenizer = from_json(&pkg.tokenizer.to_json()).map(Arc::from);
+                let info = tokenizer.map(|t| (worker::model_info(&pkg), t));
+                let _ = ready.send(info.map_err(ComposeError::from));
                 queue.work(|job| worker::run(&pkg, job, &scores));
             })
             .map_err(|e| StudioError::Internal(format!("starting the model worker: {e}")))?;
-        let model = loaded.recv().map_err(|_| StudioError::Worker)??;
+        let (model, tokenizer) = loaded.recv().map_err(|_| StudioError::Worker)??;
         jobs.set_worker(handle);
         Ok(AppState {
             config,
             model,
+            tokenizer,
             jobs,
             store,
             renderer,
@@ -234,42 +242,18 @@ async fn submit(
         )));
     }
     let work = request.work(original.as_ref().map(|e| &*e.score), &s.config)?;
-    check_controls(&s.model, &request)?;
+    if let Work::Continue(request) = &work {
+        request
+            .controls
+            .check(s.tokenizer.as_ref())
+            .map_err(bad_request)?;
+    }
     let original = original.map(|e| (e.score, e.name));
     let id = s.jobs.next_id();
     let job = Job::new(id, work, request.candidates, request.cut_bar(), original);
     let ahead = s.jobs.submit(Arc::new(job))?;
     let body = json!({ "id": id, "ahead": ahead });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
-}
-
-/// Refuses a control the model's tokenizer cannot express, before the job waits its turn.
-fn check_controls(model: &ModelInfo, request: &JobRequest) -> Result<(), StudioError> {
-    let set = &request.settings;
-    let asked = [
-        ("instruments", !set.instruments.is_empty()),
-        ("tempo", set.tempo.is_some()),
-        ("time_signature", set.time_signature.is_some()),
-        ("bars", set.bars.is_some() || set.form.is_some()),
-    ];
-    for (control, on) in asked {
-        if on && !model.controls.contains(&control) {
-            return Err(StudioError::BadRequest(format!(
-                "{}: this model's tokenizer ({}) cannot express it",
-                control.replace('_', " "),
-                model.tokenizer
-            )));
-        }
-    }
-    if let Some(metre) = &set.time_signature {
-        if !model.metres.iter().any(|m| m == metre.trim()) {
-            return Err(StudioError::BadRequest(format!(
-                "time signature: {metre} is not among this model's metres ({})",
-                model.metres.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
 async fn job_status(

@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use midigpt_compose::{
-    bar_start, compose_with, infill_with, prompt_tokens, ModelPackage, Progress,
+    bar_start, compose_with, infill_with, prompt_tokens, supports, Control, ModelPackage, Progress,
 };
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
-use midigpt_tokenize::{TokenId, TokenKind, Tokenizer};
+use midigpt_tokenize::{TokenId, Tokenizer};
 use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
@@ -24,17 +24,7 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(250);
 /// The page's description of `pkg`.
 pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
     let table = pkg.tokenizer.table();
-    // BPE merges hide the tokens every control acts on.
-    let can = |kind: fn(TokenKind) -> bool| !pkg.tokenizer.is_bpe() && table.has(kind);
-    let controls = [
-        ("instruments", can(|k| matches!(k, TokenKind::Program(_)))),
-        ("tempo", can(|k| matches!(k, TokenKind::Tempo(_)))),
-        (
-            "time_signature",
-            can(|k| matches!(k, TokenKind::TimeSig(..))),
-        ),
-        ("bars", can(|k| k == TokenKind::Bar)),
-    ];
+    let tokenizer = pkg.tokenizer.as_ref();
     let name = match pkg.root() {
         Some(root) => root.file_name().map_or_else(
             || root.display().to_string(),
@@ -50,7 +40,10 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
         layers: pkg.config.n_layer,
         width: pkg.config.n_embd,
         context: pkg.config.block_size,
-        controls: (controls.iter()).filter(|c| c.1).map(|c| c.0).collect(),
+        controls: (Control::ALL.into_iter())
+            .filter(|&c| supports(tokenizer, c))
+            .map(Control::name)
+            .collect(),
         metres: (table.time_sigs().iter())
             .map(|(n, d)| format!("{n}/{d}"))
             .collect(),

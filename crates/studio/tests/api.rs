@@ -42,7 +42,21 @@ async fn the_model_says_what_it_can_do() {
     let controls: Vec<&str> = (model["controls"].as_array().unwrap().iter())
         .map(|c| c.as_str().unwrap())
         .collect();
-    assert_eq!(controls, ["instruments", "tempo", "time_signature", "bars"]);
+    assert_eq!(
+        controls,
+        [
+            "instruments",
+            "tempo",
+            "time_signature",
+            "bars",
+            "seconds",
+            "max_notes_per_bar",
+            "max_polyphony",
+            "pitch_range",
+            "form",
+            "key"
+        ]
+    );
     assert!(model["metres"]
         .as_array()
         .unwrap()
@@ -258,6 +272,11 @@ async fn requests_that_cannot_be_are_refused_before_they_queue() {
         (
             serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "settings": {"time_signature": "5/3"}}),
             "\"5/3\" is no time signature".into(),
+        ),
+        (
+            // Checked by the compose layer against the model, before the job waits its turn.
+            serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "settings": {"time_signature": "7/4"}}),
+            "time_signature: 7/4 is not among this tokenizer's metres".into(),
         ),
         (
             serde_json::json!({"task": {"mode": "continue", "after_bar": 0}, "settings": {"bars": 65}}),

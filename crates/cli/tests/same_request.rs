@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
-use common::midigpt;
+use common::{midigpt, start_studio};
 use midigpt_midi::Score;
 use serde_json::{json, Value};
 
@@ -26,20 +26,7 @@ struct Studio {
 
 impl Studio {
     fn start() -> Studio {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_midigpt"))
-            .args(["studio", "--port", "0", "--builtin"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        let address = loop {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0, "no address printed");
-            if let Some(rest) = line.strip_prefix("midigpt studio: http://") {
-                break rest.split('/').next().unwrap().to_owned();
-            }
-        };
+        let (child, address, _) = start_studio();
         Studio { child, address }
     }
 

@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::midigpt_output;
+use common::{midigpt_output, start_studio};
 
 #[test]
 fn a_missing_model_is_named() {
@@ -22,20 +22,7 @@ fn a_missing_model_is_named() {
 #[cfg(unix)]
 #[test]
 fn the_studio_serves_the_built_in_model_until_ctrl_c() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_midigpt"))
-        .args(["studio", "--port", "0", "--builtin"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "no address printed");
-        if let Some(rest) = line.strip_prefix("midigpt studio: http://") {
-            break rest.split('/').next().unwrap().to_owned();
-        }
-    };
+    let (mut child, url, mut out) = start_studio();
     assert!(
         url.starts_with("127.0.0.1:"),
         "{url}: only this computer by default"

@@ -1,7 +1,7 @@
 //! What a musician asks for, and the constraints that make the model obey it.
 
 use midigpt_generate::Constraint;
-use midigpt_tokenize::{TokenKind, TokenTable, Tokenizer};
+use midigpt_tokenize::{InfillVocab, TokenKind, TokenTable, Tokenizer};
 
 use crate::constraints::{
     clocked, EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
@@ -274,9 +274,12 @@ impl Controls {
     }
 }
 
-/// What tokens a control needs, named for messages.
-fn needs(control: Control) -> &'static [(&'static str, fn(TokenKind) -> bool)] {
-    const BARS: (&str, fn(TokenKind) -> bool) = ("Bar and Position", |k| k == TokenKind::Bar);
+/// Tokens a control needs: their name in messages, and which kinds they are.
+type Need = (&'static str, fn(TokenKind) -> bool);
+
+/// What tokens a control needs.
+fn needs(control: Control) -> &'static [Need] {
+    const BARS: Need = ("Bar and Position", |k| k == TokenKind::Bar);
     match control {
         Control::Instruments => &[("Program", |k| matches!(k, TokenKind::Program(_)))],
         Control::Tempo => &[("Tempo", |k| matches!(k, TokenKind::Tempo(_)))],
@@ -300,5 +303,8 @@ fn missing(table: &TokenTable, control: Control) -> Option<&'static str> {
 /// Whether `tokenizer` has the tokens `control` acts on (BPE merges hide them all), for a
 /// front end to offer only what a model can do.
 pub fn supports(tokenizer: &dyn Tokenizer, control: Control) -> bool {
-    !tokenizer.is_bpe() && missing(&tokenizer.table(), control).is_none()
+    match control {
+        Control::InfillBars => InfillVocab::new(tokenizer).is_ok(),
+        _ => !tokenizer.is_bpe() && missing(&tokenizer.table(), control).is_none(),
+    }
 }

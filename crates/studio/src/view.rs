@@ -125,27 +125,19 @@ mod tests {
     use super::*;
     use midigpt_midi::{Note, Track};
 
-    fn score(tpq: u16, notes: &[(u32, u8)], program: u8) -> Score {
-        let mut s = Score::new(tpq);
-        s.tracks.push(Track {
-            name: "lead".into(),
-            program,
-            is_drum: false,
-            notes: (notes.iter())
-                .map(|&(time, pitch)| Note {
-                    time,
-                    duration: tpq as u32,
-                    pitch,
-                    velocity: 80,
-                })
-                .collect(),
-        });
-        s
-    }
-
     #[test]
     fn a_view_counts_bars_in_quarters() {
-        let s = score(96, &[(0, 60), (96 * 5, 62)], 0);
+        let note = |time, pitch| Note {
+            time,
+            duration: 96,
+            pitch,
+            velocity: 80,
+        };
+        let mut s = Score::new(96);
+        s.tracks.push(Track {
+            notes: vec![note(0, 60), note(96 * 5, 62)],
+            ..Track::default()
+        });
         let v = ScoreView::new(7, "x.mid", &s);
         assert_eq!(v.bars, [0.0, 4.0, 8.0]);
         assert_eq!(v.tracks[0].notes[1], (5.0, 1.0, 62, 80));

@@ -374,7 +374,7 @@ async function loadModel() {
     $("bars").placeholder = `${m.defaults.bars}`;
     $("key").placeholder = m.defaults.key;
     $("temperature").placeholder = `${m.defaults.temperature}`;
-    $("form").placeholder = `new pieces of ${m.defaults.song_from_bars}+ bars: a song (e.g. ABAB)`;
+    $("form").placeholder = `song from ${m.defaults.song_from_bars} bars`;
     const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
     for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
     $("form").disabled = !m.controls.includes("bars");

@@ -78,15 +78,20 @@ pub struct GenerateArgs {
     pub seconds: Option<f64>,
     /// The piece in sections: letters, each with an optional length in bars (`ABAB`,
     /// `A8 B8 A8 B4`, sections without one share --bars); a letter named again plays its
-    /// first section again, and the model goes on from there. `none`: the model alone
+    /// first section again, token for token, and the model goes on from there (one
+    /// generation: --max-tokens is the whole piece's budget). `none`: the model alone
     /// [default: a new piece of 16 bars or more is a verse-chorus song of 8-bar sections,
     /// A B C B D B ..., its chorus coming back]
     #[arg(long, value_name = "SECTIONS", conflicts_with_all = ["seconds", "infill_bars"])]
     pub form: Option<String>,
-    /// Hold a key: `C`, `F#`, `Bb minor`, `Am`; `auto`: the scale that holds the most notes so
-    /// far (after the first 16); `none`: the model alone. Pitches outside it are made e² ≈ 7
-    /// times less likely, not forbidden [default: auto].
-    #[arg(long, value_name = "KEY", conflicts_with = "infill_bars")]
+    /// Prefer a key: `C`, `F#`, `Bb minor`, `Am`; `auto`: the scale that holds the most notes
+    /// so far (after the first 16; in a fill, those around it); `none`: the model alone. A
+    /// preference, not a constraint: each pitch outside the key is made e² ≈ 7 times less
+    /// likely than the model would have it, at any --temperature, never forbidden (at
+    /// temperature 0 it is taken only where the model's score for it leads every other
+    /// choice, out-of-key pitches aside, by more than 2). The other controls are hard
+    /// constraints [default: auto].
+    #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// At most N notes start in one bar.
     #[arg(long, value_name = "N")]

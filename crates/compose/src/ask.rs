@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | length | [`DEFAULT_BARS`] bars (a token budget alone: that budget) | the same | the hole's bars |
 //! | form | a verse–chorus song from 16 bars ([`Form::song`]) | none: it goes on as its prompt does | none |
-//! | key | `auto` | `auto` | the piece's own |
+//! | key | `auto` | `auto` | `auto`, read from the notes on both sides of the hole |
 //! | temperature, top-k, top-p | 1, off, off | the same | the same |
 //! | fewest new tokens | [`MIN_TOKENS`] when no length is given | the same | the hole decides |
 //! | token budget | [`MAX_TOKENS`] | the same | the same |
@@ -20,6 +20,7 @@ use midigpt_generate::SamplingConfig;
 use midigpt_midi::Score;
 use serde::{Deserialize, Serialize};
 
+use crate::infill::check_fill_controls;
 use crate::SECTION_BARS;
 use crate::{parse, ComposeError, Controls, Form, InfillRequest, Key, Length, Prompt, Request};
 
@@ -81,7 +82,7 @@ pub struct Ask {
     pub seconds: Option<f64>,
     /// Sections (`ABAB`, `A8 B8 A8 B4`); `none`: the model alone.
     pub form: Option<String>,
-    /// A key to hold (`C`, `Bb minor`, `Am`, `auto`); `none`: the model alone.
+    /// A key to prefer (`C`, `Bb minor`, `Am`, `auto`); `none`: the model alone.
     pub key: Option<String>,
     /// At most this many notes start in a bar.
     pub max_notes_per_bar: Option<usize>,
@@ -127,12 +128,15 @@ impl Ask {
         bars: Range<usize>,
         programs: Option<Vec<i16>>,
     ) -> Result<InfillRequest, ComposeError> {
+        let controls = self.said()?;
+        check_fill_controls(&controls)?;
         Ok(InfillRequest {
             programs,
             sampling: self.sampling()?,
             seed: self.seed,
             pieces: self.pieces(),
             max_tokens: self.max_tokens(),
+            controls,
             ..InfillRequest::new(score, bars)
         })
     }
@@ -159,33 +163,42 @@ impl Ask {
 
     /// The controls, parsed and checked, with the defaults of a new piece or a continuation.
     pub fn controls(&self, new_piece: bool) -> Result<Controls, ComposeError> {
-        let length = match (self.bars, self.seconds, self.max_tokens) {
-            (Some(_), Some(_), _) => {
+        let mut controls = self.said()?;
+        if controls.length.is_none() && self.max_tokens.is_none() {
+            controls.length = Some(Length::Bars(DEFAULT_BARS));
+        }
+        // A continuation goes on as its prompt does; `form: none` is the model alone.
+        if let (true, None, Some(Length::Bars(n))) = (new_piece, &self.form, controls.length) {
+            controls.form = (n >= DEFAULTS.song_from_bars).then(|| Form::song(n));
+        }
+        if let Some(form) = &controls.form {
+            controls.length = Some(Length::Bars(form.bars()));
+        }
+        controls.validate()?;
+        Ok(controls)
+    }
+
+    /// The controls the words give, parsed, the key's default the only one filled in.
+    fn said(&self) -> Result<Controls, ComposeError> {
+        let length = match (self.bars, self.seconds) {
+            (Some(_), Some(_)) => {
                 return Err(ComposeError::Request(
                     "give the length in bars or in seconds, not both".into(),
                 ))
             }
-            (Some(n), None, _) => Some(Length::Bars(n)),
-            (None, Some(s), _) => Some(Length::Seconds(s)),
-            (None, None, Some(_)) => None,
-            (None, None, None) => Some(Length::Bars(DEFAULT_BARS)),
+            (Some(n), None) => Some(Length::Bars(n)),
+            (None, Some(s)) => Some(Length::Seconds(s)),
+            (None, None) => None,
         };
-        let form = match (self.form.as_deref(), length) {
-            (Some(text), _) => Form::from_setting(text, self.bars)?,
-            // A continuation goes on as its prompt does.
-            (None, Some(Length::Bars(n))) if new_piece && n >= DEFAULTS.song_from_bars => {
-                Some(Form::song(n))
-            }
-            (None, _) => None,
-        };
-        let length = form
-            .as_ref()
-            .map_or(length, |f| Some(Length::Bars(f.bars())));
+        let form = (self.form.as_deref())
+            .map(|text| Form::from_setting(text, self.bars))
+            .transpose()?
+            .flatten();
         // Each entry may itself be a list (`piano,bass`), as the command line gives them.
         let instruments = (!self.instruments.is_empty())
             .then(|| parse::instruments(&self.instruments.join(",")))
             .transpose()?;
-        let controls = Controls {
+        Ok(Controls {
             instruments,
             tempo: self.tempo,
             time_signature: (self.time_signature.as_deref())
@@ -201,15 +214,14 @@ impl Ask {
             form,
             key: Key::from_setting(self.key.as_deref().unwrap_or(DEFAULT_KEY))?,
             ..Controls::default()
-        };
-        controls.validate()?;
-        Ok(controls)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Control;
 
     #[test]
     fn what_is_left_out_takes_the_defaults() {
@@ -239,6 +251,52 @@ mod tests {
             ..Ask::default()
         };
         assert_eq!(short.request(None).unwrap().controls.form, None);
+    }
+
+    #[test]
+    fn a_fill_takes_the_controls_that_make_sense_in_a_hole() {
+        let ask = Ask {
+            max_notes_per_bar: Some(6),
+            max_polyphony: Some(3),
+            pitch_range: Some("48..72".into()),
+            ..Ask::default()
+        };
+        let fill = ask.infill(Score::new(480), 2..4, None).unwrap();
+        let c = &fill.controls;
+        assert_eq!(
+            (c.key, c.max_notes_per_bar, c.max_polyphony, c.pitch_range),
+            (Some(Key::Auto), Some(6), Some(3), Some((48, 72)))
+        );
+        // No length or form of its own: the hole's bars are the length.
+        assert_eq!((c.length, &c.form), (None, &None));
+        for (ask, control) in [
+            (
+                Ask {
+                    tempo: Some(90.0),
+                    ..Ask::default()
+                },
+                Control::Tempo,
+            ),
+            (
+                Ask {
+                    bars: Some(4),
+                    ..Ask::default()
+                },
+                Control::Bars,
+            ),
+            (
+                Ask {
+                    form: Some("AB".into()),
+                    ..Ask::default()
+                },
+                Control::Form,
+            ),
+        ] {
+            match ask.infill(Score::new(480), 2..4, None) {
+                Err(ComposeError::Control { control: c, .. }) => assert_eq!(c, control),
+                other => panic!("{control} not refused: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct Clock {
     table: Arc<TokenTable>,
     /// Tokens read so far.
     pub read: usize,
+    /// The ids read, in order (a form plays earlier bars again from them).
+    pub ids: Vec<TokenId>,
+    /// Where each `Bar` token read stands in the stream.
+    pub bar_starts: Vec<usize>,
     /// Where the generated part starts.
     pub new_from: usize,
     /// The last token read.
@@ -57,6 +61,8 @@ impl Clock {
         Clock {
             table,
             read: 0,
+            ids: Vec::new(),
+            bar_starts: Vec::new(),
             new_from: 0,
             last: None,
             bars: 0,
@@ -135,6 +141,7 @@ impl Clock {
         let from = self.read.min(tokens.len());
         for (i, &id) in tokens.iter().enumerate().skip(from) {
             let kind = self.table.kind(id);
+            self.ids.push(id);
             self.step(i, kind);
             self.last = Some(kind);
         }
@@ -150,6 +157,7 @@ impl Clock {
                     self.bar_start += self.bar_quarters();
                 }
                 self.bars += 1;
+                self.bar_starts.push(i);
                 self.now = self.bar_start;
                 self.notes_in_bar = 0;
                 // Notes that ended before this bar never matter again.
@@ -179,6 +187,9 @@ impl Clock {
                 }
             }
             TokenKind::Drum(_) => self.notes_in_bar += 1,
+            // A fill is written over its hole, not after the window around it: the window's
+            // notes ring elsewhere (its pitches still tell the key).
+            TokenKind::FillStart => self.ends.clear(),
             TokenKind::Duration(beats) => {
                 let end = self.now + beats * self.quarters_per_beat();
                 self.ends.push(end);
@@ -225,6 +236,10 @@ mod tests {
         assert_eq!((clock.bar_start, clock.now), (3.0, 3.5));
         assert_eq!(clock.seconds(3.0), 3.0, "60 quarters per minute");
         assert_eq!(clock.notes_in_bar, 0);
+        assert_eq!(
+            (clock.bar_starts.as_slice(), clock.ids.len()),
+            ([0, 6].as_slice(), 9)
+        );
         assert_eq!(
             (clock.first_position, clock.positions_in_bar()),
             (Some(2), 48)

@@ -1,5 +1,7 @@
 //! From a model and a request to pieces: prompt → constraints → generation → decoding.
 
+use std::sync::atomic::Ordering;
+
 use midigpt_generate::{
     generate, Constraint, Generated, GrammarConstraint, MinTokens, OnToken, SamplingConfig,
 };
@@ -10,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::constraints::{clocked, OpeningTempo, Rule};
-use crate::form::formed_piece;
+use crate::key::Corrections;
 use crate::splice::splice;
 use crate::{ComposeError, Controls, ModelPackage};
 
@@ -34,9 +36,11 @@ pub struct Request {
     pub seed: u64,
     /// How many pieces.
     pub pieces: usize,
-    /// New tokens per piece at most (a length control ends a piece earlier).
+    /// New tokens per piece at most (a length control ends a piece earlier), copies of a
+    /// form's sections included.
     pub max_tokens: usize,
-    /// Instruments, tempo, metre, length and caps, on the generated part.
+    /// Instruments, tempo, metre, length, caps, pitch range, form and key, on the generated
+    /// part.
     pub controls: Controls,
 }
 
@@ -71,9 +75,13 @@ pub struct Stats {
     pub tracks: usize,
     /// Length in seconds, to the end of the last note.
     pub seconds: f64,
-    /// Steps at which a constraint (grammar, minimum length, a control) overruled the
-    /// model's most likely token.
+    /// Steps at which a constraint (grammar, minimum length, a control) forbade the model's
+    /// most likely token (a form's copies are counted in `copied` instead).
     pub corrected: usize,
+    /// Steps at which the key's penalty made another token the most likely.
+    pub key_corrections: usize,
+    /// Tokens a form played again from a section's first occurrence (dictated, not drawn).
+    pub copied: usize,
     /// Whether the piece ended with the end token (rather than the token budget).
     pub ended: bool,
     /// Whether the progress hook stopped it.
@@ -157,15 +165,9 @@ pub fn compose_model<B: GptBackend>(
     };
     // Checked once: a control the tokenizer cannot express fails before any work.
     request.controls.constraints(tokenizer)?;
-    each_piece(
-        request.pieces,
-        request.seed,
-        progress,
-        &mut |seed, hook| match &request.controls.form {
-            Some(form) => formed_piece(model, tokenizer, request, form, &prompt, seed, hook),
-            None => one_piece(model, tokenizer, request, &prompt, seed, hook),
-        },
-    )
+    each_piece(request.pieces, request.seed, progress, &mut |seed, hook| {
+        one_piece(model, tokenizer, request, &prompt, seed, hook)
+    })
 }
 
 /// Makes one piece from its seed, telling the hook of every token.
@@ -222,18 +224,27 @@ pub fn prompt_tokens(
 }
 
 /// The constraints of one piece: the grammar, then the minimum length (unless a length
-/// control decides where the piece ends), then the controls.
+/// control or a form decides where the piece ends), then the controls.
 pub fn constraints(
     tokenizer: &dyn Tokenizer,
     sampling: &SamplingConfig,
     controls: &Controls,
 ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
+    Ok(counted_constraints(tokenizer, sampling, controls)?.0)
+}
+
+/// [`constraints`], and the count of the key's corrections they will keep.
+fn counted_constraints(
+    tokenizer: &dyn Tokenizer,
+    sampling: &SamplingConfig,
+    controls: &Controls,
+) -> Result<(Vec<Box<dyn Constraint>>, Corrections), ComposeError> {
     let mut out: Vec<Box<dyn Constraint>> = Vec::new();
     if let Some(grammar) = tokenizer.grammar() {
         out.push(Box::new(GrammarConstraint(grammar)));
     }
     if let Some(eos) = tokenizer.vocab().eos() {
-        if sampling.min_tokens > 0 && controls.length.is_none() {
+        if sampling.min_tokens > 0 && controls.ends().is_none() {
             out.push(Box::new(MinTokens {
                 eos,
                 min: sampling.min_tokens,
@@ -251,12 +262,15 @@ pub fn constraints(
             on_clock.push(Box::new(OpeningTempo { done: false }));
         }
     }
-    on_clock.extend(controls.controls(tokenizer)?);
+    let key_corrections = Corrections::default();
+    on_clock.extend(controls.controls(tokenizer, sampling.temperature, &key_corrections)?);
     out.extend(clocked(table, on_clock));
-    Ok(out)
+    Ok((out, key_corrections))
 }
 
-pub(crate) fn one_piece<B: GptBackend>(
+/// One piece in one generation: the prompt read once, then every token drawn (or, in a
+/// form's repeated sections, dictated) under the request's constraints, within its budget.
+fn one_piece<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     request: &Request,
@@ -272,7 +286,8 @@ pub(crate) fn one_piece<B: GptBackend>(
             "the tokenizer has no BOS token to start from".into(),
         ));
     }
-    let mut constraints = constraints(tokenizer, &request.sampling, &request.controls)?;
+    let (mut constraints, key_corrections) =
+        counted_constraints(tokenizer, &request.sampling, &request.controls)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let out = generate(
         model,
@@ -287,7 +302,7 @@ pub(crate) fn one_piece<B: GptBackend>(
     let mut tokens = prompt.to_vec();
     tokens.extend_from_slice(&out.ids);
     let mut score = tokenizer.decode(std::slice::from_ref(&tokens))?;
-    if request.controls.length.is_some() && out.ended {
+    if request.controls.ends().is_some() && out.ended {
         // The piece ends at its last bar line: notes still ringing there stop with it.
         let bar = tokenizer.table().bar();
         let bars = tokens.iter().filter(|&&t| Some(t) == bar).count();
@@ -296,7 +311,8 @@ pub(crate) fn one_piece<B: GptBackend>(
             cut_at(&mut score, end);
         }
     }
-    let stats = Stats::new(&score, seed, (&out).into());
+    let key_corrections = key_corrections.load(Ordering::Relaxed);
+    let stats = Stats::new(&score, seed, &out, key_corrections);
     Ok(Piece {
         score,
         tokens,
@@ -306,7 +322,7 @@ pub(crate) fn one_piece<B: GptBackend>(
 }
 
 /// Shortens the notes that ring past `end`.
-pub(crate) fn cut_at(score: &mut Score, end: u32) {
+fn cut_at(score: &mut Score, end: u32) {
     for note in score.tracks.iter_mut().flat_map(|t| t.notes.iter_mut()) {
         if note.end() > end && note.time < end {
             note.duration = end - note.time;
@@ -314,64 +330,41 @@ pub(crate) fn cut_at(score: &mut Score, end: u32) {
     }
 }
 
-/// What the sampler did for a piece: one draw, or the new sections of a form together.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Drawn {
-    pub tokens: usize,
-    /// Seconds spent after each draw's first token.
-    pub seconds: f64,
-    pub corrected: usize,
-    pub ended: bool,
-    pub cancelled: bool,
-}
-
-impl From<&Generated> for Drawn {
-    fn from(out: &Generated) -> Drawn {
-        Drawn {
-            tokens: out.ids.len(),
-            seconds: out.seconds,
+impl Stats {
+    /// What `out`, drawn with `seed` (the key changing the favourite `key_corrections` times),
+    /// came to in `score`.
+    pub(crate) fn new(score: &Score, seed: u64, out: &Generated, key_corrections: usize) -> Stats {
+        Stats {
+            seed,
+            new_tokens: out.ids.len(),
+            tokens_per_second: out.ids.len().saturating_sub(1) as f64 / out.seconds.max(1e-9),
+            notes: score.note_count(),
+            tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
+            seconds: score.seconds_at(score.end()),
             corrected: out.corrected,
+            key_corrections,
+            copied: out.dictated,
             ended: out.ended,
             cancelled: out.cancelled,
         }
     }
 }
 
-impl Drawn {
-    /// Adds a later section's draw; the last one says how the piece ended.
-    pub(crate) fn add(&mut self, stats: &Stats) {
-        self.tokens += stats.new_tokens;
-        self.seconds +=
-            stats.new_tokens.saturating_sub(1) as f64 / stats.tokens_per_second.max(1e-9);
-        self.corrected += stats.corrected;
-        self.ended = stats.ended;
-        self.cancelled |= stats.cancelled;
-    }
-}
-
-impl Stats {
-    /// What `drawn`, with `seed`, came to in `score`.
-    pub(crate) fn new(score: &Score, seed: u64, drawn: Drawn) -> Stats {
-        Stats {
-            seed,
-            new_tokens: drawn.tokens,
-            tokens_per_second: drawn.tokens.saturating_sub(1) as f64 / drawn.seconds.max(1e-9),
-            notes: score.note_count(),
-            tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
-            seconds: score.seconds_at(score.end()),
-            corrected: drawn.corrected,
-            ended: drawn.ended,
-            cancelled: drawn.cancelled,
-        }
-    }
-}
-
 impl std::fmt::Display for Stats {
-    /// One line: "412 new tokens (950 tokens/s), 120 notes in 2 tracks, 31.5 s, ...".
+    /// One line: "412 new tokens (950 tokens/s), 120 notes in 2 tracks, 31.5 s, 9 corrected
+    /// by constraints, 3 by the key, 140 copied by the form, ended" (the key's and the
+    /// form's counts only where they are not 0).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut counts = String::new();
+        if self.key_corrections > 0 {
+            counts += &format!(", {} by the key", self.key_corrections);
+        }
+        if self.copied > 0 {
+            counts += &format!(", {} copied by the form", self.copied);
+        }
         write!(
             f,
-            "{} new tokens ({:.0} tokens/s), {} notes in {} track{}, {:.1} s, {} corrected by constraints{}",
+            "{} new tokens ({:.0} tokens/s), {} notes in {} track{}, {:.1} s, {} corrected by constraints{counts}{}",
             self.new_tokens,
             self.tokens_per_second,
             self.notes,
@@ -385,5 +378,34 @@ impl std::fmt::Display for Stats {
                 _ => "",
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_name_the_key_and_the_form_only_where_they_acted() {
+        let mut stats = Stats {
+            seed: 1,
+            new_tokens: 412,
+            tokens_per_second: 950.0,
+            notes: 120,
+            tracks: 2,
+            seconds: 31.5,
+            corrected: 9,
+            key_corrections: 0,
+            copied: 0,
+            ended: true,
+            cancelled: false,
+        };
+        let plain = "412 new tokens (950 tokens/s), 120 notes in 2 tracks, 31.5 s, \
+                     9 corrected by constraints, ended";
+        assert_eq!(stats.to_string(), plain);
+        (stats.key_corrections, stats.copied) = (3, 140);
+        assert!(stats
+            .to_string()
+            .ends_with("9 corrected by constraints, 3 by the key, 140 copied by the form, ended"));
     }
 }

@@ -13,6 +13,11 @@ use crate::clock::Clock;
 /// A control: masks the next token's logits, knowing where the stream stands.
 pub(crate) trait Rule: Send {
     fn apply(&mut self, clock: &Clock, logits: &mut [f32]);
+
+    /// Whether the last `apply` dictated the next token (see [`Constraint::dictates`]).
+    fn dictates(&self) -> bool {
+        false
+    }
 }
 
 /// The controls of one generation over one clock: before each draw the clock reads the
@@ -37,6 +42,10 @@ impl Constraint for Clocked {
         for control in &mut self.controls {
             control.apply(&self.clock, logits);
         }
+    }
+
+    fn dictates(&self) -> bool {
+        self.controls.iter().any(|c| c.dictates())
     }
 }
 
@@ -280,10 +289,13 @@ pub struct PitchRange {
 
 impl Rule for PitchRange {
     fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
-        forbid_where(
-            clock.table(),
-            logits,
-            |_, kind| matches!(kind, TokenKind::Pitch(p) if p < self.low || p > self.high),
-        );
+        let outside = |p: u8| p < self.low || p > self.high;
+        // After a pitched program a drum token is read as a pitch (as MidiTok decodes it).
+        let pitched = clock.program.is_some_and(|p| p >= 0);
+        forbid_where(clock.table(), logits, |_, kind| match kind {
+            TokenKind::Pitch(p) => outside(p),
+            TokenKind::Drum(p) => pitched && outside(p),
+            _ => false,
+        });
     }
 }

@@ -7,7 +7,8 @@ use crate::constraints::{
     clocked, EndAt, HoldMetre, HoldTempo, Instruments, Length, NotesPerBar, PitchRange, Polyphony,
     Rule,
 };
-use crate::key::InKey;
+use crate::form::Repeats;
+use crate::key::{Corrections, InKey};
 use crate::{ComposeError, Control, Form, Key};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
@@ -28,9 +29,10 @@ pub struct Controls {
     /// Pitched notes within this range (MIDI numbers, inclusive).
     pub pitch_range: Option<(u8, u8)>,
     /// The piece in sections, a section named again coming back ([`Form`]); it sets the
-    /// length in bars.
+    /// length in bars, and the token budget is the whole piece's.
     pub form: Option<Form>,
-    /// Hold this key: pitches outside its scale are made less likely ([`Key`]).
+    /// Prefer this key: pitches outside its scale are made e² ≈ 7 times less likely at any
+    /// temperature, not forbidden ([`Key`]).
     pub key: Option<Key>,
     /// A new piece opens as every song MidiTok tokenizes does: at the first bar's first
     /// position, with a tempo there that the model draws (true by default; `tempo` sets one
@@ -115,23 +117,31 @@ impl Controls {
     /// metre it has, a program it has, ...): the one check every front end makes, before any
     /// work is queued. The error names the first control it cannot express.
     pub fn check(&self, tokenizer: &dyn Tokenizer) -> Result<(), ComposeError> {
-        self.controls(tokenizer).map(drop)
+        self.controls(tokenizer, 1.0, &Corrections::default())
+            .map(drop)
     }
 
     /// The constraints that enforce these controls with `tokenizer` (one, over one clock;
     /// none without controls), or a clear error for a control the tokenizer has no tokens for.
+    /// The key's penalty is set for temperature 1: [`crate::constraints`] sets it for a
+    /// request's sampling.
     pub fn constraints(
         &self,
         tokenizer: &dyn Tokenizer,
     ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
-        let controls = self.controls(tokenizer)?;
+        let controls = self.controls(tokenizer, 1.0, &Corrections::default())?;
         Ok(clocked(tokenizer.table(), controls).into_iter().collect())
     }
 
-    /// The controls that enforce these settings with `tokenizer`, to read one clock.
+    /// The controls that enforce these settings with `tokenizer`, to read one clock, for
+    /// sampling at `temperature`; the key counts the steps it changed in `key_corrections`.
+    /// The form comes after the controls that mask (its copies override them) and the key
+    /// last (it only lowers, and so sees what the others left).
     pub(crate) fn controls(
         &self,
         tokenizer: &dyn Tokenizer,
+        temperature: f32,
+        key_corrections: &Corrections,
     ) -> Result<Vec<Box<dyn Rule>>, ComposeError> {
         let mut out: Vec<Box<dyn Rule>> = Vec::new();
         if !self.any() {
@@ -215,10 +225,11 @@ impl Controls {
             let positions = n as u32 * table.ticks_per_beat();
             out.push(Box::new(HoldMetre { metre, positions }));
         }
-        if let Some(length) = self.length {
-            let control = match length {
-                Length::Bars(_) => Control::Bars,
-                Length::Seconds(_) => Control::Seconds,
+        if let Some(length) = self.ends() {
+            let control = match (self.length, length) {
+                (None, _) => Control::Form,
+                (_, Length::Bars(_)) => Control::Bars,
+                (_, Length::Seconds(_)) => Control::Seconds,
             };
             need(control)?;
             let bar = table.bar().expect("checked above");
@@ -235,10 +246,6 @@ impl Controls {
             need(Control::MaxPolyphony)?;
             out.push(Box::new(Polyphony { max }));
         }
-        if let Some(key) = self.key {
-            need(Control::Key)?;
-            out.push(Box::new(InKey { key }));
-        }
         if let Some((low, high)) = self.pitch_range {
             need(Control::PitchRange)?;
             let inside = move |k| matches!(k, TokenKind::Pitch(p) if p >= low && p <= high);
@@ -250,11 +257,29 @@ impl Controls {
             }
             out.push(Box::new(PitchRange { low, high }));
         }
+        if let Some(form) = &self.form {
+            need(Control::Form)?;
+            let bar = table.bar().expect("checked above");
+            let eos = tokenizer.vocab().eos().ok_or_else(|| {
+                ComposeError::control(Control::Form, "this model's tokenizer has no end token")
+            })?;
+            out.push(Box::new(Repeats::new(form, bar, eos)));
+        }
+        if let Some(key) = self.key {
+            need(Control::Key)?;
+            let corrections = key_corrections.clone();
+            out.push(Box::new(InKey::new(key, temperature, corrections)));
+        }
         Ok(out)
     }
 
+    /// Where the new part ends: the length, or the form's bars when only a form is given.
+    pub(crate) fn ends(&self) -> Option<Length> {
+        (self.length).or_else(|| self.form.as_ref().map(|f| Length::Bars(f.bars())))
+    }
+
     /// The controls that are set.
-    fn names(&self) -> Vec<Control> {
+    pub(crate) fn names(&self) -> Vec<Control> {
         let set = [
             (self.instruments.is_some(), Control::Instruments),
             (self.tempo.is_some(), Control::Tempo),

@@ -5,18 +5,25 @@
 //! bar. A [`Form`] (`ABCB`, `A8 B8 A8 B4`) lays the piece out: a new letter is written by the
 //! model, continuing everything before it; a letter seen before is the music of its first
 //! occurrence, played again, and the model goes on from there.
+//!
+//! The form is one more control of the piece's one generation ([`Repeats`]): its length is
+//! the form's bars, the request's token budget is the whole piece's, and the model's cache
+//! reads each copied token as if it had drawn it, so nothing is encoded twice. Every new
+//! section draws from the piece's one random stream (its seed's), which each copied token
+//! advances too: a section no longer has a seed of its own, as it had when each section was
+//! a generation of its own, so the same seed gives a form other new sections than it did
+//! then (what is heard is the same in kind: repeats exact, bar counts exact).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use midigpt_model::{Gpt, GptBackend};
-use midigpt_tokenize::{TokenId, Tokenizer};
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use midigpt_generate::force;
+use midigpt_tokenize::TokenId;
 
-use crate::compose::{cut_at, one_piece, Drawn, Piece, Stats};
-use crate::{ComposeError, Control, Length, Request};
+use crate::clock::Clock;
+use crate::constraints::Rule;
+use crate::{ComposeError, Control};
 
 /// Bars of a section whose length the form does not give.
 pub const SECTION_BARS: usize = 8;
@@ -148,97 +155,78 @@ impl fmt::Display for Form {
     }
 }
 
-/// One piece laid out by `form` after `prompt` (its tokens; empty for a new piece): new
-/// sections are generated with the request's sampling and controls, the length of each set
-/// by the form; a section named again repeats the tokens of its first occurrence (REMI's
-/// positions count from the bar line, so a bar's tokens mean the same music anywhere).
-pub(crate) fn formed_piece<B: GptBackend>(
-    model: &Gpt<B>,
-    tokenizer: &dyn Tokenizer,
-    request: &Request,
-    form: &Form,
-    prompt: &[TokenId],
-    seed: u64,
-    on_token: &mut dyn FnMut(TokenId, usize) -> bool,
-) -> Result<Piece, ComposeError> {
-    let bar = tokenizer.table().bar().ok_or_else(|| {
-        ComposeError::control(
-            Control::Form,
-            "this model's tokenizer has no Bar tokens to count",
-        )
-    })?;
-    let bars_in = |tokens: &[TokenId]| tokens.iter().filter(|&&t| t == bar).count();
-    // Where bar `k` (0-based) starts in `tokens`; the end for a bar not there yet.
-    let bar_at = |tokens: &[TokenId], k: usize| {
-        (tokens.iter().enumerate())
-            .filter(|(_, &t)| t == bar)
-            .nth(k)
-            .map_or(tokens.len(), |(i, _)| i)
-    };
-    // Each new section draws from its own seed, so that the form's copies do not shift the
-    // sampling of what follows them.
-    let mut seeds = ChaCha8Rng::seed_from_u64(seed);
-    let mut tokens = prompt.to_vec();
-    let mut first: HashMap<char, (usize, usize)> = HashMap::new();
-    let mut total = Drawn::default();
-    for section in &form.sections {
-        let start = bars_in(&tokens);
-        let section_seed = seeds.next_u64();
-        if let Some(&(from, bars)) = first.get(&section.label) {
-            let copied = bars.min(section.bars);
-            let again = tokens[bar_at(&tokens, from)..bar_at(&tokens, from + copied)].to_vec();
-            for token in again {
-                tokens.push(token);
-                // Told like generated tokens, so that a front end decoding them as they
-                // come shows every section in its place.
-                if !on_token(token, tokens.len() - prompt.len()) {
-                    total.cancelled = true;
-                    break;
+/// The form as a control over the one generation of a piece, reading the shared clock: in a
+/// bar of a section whose letter came before, each token is dictated — the token at the same
+/// place in the matching bar of the first occurrence (REMI's positions count from the bar
+/// line, so a bar's tokens mean the same music anywhere) — up to the bar line that ends it
+/// where the original's ended (the piece's end after its last bar). The other controls let
+/// those tokens be written once; a copy overrides them, as the music is told, not chosen.
+/// Elsewhere the model writes, under every control.
+pub(crate) struct Repeats {
+    /// For each bar of the new part (0-based), the earlier one it plays again.
+    again: Vec<Option<usize>>,
+    bar: TokenId,
+    eos: TokenId,
+    /// Whether the last step was dictated.
+    dictated: bool,
+}
+
+impl Repeats {
+    /// `form` over the new part, with the tokenizer's bar and end tokens.
+    pub(crate) fn new(form: &Form, bar: TokenId, eos: TokenId) -> Repeats {
+        let mut first: HashMap<char, (usize, usize)> = HashMap::new();
+        let mut again = Vec::with_capacity(form.bars());
+        for section in &form.sections {
+            let start = again.len();
+            match first.get(&section.label) {
+                // A section longer than its first occurrence goes on with new bars.
+                Some(&(from, bars)) => {
+                    again.extend((0..section.bars).map(|j| (j < bars).then_some(from + j)))
+                }
+                None => {
+                    first.insert(section.label, (start, section.bars));
+                    again.resize(start + section.bars, None);
                 }
             }
-            if total.cancelled {
-                break;
-            }
-            if copied == section.bars {
-                continue;
-            }
         }
-        let mut section_request = request.clone();
-        section_request.controls.form = None;
-        let left = (start + section.bars)
-            .saturating_sub(bars_in(&tokens))
-            .max(1);
-        section_request.controls.length = Some(Length::Bars(left));
-        let told = tokens.len() - prompt.len();
-        let mut hook = |token, n| on_token(token, told + n);
-        let piece = one_piece(
-            model,
-            tokenizer,
-            &section_request,
-            &tokens,
-            section_seed,
-            &mut hook,
-        )?;
-        total.add(&piece.stats);
-        first.entry(section.label).or_insert((start, section.bars));
-        tokens = piece.tokens;
-        if total.cancelled {
-            break;
+        Repeats {
+            again,
+            bar,
+            eos,
+            dictated: false,
         }
     }
-    let mut score = tokenizer.decode(std::slice::from_ref(&tokens))?;
-    // The piece ends at the form's last bar line: notes still ringing there stop with it.
-    let end = score.bars().nth(bars_in(&tokens));
-    if let Some(end) = end {
-        cut_at(&mut score, end);
+
+    /// The token the form dictates next, if the clock stands in a repeated bar.
+    fn next(&self, clock: &Clock) -> Option<TokenId> {
+        let before = clock.prompt_end?.0;
+        // The new part's bar being written; none before its first bar line.
+        let bar = clock.bars.checked_sub(before + 1)?;
+        let from = (*self.again.get(bar)?)?;
+        let starts = &clock.bar_starts;
+        // The original bar, from its bar line to the next one (written: it came before).
+        let (original, end) = (starts[before + from], starts[before + from + 1]);
+        let at = original + (clock.read - starts[before + bar]);
+        Some(match clock.ids.get(at) {
+            Some(&id) if at < end => id,
+            _ if bar + 1 == self.again.len() => self.eos,
+            _ => self.bar,
+        })
     }
-    let stats = Stats::new(&score, seed, total);
-    Ok(Piece {
-        score,
-        tokens,
-        new_from: prompt.len(),
-        stats,
-    })
+}
+
+impl Rule for Repeats {
+    fn apply(&mut self, clock: &Clock, logits: &mut [f32]) {
+        let next = self.next(clock);
+        self.dictated = next.is_some();
+        if let Some(id) = next {
+            force(logits, id);
+        }
+    }
+
+    fn dictates(&self) -> bool {
+        self.dictated
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +258,14 @@ mod tests {
         assert_eq!(set.as_deref(), Some("A4 B4"));
         let err = Form::parse("A8 B C", Some(9)).unwrap_err().to_string();
         assert!(err.contains("does not fit in 9 bars"), "{err}");
+    }
+
+    #[test]
+    fn each_repeated_bar_knows_its_original() {
+        let form: Form = "A2 B2 A3 C1 b1".parse().unwrap();
+        let again = Repeats::new(&form, 0, 1).again;
+        let n = None;
+        assert_eq!(again, [n, n, n, n, Some(0), Some(1), n, n, Some(2)]);
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! replace the hole's notes of those programs in the original score. Regenerating or
 //! adding a whole track is the same request over all bars.
 //!
+//! The controls that make sense in a hole apply to the fill as to a new piece: a key (read,
+//! for `auto`, from the notes on both sides of the hole), at most so many notes per bar or
+//! sounding at once (the fill's own notes: the piece's other tracks are not counted) and a
+//! pitch range. The others are refused by name: a fill keeps the piece's instruments, tempo,
+//! metre and bars.
+//!
 //! ```no_run
 //! use midigpt_compose::{infill, InfillRequest, ModelPackage};
 //! use midigpt_model::Cpu;
@@ -21,7 +27,9 @@
 
 use std::ops::Range;
 
-use midigpt_generate::{generate, SamplingConfig};
+use std::sync::atomic::Ordering;
+
+use midigpt_generate::{generate, Constraint, SamplingConfig};
 use midigpt_midi::{Note, Score, Track};
 use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::infill::{make_example, Bars, Hole, InfillVocab};
@@ -30,8 +38,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::compose::each_piece;
+use crate::constraints::clocked;
 use crate::fill::FillConstraint;
-use crate::{ComposeError, ModelPackage, Piece, Progress, Stats};
+use crate::key::Corrections;
+use crate::{ComposeError, Control, Controls, ModelPackage, Piece, Progress, Stats};
 
 /// What to fill.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +61,9 @@ pub struct InfillRequest {
     pub pieces: usize,
     /// New tokens per fill at most: each bar gets an equal share, then is closed.
     pub max_tokens: usize,
+    /// Key, notes per bar, polyphony and pitch range, on the fill (no other control makes
+    /// sense in a hole: they are refused).
+    pub controls: Controls,
 }
 
 impl InfillRequest {
@@ -64,8 +77,27 @@ impl InfillRequest {
             seed: 0,
             pieces: 1,
             max_tokens: 4096,
+            controls: Controls::default(),
         }
     }
+}
+
+/// The controls a fill takes: refuses by name those that make no sense in a hole.
+pub(crate) fn check_fill_controls(controls: &Controls) -> Result<(), ComposeError> {
+    let fits = [
+        Control::Key,
+        Control::MaxNotesPerBar,
+        Control::MaxPolyphony,
+        Control::PitchRange,
+    ];
+    if let Some(&control) = controls.names().iter().find(|c| !fits.contains(c)) {
+        return Err(ComposeError::control(
+            control,
+            "a fill keeps the piece's instruments, tempo, metre and bars; it takes a key, \
+             caps on notes per bar and polyphony, and a pitch range",
+        ));
+    }
+    controls.validate()
 }
 
 /// Fills the hole a request describes.
@@ -102,6 +134,7 @@ pub fn infill_model<B: GptBackend>(
             "ask for at least one fill of at least one token".into(),
         ));
     }
+    check_fill_controls(&request.controls)?;
     let plan = Plan::new(tokenizer, request, model.config().block_size)?;
     each_piece(request.pieces, request.seed, progress, &mut |seed, hook| {
         let grammar = tokenizer.grammar().ok_or_else(|| {
@@ -116,7 +149,12 @@ pub fn infill_model<B: GptBackend>(
             plan.hole.programs.clone(),
             per_bar,
         );
-        let mut constraints: Vec<Box<dyn midigpt_generate::Constraint>> = vec![Box::new(fill)];
+        // The fill's shape first, then the controls over one clock, as for a new piece.
+        let key_corrections = Corrections::default();
+        let temperature = request.sampling.temperature;
+        let rules = (request.controls).controls(tokenizer, temperature, &key_corrections)?;
+        let mut constraints: Vec<Box<dyn Constraint>> = vec![Box::new(fill)];
+        constraints.extend(clocked(tokenizer.table(), rules));
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let out = generate(
             model,
@@ -133,7 +171,7 @@ pub fn infill_model<B: GptBackend>(
         let mut tokens = plan.prompt.clone();
         tokens.extend_from_slice(&out.ids);
         Ok(Piece {
-            stats: Stats::new(&score, seed, (&out).into()),
+            stats: Stats::new(&score, seed, &out, key_corrections.load(Ordering::Relaxed)),
             score,
             tokens,
             new_from: plan.prompt.len(),

@@ -4,6 +4,16 @@
 //! makes the next one likelier. Pop music is diatonic with a few chromatic notes (POP909's
 //! songs put 99% of their notes in one major or minor scale), so a soft penalty keeps the
 //! chromatic colour the model has and removes most of the drift.
+//!
+//! The penalty is set for the request's temperature, so that what is drawn is what the README
+//! says at any temperature: an out-of-key pitch e² ≈ 7 times less likely than the model would
+//! have it (relative to the other tokens). Greedy decoding (temperature 0) draws no odds: there
+//! an out-of-key pitch is chosen only where the model's logit for it leads every other
+//! choice, out-of-key pitches aside, by more than [`KEY_PENALTY`] (where, at temperature 1,
+//! it was over e² times likelier).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use midigpt_tokenize::TokenKind;
 
@@ -11,7 +21,9 @@ use crate::clock::Clock;
 use crate::constraints::Rule;
 use crate::{ComposeError, Control};
 
-/// Subtracted from the logit of an out-of-key pitch: e² ≈ 7 times less likely.
+/// An out-of-key pitch is e^`KEY_PENALTY` = e² ≈ 7 times less likely: its logit is lowered by
+/// this much times the temperature, which the sampler then divides by (at temperature 0, by
+/// this much).
 pub const KEY_PENALTY: f32 = 2.0;
 /// Pitched notes read before `Key::Auto` names a key.
 pub const AUTO_NOTES: usize = 16;
@@ -115,9 +127,31 @@ fn best_scale(counts: &[usize; 12]) -> u8 {
         .unwrap_or(0)
 }
 
-/// Lowers the logits of pitched notes outside the key by [`KEY_PENALTY`].
+/// Steps at which the key changed the most likely token, counted by its rule and read by
+/// whoever reports on the generation.
+pub(crate) type Corrections = Arc<AtomicUsize>;
+
+/// Lowers the logits of pitched notes outside the key, counting the steps at which that
+/// changed the most likely token.
 pub struct InKey {
-    pub(crate) key: Key,
+    key: Key,
+    /// Subtracted from an out-of-key pitch's logit.
+    penalty: f32,
+    /// Steps at which the penalty changed the most likely token.
+    corrections: Corrections,
+}
+
+impl InKey {
+    /// `key` for sampling at `temperature`: after the sampler divides the logits by it, an
+    /// out-of-key pitch is e^[`KEY_PENALTY`] times less likely (see the module docs for 0).
+    pub(crate) fn new(key: Key, temperature: f32, corrections: Corrections) -> InKey {
+        let scale = if temperature > 0.0 { temperature } else { 1.0 };
+        InKey {
+            key,
+            penalty: KEY_PENALTY * scale,
+            corrections,
+        }
+    }
 }
 
 impl Rule for InKey {
@@ -132,16 +166,27 @@ impl Rule for InKey {
             None if counts.iter().sum::<usize>() >= AUTO_NOTES => best_scale(counts),
             None => return,
         };
+        let favourite = most_likely(logits);
         for (id, kind) in clock.table().iter() {
             if let TokenKind::Pitch(p) = kind {
                 if !in_scale(tonic, p % 12) {
                     if let Some(l) = logits.get_mut(id as usize) {
-                        *l -= KEY_PENALTY;
+                        *l -= self.penalty;
                     }
                 }
             }
         }
+        if most_likely(logits) != favourite {
+            self.corrections.fetch_add(1, Ordering::Relaxed);
+        }
     }
+}
+
+/// The id with the largest finite logit (the first of a tie).
+fn most_likely(logits: &[f32]) -> Option<usize> {
+    (0..logits.len())
+        .filter(|&i| logits[i].is_finite())
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)))
 }
 
 #[cfg(test)]
@@ -168,6 +213,30 @@ mod tests {
         assert!(Key::from_setting("H").is_err());
         // A minor holds C major's notes.
         assert_eq!(Key::parse("Am").unwrap().major_tonic(), Some(0));
+    }
+
+    #[test]
+    fn the_odds_hold_at_any_temperature_and_changes_are_counted() {
+        let names = ["Bar_None", "Pitch_60", "Pitch_61", "Pitch_62"];
+        let vocab = midigpt_tokenize::Vocab::new(names.iter().map(|t| t.to_string()));
+        let table = Arc::new(midigpt_tokenize::TokenTable::new(&vocab, Some(8)));
+        let clock = Clock::new(table);
+        let c_major = Key::parse("C").unwrap();
+        // C# leads by 1.5: lowered by 2 (at temperature 1) it is no longer the favourite.
+        for (temperature, lowered, changed) in
+            [(1.0, 2.0, 1), (0.5, 1.0, 0), (2.0, 4.0, 1), (0.0, 2.0, 1)]
+        {
+            let count = Arc::new(AtomicUsize::new(0));
+            let mut rule = InKey::new(c_major, temperature, count.clone());
+            let mut logits = vec![0.0, 0.0, 1.5, 0.0];
+            rule.apply(&clock, &mut logits);
+            assert_eq!(logits, [0.0, 0.0, 1.5 - lowered, 0.0], "at {temperature}");
+            if temperature > 0.0 {
+                // What the sampler draws from: e² less likely, whatever the temperature.
+                assert_eq!((1.5 - logits[2]) / temperature, KEY_PENALTY);
+            }
+            assert_eq!(count.load(Ordering::Relaxed), changed, "at {temperature}");
+        }
     }
 
     #[test]

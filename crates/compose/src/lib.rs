@@ -8,10 +8,17 @@
 //! to continue ([`Ask::request`]) or an [`InfillRequest`] ([`Ask::infill`]), and [`compose`]
 //! or [`infill`] returns [`Piece`]s: the score, its tokens and what it came to.
 //!
-//! Controls act on the model's next-token logits, with no retraining. Instruments, tempo,
-//! metre, length, the caps and the pitch range are hard constraints: every piece obeys them
-//! by construction. Form repeats sections it has written. Key is a preference: out-of-scale
-//! pitches are made less likely, not forbidden (see [`Key`]).
+//! Controls act on the model's next-token logits, with no retraining, in one generation per
+//! piece. Instruments, tempo, metre, length, the caps on notes per bar and polyphony and the
+//! pitch range are hard constraints: a token that would break one is never drawn, so every
+//! piece obeys them by construction. A form dictates its repeated sections: each token of a
+//! section named again is the one at the same place in its first occurrence, read by the
+//! model as if it had drawn it. Key is a preference: an out-of-scale pitch is made e² ≈ 7
+//! times less likely than the model would have it, at any temperature, never forbidden (at
+//! temperature 0 it is chosen only where its logit leads the in-key choices by more than
+//! [`KEY_PENALTY`]; see [`Key`]); [`Stats`] counts the steps at which that changed the most
+//! likely token. A fill takes the key, the caps and the pitch range; the other controls make
+//! no sense in a hole.
 //!
 //! ```no_run
 //! use midigpt_compose::{compose, Ask, ModelPackage};

@@ -289,6 +289,17 @@ fn pitch_range_forbids_pitches_outside_only() {
         !of_kind(&names, "PitchDrum").is_empty(),
         "drum hits are no pitches"
     );
+    // After the drums' program all drum hits stay; after a pitched one, a drum token would be
+    // read as a pitch, so those outside the range go too.
+    let after = |program: &str| {
+        let tokens = [&START[..], &[program]].concat();
+        let (names, _) = allowed(t.as_ref(), &controls, false, &tokens, 1);
+        of_kind(&names, "PitchDrum").len()
+    };
+    let all = of_kind(t.vocab().tokens(), "PitchDrum").len();
+    assert_eq!(after("Program_-1"), all);
+    assert!(after("Program_0") < all);
+    assert!(after("Program_0") > 0, "those within the range stay");
 }
 
 #[test]

@@ -5,7 +5,10 @@
 mod common;
 
 use common::random_model;
-use midigpt_compose::{infill_model, ComposeError, InfillRequest, Piece, SamplingConfig};
+use midigpt_compose::{
+    infill_model, ComposeError, Control, Controls, Form, InfillRequest, Key, Length, Piece,
+    SamplingConfig,
+};
 use midigpt_midi::{Note, Score};
 use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
 
@@ -153,4 +156,88 @@ fn clear_errors() {
             && err.to_string().contains("infill_rate > 0"),
         "{err}"
     );
+}
+
+#[test]
+fn a_fill_takes_the_controls_that_make_sense_in_a_hole() {
+    let tok = tokenizer("remi-plus");
+    let mut req = request(4..8, Some(vec![48]));
+    req.controls = Controls {
+        key: Some(Key::parse("C").unwrap()),
+        max_notes_per_bar: Some(3),
+        max_polyphony: Some(2),
+        pitch_range: Some((60, 72)),
+        ..Controls::default()
+    };
+    // Still exactly the asked bars and tracks.
+    check(tok.as_ref(), &req, &[48]);
+    let starts: Vec<u32> = song().bars().take(9).collect();
+    for piece in run(tok.as_ref(), &req).unwrap() {
+        let track = (piece.score.tracks.iter())
+            .find(|t| t.program_or_drums() == 48)
+            .unwrap();
+        let new: Vec<&Note> = (track.notes.iter())
+            .filter(|n| (starts[4]..starts[8]).contains(&n.time))
+            .collect();
+        assert!(!new.is_empty());
+        for bar in starts[4..].windows(2) {
+            let in_bar = new.iter().filter(|n| (bar[0]..bar[1]).contains(&n.time));
+            assert!(in_bar.count() <= 3, "{}", piece.stats);
+        }
+        for n in &new {
+            assert!((60..=72).contains(&n.pitch), "{n:?}");
+            let sounding = (new.iter())
+                .filter(|m| m.time <= n.time && m.end() > n.time)
+                .count();
+            assert!(sounding <= 2, "{sounding} notes at {}", n.time);
+        }
+    }
+    // The others make no sense in a hole, and are refused by name.
+    let refused = [
+        (
+            Controls {
+                tempo: Some(90.0),
+                ..Controls::default()
+            },
+            Control::Tempo,
+        ),
+        (
+            Controls {
+                length: Some(Length::Bars(2)),
+                ..Controls::default()
+            },
+            Control::Bars,
+        ),
+        (
+            Controls {
+                form: Some(Form::song(4)),
+                ..Controls::default()
+            },
+            Control::Form,
+        ),
+        (
+            Controls {
+                instruments: Some(vec![0]),
+                ..Controls::default()
+            },
+            Control::Instruments,
+        ),
+        (
+            Controls {
+                time_signature: Some((3, 4)),
+                ..Controls::default()
+            },
+            Control::TimeSignature,
+        ),
+    ];
+    for (controls, expected) in refused {
+        req.controls = controls;
+        match run(tok.as_ref(), &req) {
+            Err(ComposeError::Control { control, why }) => {
+                assert_eq!(control, expected, "{why}");
+                assert!(why.contains("a fill keeps the piece's"), "{why}");
+            }
+            other => panic!("{expected} not refused: {other:?}"),
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! A [`Constraint`] looks at the tokens so far and forbids next tokens by setting their logits
 //! to minus infinity (or moves probability from one token to another). Any number of them
 //! compose: each sees the logits the previous ones left. The token grammar and the minimum
-//! length are two of them; the musical controls of `midigpt-compose` are others.
+//! length are two of them; the musical controls of `midigpt-compose` are others. A constraint
+//! may also dictate the next token outright ([`force`], [`Constraint::dictates`]): music it
+//! was told to play again, which the model's cache reads like any drawn token.
 
 use midigpt_tokenize::{Grammar, TokenId};
 
@@ -12,6 +14,13 @@ pub trait Constraint: Send {
     /// Restricts the logits of the next token. `tokens` is everything so far (the prompt,
     /// then the generated tokens); the generated part starts at `new_from`.
     fn apply(&mut self, tokens: &[TokenId], new_from: usize, logits: &mut [f32]);
+
+    /// Whether the last [`apply`](Constraint::apply) dictated the next token ([`force`]):
+    /// the caller was told what comes (a section played again), so the step is counted as
+    /// dictated, not as a correction of the model's taste.
+    fn dictates(&self) -> bool {
+        false
+    }
 }
 
 /// Forbids `id` (an id outside the logits is ignored).
@@ -27,6 +36,15 @@ pub fn keep_only(logits: &mut [f32], keep: impl Fn(TokenId) -> bool) {
         if !keep(id as TokenId) {
             *l = f32::NEG_INFINITY;
         }
+    }
+}
+
+/// Makes `id` the only token that can be drawn, whatever the logits (and the constraints
+/// before) said: a token the caller must play, not one the model may choose.
+pub fn force(logits: &mut [f32], id: TokenId) {
+    keep_only(logits, |t| t == id);
+    if let Some(l) = logits.get_mut(id as usize) {
+        *l = 0.0;
     }
 }
 
@@ -119,6 +137,13 @@ mod tests {
         let mut logits = vec![0.5; 4];
         c.apply(&[7, 0, 3, 3], 1, &mut logits);
         assert_eq!(logits, [0.5; 4]);
+    }
+
+    #[test]
+    fn force_leaves_one_token_even_a_forbidden_one() {
+        let mut logits = vec![1.0f32, f32::NEG_INFINITY, 3.0];
+        force(&mut logits, 1);
+        assert_eq!(logits, [f32::NEG_INFINITY, 0.0, f32::NEG_INFINITY]);
     }
 
     #[test]

@@ -15,8 +15,11 @@ use crate::{sample, Constraint, SamplingConfig};
 pub struct Generated {
     /// The new ids (the prompt not included), up to and without the end-of-sequence token.
     pub ids: Vec<TokenId>,
-    /// Steps at which a constraint forbade the model's most likely token.
+    /// Steps at which a constraint forbade the model's most likely token (dictated steps
+    /// not included).
     pub corrected: usize,
+    /// Steps at which a constraint dictated the token ([`Constraint::dictates`]).
+    pub dictated: usize,
     /// Whether the sequence ended with the end token (drawn by the model or forced by a
     /// constraint) before the token budget.
     pub ended: bool,
@@ -32,7 +35,8 @@ pub type OnToken<'a> = &'a mut dyn FnMut(TokenId, usize) -> bool;
 
 /// Samples up to `max_tokens` ids after `prompt` (which must not be empty: start with BOS).
 /// Before each draw, every constraint in turn restricts the logits; drawing `eos` ends the
-/// sequence, as does a step at which the constraints leave no token. Past the model's
+/// sequence, as does a step at which the constraints leave no token. A token a constraint
+/// dictates is fed to the model like a drawn one, so its cache carries on. Past the model's
 /// context, the cache is rebuilt from the last half context, so generation can run longer
 /// than `block_size`.
 #[allow(clippy::too_many_arguments)]
@@ -57,6 +61,7 @@ pub fn generate<B: GptBackend>(
     let mut out = Generated {
         ids: Vec::new(),
         corrected: 0,
+        dictated: 0,
         ended: false,
         cancelled: false,
         seconds: 0.0,
@@ -67,7 +72,9 @@ pub fn generate<B: GptBackend>(
         for c in constraints.iter_mut() {
             c.apply(&tokens, new_from, &mut logits);
         }
-        if favourite.is_some_and(|f| !logits[f].is_finite()) {
+        if constraints.iter().any(|c| c.dictates()) {
+            out.dictated += 1;
+        } else if favourite.is_some_and(|f| !logits[f].is_finite()) {
             out.corrected += 1;
         }
         let Some(next) = sample(&logits, None, sampling, rng) else {

@@ -10,7 +10,9 @@ mod constraint;
 mod generate;
 mod sample;
 
-pub use constraint::{forbid, keep_only, transfer, Constraint, GrammarConstraint, MinTokens};
+pub use constraint::{
+    forbid, force, keep_only, transfer, Constraint, GrammarConstraint, MinTokens,
+};
 pub use generate::{generate, Generated, OnToken};
 pub use midigpt_tokenize::Grammar;
 pub use sample::{sample, SamplingConfig, SamplingError};

@@ -91,9 +91,12 @@ pub struct Settings {
     /// sections without a length share `bars`.
     #[serde(default)]
     pub form: Option<String>,
-    /// A key to hold (`C`, `Bb minor`, `auto`); absent or `none`: the model alone.
+    /// A key to prefer (`C`, `Bb minor`, `auto`); absent or `none`: the model alone.
     #[serde(default)]
     pub key: Option<String>,
+    /// Pitched notes within `LOW..HIGH` (MIDI numbers).
+    #[serde(default)]
+    pub pitch_range: Option<String>,
 }
 
 /// Sampling, as the page's form gives it (each left out: the compose layer's default).
@@ -169,12 +172,17 @@ impl JobRequest {
         }
     }
 
-    /// The score a fill works on, refusing the continuation's controls (a fill keeps the
-    /// piece's instruments, tempo and metre).
+    /// The score a fill works on, refusing the controls only a continuation takes (a fill
+    /// keeps the piece's instruments, tempo, metre and bars; a key and a pitch range apply).
     fn filled<'a>(&self, score: Option<&'a Score>) -> Result<&'a Score, StudioError> {
-        if self.settings != Settings::default() {
+        let fill_takes = Settings {
+            key: self.settings.key.clone(),
+            pitch_range: self.settings.pitch_range.clone(),
+            ..Settings::default()
+        };
+        if self.settings != fill_takes {
             return Err(StudioError::BadRequest(
-                "settings (instruments, tempo, metre, length) are for continuing; \
+                "settings (instruments, tempo, metre, length, form) are for continuing; \
                  filling bars keeps the piece's"
                     .into(),
             ));
@@ -225,6 +233,7 @@ impl JobRequest {
             bars: settings.bars,
             form: settings.form.clone(),
             key: settings.key.clone(),
+            pitch_range: settings.pitch_range.clone(),
             temperature: sampling.temperature,
             top_p: sampling.top_p,
             seed: sampling.seed,
@@ -413,5 +422,24 @@ mod tests {
         assert!(err.to_string().contains("are for continuing"), "{err}");
         let err = r.work(None, &StudioConfig::default()).unwrap_err();
         assert!(err.to_string().contains("settings"), "{err}");
+        // A key and a pitch range apply to a fill.
+        let r: JobRequest = serde_json::from_str(
+            r#"{"task": {"mode": "infill", "bars": [0, 1]},
+                "settings": {"key": "Am", "pitch_range": "48..72"}}"#,
+        )
+        .unwrap();
+        let Ok(Work::Infill(made)) = r.work(Some(&song()), &StudioConfig::default()) else {
+            panic!("not an infill request");
+        };
+        let c = &made.controls;
+        assert_eq!(
+            (c.key, c.pitch_range),
+            (Key::parse("Am").ok(), Some((48, 72)))
+        );
+        // Left out, the key is the compose layer's default for a fill: the music around it.
+        let Ok(Work::Infill(made)) = fill(r#"{"mode": "infill", "bars": [0, 1]}"#) else {
+            panic!("not an infill request");
+        };
+        assert_eq!(made.controls.key, Some(Key::Auto));
     }
 }

@@ -242,12 +242,11 @@ async fn submit(
         )));
     }
     let work = request.work(original.as_ref().map(|e| &*e.score), &s.config)?;
-    if let Work::Continue(request) = &work {
-        request
-            .controls
-            .check(s.tokenizer.as_ref())
-            .map_err(bad_request)?;
-    }
+    let controls = match &work {
+        Work::Continue(request) => &request.controls,
+        Work::Infill(request) => &request.controls,
+    };
+    controls.check(s.tokenizer.as_ref()).map_err(bad_request)?;
     let original = original.map(|e| (e.score, e.name));
     let id = s.jobs.next_id();
     let job = Job::new(id, work, request.candidates, request.cut_bar(), original);

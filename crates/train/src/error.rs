@@ -131,22 +131,6 @@ pub enum TrainError {
     /// Reading the data folder failed.
     #[error(transparent)]
     Data(#[from] midigpt_data::DataError),
-    /// A file or folder could not be read or written (the OS error is the source).
-    #[error("{}", path.display())]
-    Io {
-        /// The file or folder concerned.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// A JSON file (metrics line, pointer, info) is malformed.
-    #[error("{}: {message}", path.display())]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message (with the line for `metrics.jsonl`).
-        message: String,
-    },
     /// A fresh run was started in a folder that holds another run's checkpoints.
     #[error(
         "{} already holds a run (checkpoint of step {step}): pass --resume to continue it, \
@@ -167,12 +151,4 @@ pub enum TrainError {
         /// The plotting library's message.
         message: String,
     },
-}
-
-impl TrainError {
-    /// Wraps an I/O error with the path it concerns.
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> TrainError {
-        let path = path.into();
-        move |source| TrainError::Io { path, source }
-    }
 }

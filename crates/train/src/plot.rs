@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use midigpt_store::{MetricRecord, Split};
+use midigpt_store::{MetricRecord, Split, StoreError};
 use plotters::prelude::*;
 
 use crate::error::TrainError;
@@ -31,7 +31,8 @@ pub fn plot_loss(records: &[MetricRecord], path: &Path) -> Result<(), TrainError
             message: e.to_string(),
         }
     })?;
-    std::fs::rename(&tmp, path).map_err(TrainError::io(path))
+    std::fs::rename(&tmp, path).map_err(StoreError::io(path))?;
+    Ok(())
 }
 
 /// `loss.png` → `loss.tmp.png`: the extension must stay `.png`, it selects the encoder.

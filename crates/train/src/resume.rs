@@ -10,7 +10,7 @@ use midigpt_data::{Batcher, BatcherState, DataError, Meta, TRAIN_FILE, VAL_FILE}
 use midigpt_model::{load_safetensors, save_safetensors, Gpt, GptConfig, GptTrainBackend};
 use serde::{Deserialize, Serialize};
 
-use midigpt_store::{latest_checkpoint, RunDir, MODEL_FILE};
+use midigpt_store::{latest_checkpoint, RunDir, StoreError, MODEL_FILE};
 
 use crate::trainer::TrainJob;
 use crate::{create_run, RunFiles, TrainConfig, TrainError};
@@ -113,8 +113,8 @@ where
         }
     })?;
     let state_path = ckpt.path.join(STATE_FILE);
-    let text = std::fs::read_to_string(&state_path).map_err(TrainError::io(&state_path))?;
-    let state: State = serde_json::from_str(&text).map_err(|e| TrainError::Json {
+    let text = std::fs::read_to_string(&state_path).map_err(StoreError::io(&state_path))?;
+    let state: State = serde_json::from_str(&text).map_err(|e| StoreError::Json {
         path: state_path,
         message: e.to_string(),
     })?;
@@ -153,7 +153,8 @@ pub(crate) fn write_checkpoint<B: GptTrainBackend, O: Optimizer<Gpt<B>, B>>(
         .map_err(record_error(dir, OPTIMIZER_RECORD))?;
     let json = serde_json::to_string(state).expect("a checkpoint State serializes");
     let path = dir.join(STATE_FILE);
-    std::fs::write(&path, json).map_err(TrainError::io(&path))
+    std::fs::write(&path, json).map_err(StoreError::io(&path))?;
+    Ok(())
 }
 
 /// Wraps a recorder's error with the record's path.

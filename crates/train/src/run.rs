@@ -66,11 +66,12 @@ impl RunFiles for RunDir {
 
     fn read_info(&self) -> Result<TrainInfo, TrainError> {
         let path = self.train_info_path();
-        let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Json {
+        let text = std::fs::read_to_string(&path).map_err(StoreError::io(&path))?;
+        let info = serde_json::from_str(&text).map_err(|e| StoreError::Json {
             path,
             message: e.to_string(),
-        })
+        })?;
+        Ok(info)
     }
 }
 

@@ -32,7 +32,7 @@ pub fn write_atomic_with(
 }
 
 /// `.NAME.tmp-PID-N` beside `path`.
-pub fn temporary_name(path: &Path) -> PathBuf {
+fn temporary_name(path: &Path) -> PathBuf {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

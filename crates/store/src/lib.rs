@@ -34,7 +34,7 @@ mod metrics;
 mod run;
 mod saved;
 
-pub use atomic::{temporary_name, write_atomic, write_atomic_with};
+pub use atomic::{write_atomic, write_atomic_with};
 pub use checkpoint::{
     best_checkpoint, latest_checkpoint, step_name, Checkpoint, Checkpoints, BEST_POINTER,
     CHECKPOINT_META_FILE, LATEST_POINTER,

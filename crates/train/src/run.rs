@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use midigpt_store::{write_file, RunDir, StoreError, PREPARE_FILE, TOKENIZER_FILE};
+use midigpt_store::{write_file, RunDir, StoreError, TOKENIZER_FILE};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -28,7 +28,7 @@ pub fn create_run(
     if data_dir.join(midigpt_data::META_FILE).is_file() {
         let meta = midigpt_data::load_meta(data_dir)?;
         let text = meta.options.to_prepare_json();
-        write_file(&run.root().join(PREPARE_FILE), text.as_bytes())?;
+        write_file(&run.prepare_path(), text.as_bytes())?;
     }
     Ok(run)
 }

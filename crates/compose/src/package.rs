@@ -6,7 +6,7 @@
 //! Runs and exports made before that file existed are read through their training config
 //! (`config.json`), as they were trained.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use midigpt_model::{
     from_hf_config, load_safetensors_bytes, load_safetensors_files, Gpt, GptBackend, GptConfig,
@@ -99,8 +99,8 @@ fn model_config(
         return Ok((GptConfig::from_json(&file.text, &file.path)?, false));
     }
     if let Some(file) = saved.hf_config()? {
-        let value: serde_json::Value =
-            serde_json::from_str(&file.text).map_err(|e| not_a_model(&file.path, e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&file.text)
+            .map_err(|e| StoreError::not_a_model(&file.path, e.to_string()))?;
         let hf = from_hf_config(&value, &file.path)?;
         return Ok((hf.config, hf.tied));
     }
@@ -110,18 +110,12 @@ fn model_config(
                 GptConfig::from_training_config(&file.text, tokenizer.vocab_size(), &file.path)?;
             Ok((config, false))
         }
-        None => Err(not_a_model(
+        None => Err(StoreError::not_a_model(
             saved.root().unwrap_or(Path::new(".")),
-            "has neither model_config.json nor a training config.json".into(),
-        )),
+            "has neither model_config.json nor a training config.json",
+        )
+        .into()),
     }
-}
-
-fn not_a_model(path: &Path, why: String) -> ComposeError {
-    ComposeError::Store(StoreError::NotAModel {
-        path: PathBuf::from(path),
-        why,
-    })
 }
 
 pub(crate) fn check_vocab(
@@ -132,12 +126,13 @@ pub(crate) fn check_vocab(
     if config.vocab_size == tokenizer.vocab_size() {
         return Ok(());
     }
-    Err(not_a_model(
+    Err(StoreError::not_a_model(
         Path::new(origin),
         format!(
             "the model has {} token ids, its tokenizer {}: they were not trained together",
             config.vocab_size,
             tokenizer.vocab_size()
         ),
-    ))
+    )
+    .into())
 }

@@ -55,7 +55,8 @@ impl StoreError {
         move |source| StoreError::Io { path, source }
     }
 
-    pub(crate) fn not_a_model(path: impl Into<PathBuf>, why: impl Into<String>) -> StoreError {
+    /// The path is no model: `why`.
+    pub fn not_a_model(path: impl Into<PathBuf>, why: impl Into<String>) -> StoreError {
         StoreError::NotAModel {
             path: path.into(),
             why: why.into(),

@@ -214,12 +214,14 @@ impl OnBackend for Generation<'_> {
             println!("rendering with {}", renderer.describe());
         }
         let pieces = match &fill {
-            Some(fill) => infill(&pkg, fill).map_err(flags).with_context(|| {
-                let prompt = args.prompt.as_deref().unwrap_or(Path::new("")).display();
-                let bars = args.infill_bars.as_deref().unwrap_or_default();
-                format!("filling bars {bars} of {prompt}")
-            })?,
-            None => compose(&pkg, &request)
+            Some(fill) => infill(&pkg, fill, &mut |_| true)
+                .map_err(flags)
+                .with_context(|| {
+                    let prompt = args.prompt.as_deref().unwrap_or(Path::new("")).display();
+                    let bars = args.infill_bars.as_deref().unwrap_or_default();
+                    format!("filling bars {bars} of {prompt}")
+                })?,
+            None => compose(&pkg, &request, &mut |_| true)
                 .map_err(flags)
                 .with_context(|| match &args.prompt {
                     Some(prompt) => format!("continuing {}", prompt.display()),

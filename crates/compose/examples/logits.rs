@@ -66,12 +66,8 @@ fn export(arch: &str, out: &Path) -> Result<()> {
             other => bail!("unknown recipe {other:?}"),
         };
         ModelPackage {
-            model: config.init::<Cpu>(&device)?,
-            tokenizer,
-            config,
             origin: format!("tiny random {arch}"),
-            saved: None,
-            prompt_fit: Default::default(),
+            ..ModelPackage::new(config.init::<Cpu>(&device)?, tokenizer)
         }
     };
     pkg.export(out, WeightDtype::F32)?;

@@ -112,20 +112,12 @@ pub struct Progress {
     pub token: TokenId,
 }
 
-/// Composes the pieces a request asks for.
+/// Composes the pieces a request asks for, telling `progress` of every new token; it returns
+/// `false` to stop (the pieces made so far are returned, the current one cut short). The
+/// prompt is first relabelled as the model's training scores were ([`crate::PromptFit`]);
+/// each piece's score is then the relabelled prompt's kept bars as they were (their timing,
+/// velocities and track names), with the new music after them ([`splice`]).
 pub fn compose<B: GptBackend>(
-    pkg: &ModelPackage<B>,
-    request: &Request,
-) -> Result<Vec<Piece>, ComposeError> {
-    compose_with(pkg, request, &mut |_| true)
-}
-
-/// [`compose`], telling `progress` of every new token; it returns `false` to stop (the
-/// pieces made so far are returned, the current one cut short). The prompt is first
-/// relabelled as the model's training scores were ([`crate::PromptFit`]); each piece's
-/// score is then the relabelled prompt's kept bars as they were (their timing, velocities
-/// and track names), with the new music after them ([`splice`]).
-pub fn compose_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &Request,
     progress: &mut dyn FnMut(Progress) -> bool,
@@ -146,7 +138,8 @@ pub fn compose_with<B: GptBackend>(
     Ok(pieces)
 }
 
-/// [`compose_with`] for a model and tokenizer held elsewhere (a model being trained).
+/// [`compose`] for a model and tokenizer held elsewhere (a model being trained): the prompt
+/// as given, not relabelled, and each piece decoded from its tokens alone.
 pub fn compose_model<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
@@ -160,7 +153,7 @@ pub fn compose_model<B: GptBackend>(
         ));
     }
     let prompt = match &request.prompt {
-        Some(p) => prompt_tokens(tokenizer, p)?,
+        Some(p) => p.tokens(tokenizer)?,
         None => Vec::new(),
     };
     // Checked once: a control the tokenizer cannot express fails before any work.
@@ -200,40 +193,43 @@ pub(crate) fn each_piece(
     Ok(out)
 }
 
-/// The tokens of a prompt (its first bars when asked), as one sequence: what generation
-/// continues, and what a front end decodes with the new tokens to show a piece as it grows.
-pub fn prompt_tokens(
-    tokenizer: &dyn Tokenizer,
-    prompt: &Prompt,
-) -> Result<Vec<TokenId>, ComposeError> {
-    let score = match prompt.bars {
-        Some(bars) => prompt.score.slice_bars(0..bars),
-        None => prompt.score.clone(),
-    };
-    if score.note_count() == 0 {
-        return Err(ComposeError::Request(
-            "the prompt has no notes to continue".into(),
-        ));
+impl Request {
+    /// The constraints each of its pieces is generated under: the grammar, then the minimum
+    /// length (unless a length control or a form decides where a piece ends), then the
+    /// controls.
+    pub fn constraints(
+        &self,
+        tokenizer: &dyn Tokenizer,
+    ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
+        Ok(counted_constraints(tokenizer, &self.sampling, &self.controls)?.0)
     }
-    // One stream, or (tokenizers with a sequence per track) the first track.
-    Ok(tokenizer
-        .encode(&score)?
-        .into_iter()
-        .next()
-        .unwrap_or_default())
+}
+
+impl Prompt {
+    /// Its tokens (its first bars when asked), as one sequence: what generation continues,
+    /// and what a front end decodes with the new tokens to show a piece as it grows.
+    pub fn tokens(&self, tokenizer: &dyn Tokenizer) -> Result<Vec<TokenId>, ComposeError> {
+        let score = match self.bars {
+            Some(bars) => self.score.slice_bars(0..bars),
+            None => self.score.clone(),
+        };
+        if score.note_count() == 0 {
+            return Err(ComposeError::Request(
+                "the prompt has no notes to continue".into(),
+            ));
+        }
+        // One stream, or (tokenizers with a sequence per track) the first track.
+        Ok(tokenizer
+            .encode(&score)?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
 }
 
 /// The constraints of one piece: the grammar, then the minimum length (unless a length
-/// control or a form decides where the piece ends), then the controls.
-pub fn constraints(
-    tokenizer: &dyn Tokenizer,
-    sampling: &SamplingConfig,
-    controls: &Controls,
-) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
-    Ok(counted_constraints(tokenizer, sampling, controls)?.0)
-}
-
-/// [`constraints`], and the count of the key's corrections they will keep.
+/// control or a form decides where the piece ends), then the controls; and the count of the
+/// key's corrections they will keep.
 fn counted_constraints(
     tokenizer: &dyn Tokenizer,
     sampling: &SamplingConfig,

@@ -123,8 +123,8 @@ impl Controls {
 
     /// The constraints that enforce these controls with `tokenizer` (one, over one clock;
     /// none without controls), or a clear error for a control the tokenizer has no tokens for.
-    /// The key's penalty is set for temperature 1: [`crate::constraints`] sets it for a
-    /// request's sampling.
+    /// The key's penalty is set for temperature 1: [`crate::Request::constraints`] sets it
+    /// for a request's sampling.
     pub fn constraints(
         &self,
         tokenizer: &dyn Tokenizer,

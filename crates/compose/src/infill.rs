@@ -21,7 +21,7 @@
 //! let score = midigpt_midi::Score::from_file("song.mid").unwrap();
 //! // Bars 9 to 12 (counted from 1) of the bass.
 //! let request = InfillRequest { programs: Some(vec![33]), ..InfillRequest::new(score, 8..12) };
-//! let pieces = infill(&pkg, &request)?;
+//! let pieces = infill(&pkg, &request, &mut |_| true)?;
 //! # Ok::<(), midigpt_compose::ComposeError>(())
 //! ```
 
@@ -100,29 +100,21 @@ pub(crate) fn check_fill_controls(controls: &Controls) -> Result<(), ComposeErro
     controls.validate()
 }
 
-/// Fills the hole a request describes.
+/// Fills the hole a request describes, telling `progress` of every new token; it returns
+/// `false` to stop. The score is first relabelled as the model's training scores were
+/// ([`crate::PromptFit`]), so its tracks answer to the programs the model knows them by.
 pub fn infill<B: GptBackend>(
-    pkg: &ModelPackage<B>,
-    request: &InfillRequest,
-) -> Result<Vec<Piece>, ComposeError> {
-    infill_with(pkg, request, &mut |_| true)
-}
-
-/// [`infill`], telling `progress` of every new token; it returns `false` to stop. The score
-/// is first relabelled as the model's training scores were ([`crate::PromptFit`]), so its
-/// tracks answer to the programs the model knows them by.
-pub fn infill_with<B: GptBackend>(
     pkg: &ModelPackage<B>,
     request: &InfillRequest,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Vec<Piece>, ComposeError> {
     let mut request = request.clone();
     pkg.prompt_fit.apply(&mut request.score);
-    infill_model(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
+    fill_hole(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
 }
 
-/// [`infill_with`] for a model and tokenizer held elsewhere.
-pub fn infill_model<B: GptBackend>(
+/// [`infill`] on a relabelled score.
+fn fill_hole<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     request: &InfillRequest,

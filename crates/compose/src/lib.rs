@@ -6,7 +6,9 @@
 //! form, key, caps on notes per bar, polyphony and pitch range — each optional, with one set
 //! of defaults for every front end), make it a [`Request`] for a new piece or a [`Prompt`]
 //! to continue ([`Ask::request`]) or an [`InfillRequest`] ([`Ask::infill`]), and [`compose`]
-//! or [`infill`] returns [`Piece`]s: the score, its tokens and what it came to.
+//! or [`infill`] returns [`Piece`]s: the score, its tokens and what it came to, telling a
+//! progress hook of every token (it may stop them). [`compose_model`] does the same for a
+//! model held elsewhere, as a training run's samples are.
 //!
 //! Controls act on the model's next-token logits, with no retraining, in one generation per
 //! piece. Instruments, tempo, metre, length, the caps on notes per bar and polyphony and the
@@ -31,7 +33,7 @@
 //!     bars: Some(16),
 //!     ..Ask::default()
 //! };
-//! for piece in compose(&pkg, &ask.request(None)?)? {
+//! for piece in compose(&pkg, &ask.request(None)?, &mut |_| true)? {
 //!     piece.score.write_file(format!("sample-{}.mid", piece.stats.seed)).unwrap();
 //!     println!("{}", piece.stats);
 //! }
@@ -55,17 +57,14 @@ pub mod parse;
 mod splice;
 
 pub use ask::{Ask, Defaults, DEFAULTS, DEFAULT_BARS, DEFAULT_KEY, MAX_TOKENS, MIN_TOKENS};
-pub use compose::{
-    compose, compose_model, compose_with, constraints, prompt_tokens, Piece, Progress, Prompt,
-    Request, Stats,
-};
+pub use compose::{compose, compose_model, Piece, Progress, Prompt, Request, Stats};
 pub use constraints::Length;
 pub use controls::{supports, Controls};
 pub use error::{ComposeError, Control};
 pub use fill::FillConstraint;
 pub use fit::PromptFit;
 pub use form::{Form, Section, SECTION_BARS};
-pub use infill::{infill, infill_model, infill_with, InfillRequest};
+pub use infill::{infill, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};

@@ -71,6 +71,19 @@ impl<B: GptBackend> ModelPackage<B> {
         })
     }
 
+    /// A model held in memory (one just trained, or made for a test), with its tokenizer;
+    /// prompts are taken as they are.
+    pub fn new(model: Gpt<B>, tokenizer: Box<dyn Tokenizer>) -> Self {
+        ModelPackage {
+            config: model.config().clone(),
+            model,
+            tokenizer,
+            origin: "a model in memory".into(),
+            saved: None,
+            prompt_fit: PromptFit::default(),
+        }
+    }
+
     /// The folder it was loaded from (`None` for the built-in model).
     pub fn root(&self) -> Option<&Path> {
         self.saved.as_ref()?.root()

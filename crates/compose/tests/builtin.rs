@@ -40,7 +40,7 @@ fn instruments_tempo_metre_and_bars_are_obeyed() {
         .copied()
         .min_by(|a, b| (a - 100.0).abs().total_cmp(&(b - 100.0).abs()))
         .unwrap();
-    for piece in compose(&pkg, &request).expect("composes") {
+    for piece in compose(&pkg, &request, &mut |_| true).expect("composes") {
         let tokens = names(&pkg, &piece);
         let of = |kind: &str| -> Vec<&str> {
             (tokens.iter())
@@ -106,7 +106,7 @@ fn seconds_end_the_piece_within_a_bar_of_the_length() {
         seed: 5,
         ..Request::default()
     };
-    for piece in compose(&pkg, &request).expect("composes") {
+    for piece in compose(&pkg, &request, &mut |_| true).expect("composes") {
         let score = &piece.score;
         let starts = score.bar_starts(score.end());
         let last = *starts.last().unwrap();
@@ -142,7 +142,7 @@ fn caps_hold_in_the_decoded_music() {
         seed: 1,
         ..Request::default()
     };
-    for piece in compose(&pkg, &request).expect("composes") {
+    for piece in compose(&pkg, &request, &mut |_| true).expect("composes") {
         let score = &piece.score;
         let notes: Vec<_> = score.tracks.iter().flat_map(|t| &t.notes).collect();
         assert!(notes.len() > 20, "{}", piece.stats);

@@ -1,6 +1,6 @@
 //! Each control in isolation masks exactly what it should, and they compose.
 
-use midigpt_compose::{constraints, Control, Controls, Length, SamplingConfig};
+use midigpt_compose::{Control, Controls, Length, Request};
 use midigpt_tokenize::{builtin, TokenId, Tokenizer};
 
 /// The tokens left allowed after `tokens` (names; the generated part starts after the first
@@ -15,7 +15,11 @@ fn allowed(
     let vocab = tokenizer.vocab();
     let ids: Vec<TokenId> = tokens.iter().map(|t| vocab.id(t).unwrap()).collect();
     let mut list = if grammar {
-        constraints(tokenizer, &SamplingConfig::default(), controls).unwrap()
+        let request = Request {
+            controls: controls.clone(),
+            ..Request::default()
+        };
+        request.constraints(tokenizer).unwrap()
     } else {
         controls.constraints(tokenizer).unwrap()
     };

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::random_model;
-use midigpt_compose::{infill_with, InfillRequest, ModelPackage, PromptFit};
+use midigpt_compose::{infill, InfillRequest, ModelPackage, PromptFit};
 use midigpt_midi::{Score, Track};
 use midigpt_model::{Cpu, WeightDtype};
 use midigpt_tokenize::{builtin, with_infill_tokens};
@@ -19,12 +19,8 @@ fn package() -> ModelPackage<Cpu> {
     let tokenizer = with_infill_tokens(builtin("remi-plus").unwrap().as_ref()).unwrap();
     let model = random_model(tokenizer.as_ref(), 128);
     ModelPackage {
-        config: model.config().clone(),
-        model,
-        tokenizer,
-        origin: "tiny".into(),
-        saved: None,
         prompt_fit: PromptFit::from_json(PREPARED, Path::new("prepare.json")).unwrap(),
+        ..ModelPackage::new(model, tokenizer)
     }
 }
 
@@ -64,7 +60,7 @@ fn the_named_track_is_filled_and_the_others_keep_their_notes() {
         max_tokens: 120,
         ..InfillRequest::new(raw.clone(), 2..4)
     };
-    let pieces = infill_with(&pkg, &request, &mut |_| true).unwrap();
+    let pieces = infill(&pkg, &request, &mut |_| true).unwrap();
     let score = &pieces[0].score;
     let programs: Vec<(&str, u8)> = (score.tracks.iter())
         .map(|t| (t.name.as_str(), t.program))

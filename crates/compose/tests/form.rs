@@ -50,7 +50,7 @@ fn a_section_named_again_comes_back_and_the_rest_is_new() {
         ..Request::default()
     };
     let mut told = vec![Vec::new(); 2];
-    let pieces = midigpt_compose::compose_with(&pkg, &request, &mut |p| {
+    let pieces = midigpt_compose::compose(&pkg, &request, &mut |p| {
         told[p.piece].push(p.token);
         true
     })
@@ -81,7 +81,7 @@ fn a_section_named_again_comes_back_and_the_rest_is_new() {
         assert!(piece.stats.to_string().contains(" copied by the form"));
     }
     // The same request gives the same pieces.
-    let again = compose(&pkg, &request).expect("composes");
+    let again = compose(&pkg, &request, &mut |_| true).expect("composes");
     assert_eq!(again[0].score, pieces[0].score);
 }
 
@@ -96,7 +96,9 @@ fn a_form_sets_the_length_and_refuses_another() {
         },
         ..Request::default()
     };
-    let err = compose(&pkg, &request).unwrap_err().to_string();
+    let err = compose(&pkg, &request, &mut |_| true)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("A2 B2 is 4 bars"), "{err}");
 }
 
@@ -120,7 +122,9 @@ fn a_continuation_follows_its_form_within_one_budget() {
         seed: 9,
         ..Request::default()
     };
-    let piece = compose(&pkg, &request).expect("composes").remove(0);
+    let piece = compose(&pkg, &request, &mut |_| true)
+        .expect("composes")
+        .remove(0);
     assert!(piece.stats.ended, "{}", piece.stats);
     let bar = pkg.tokenizer.vocab().get("Bar_None").unwrap();
     let new_bars = |from, to| bar_tokens(&piece.tokens, piece.new_from, bar, from, to);
@@ -138,7 +142,9 @@ fn a_continuation_follows_its_form_within_one_budget() {
         max_tokens: 40,
         ..request
     };
-    let cut = compose(&pkg, &short).expect("composes").remove(0);
+    let cut = compose(&pkg, &short, &mut |_| true)
+        .expect("composes")
+        .remove(0);
     assert_eq!(cut.stats.new_tokens, 40);
     assert!(!cut.stats.ended);
     assert_eq!(

@@ -37,14 +37,7 @@ fn tiny(arch: Arch, vocab: usize) -> GptConfig {
 fn package(arch: Arch) -> ModelPackage<Cpu> {
     let tokenizer = midigpt_tokenize::builtin("remi").unwrap();
     let config = tiny(arch, tokenizer.vocab_size());
-    ModelPackage {
-        model: config.init::<Cpu>(&Default::default()).unwrap(),
-        tokenizer,
-        config,
-        origin: "tiny".into(),
-        saved: None,
-        prompt_fit: Default::default(),
-    }
+    ModelPackage::new(config.init::<Cpu>(&Default::default()).unwrap(), tokenizer)
 }
 
 fn logits(pkg: &ModelPackage<Cpu>) -> Vec<f32> {

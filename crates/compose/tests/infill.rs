@@ -6,11 +6,11 @@ mod common;
 
 use common::random_model;
 use midigpt_compose::{
-    infill_model, ComposeError, Control, Controls, Form, InfillRequest, Key, Length, Piece,
+    infill, ComposeError, Control, Controls, Form, InfillRequest, Key, Length, ModelPackage, Piece,
     SamplingConfig,
 };
 use midigpt_midi::{Note, Score};
-use midigpt_tokenize::{builtin, with_infill_tokens, Tokenizer};
+use midigpt_tokenize::{builtin, from_json, with_infill_tokens, Tokenizer};
 
 fn tokenizer(name: &str) -> Box<dyn Tokenizer> {
     with_infill_tokens(builtin(name).unwrap().as_ref()).unwrap()
@@ -27,7 +27,9 @@ fn song() -> Score {
 }
 
 fn run(tok: &dyn Tokenizer, request: &InfillRequest) -> Result<Vec<Piece>, ComposeError> {
-    infill_model(&random_model(tok, 128), tok, request, &mut |_| true)
+    let model = random_model(tok, 128);
+    let pkg = ModelPackage::new(model, from_json(&tok.to_json()).unwrap());
+    infill(&pkg, request, &mut |_| true)
 }
 
 fn request(bars: std::ops::Range<usize>, programs: Option<Vec<i16>>) -> InfillRequest {

@@ -1,12 +1,10 @@
 //! What the model worker does with a job: each candidate in turn, through the compose
-//! layer (`compose_with` for a continuation, `infill_with` for bars × tracks, as the command
+//! layer (`compose` for a continuation, `infill` for bars × tracks, as the command
 //! line's `generate`), with a preview of its notes every so often.
 
 use std::time::{Duration, Instant};
 
-use midigpt_compose::{
-    bar_start, compose_with, infill_with, prompt_tokens, supports, Control, ModelPackage, Progress,
-};
+use midigpt_compose::{bar_start, compose, infill, supports, Control, ModelPackage, Progress};
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
 use midigpt_tokenize::{TokenId, Tokenizer};
@@ -80,13 +78,11 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
     // What the preview decodes the new tokens after, and the bar the new ones start at in
     // it: a continuation's prompt; nothing for a fill, whose tokens are bars of their own.
     let (prompt, from_bar) = match &job.work {
-        Work::Continue(request) => {
-            match request.prompt.as_ref().map(|p| prompt_tokens(tokenizer, p)) {
-                Some(Ok(tokens)) => (tokens, job.cut_bar),
-                Some(Err(e)) => return job.set(Status::Failed, Some(e.to_string())),
-                None => (Vec::new(), job.cut_bar),
-            }
-        }
+        Work::Continue(request) => match request.prompt.as_ref().map(|p| p.tokens(tokenizer)) {
+            Some(Ok(tokens)) => (tokens, job.cut_bar),
+            Some(Err(e)) => return job.set(Status::Failed, Some(e.to_string())),
+            None => (Vec::new(), job.cut_bar),
+        },
         Work::Infill(_) => (Vec::new(), 0),
     };
     let cut = job.cut_bar;
@@ -124,14 +120,14 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
                     seed: seed(request.seed),
                     ..request.clone()
                 };
-                compose_with(pkg, &request, &mut progress)
+                compose(pkg, &request, &mut progress)
             }
             Work::Infill(request) => {
                 let request = midigpt_compose::InfillRequest {
                     seed: seed(request.seed),
                     ..request.clone()
                 };
-                infill_with(pkg, &request, &mut progress)
+                infill(pkg, &request, &mut progress)
             }
         };
         let piece = match made {

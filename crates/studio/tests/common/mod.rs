@@ -52,15 +52,7 @@ fn tiny_model_over(tokenizer: Box<dyn Tokenizer>) -> ModelPackage<Cpu> {
         n_embd: 16,
         ..GptConfig::small(tokenizer.vocab_size())
     };
-    let model = config.init::<Cpu>(&Default::default()).unwrap();
-    ModelPackage {
-        model,
-        tokenizer,
-        config,
-        origin: "tiny".into(),
-        saved: None,
-        prompt_fit: Default::default(),
-    }
+    ModelPackage::new(config.init::<Cpu>(&Default::default()).unwrap(), tokenizer)
 }
 
 /// Settings for tests: any free port, short candidates, the built-in synthesizer at a low

@@ -89,7 +89,7 @@ fn parse_track_program(text: &str) -> Result<(String, u8), String> {
         .parse::<u8>()
         .ok()
         .filter(|p| *p <= 127)
-        .ok_or_else(|| format!("{program:?} is not a GM program number 0..=127"))?;
+        .ok_or_else(|| format!("{program:?} is not a GM program number (0 to 127)"))?;
     Ok((name.to_string(), program))
 }
 

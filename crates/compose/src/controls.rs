@@ -107,7 +107,7 @@ impl Controls {
             positive(
                 Control::Instruments,
                 ok,
-                "GM programs 0..=127 or -1 (drums)",
+                "GM programs 0 to 127, or -1 (drums)",
             )?;
         }
         Ok(())
@@ -197,6 +197,21 @@ impl Controls {
         }
         if let Some(bpm) = self.tempo {
             need(Control::Tempo)?;
+            let tempos = table.iter().filter_map(|(_, k)| match k {
+                TokenKind::Tempo(t) => Some(t),
+                _ => None,
+            });
+            let (low, high) = tempos.fold((f64::MAX, f64::MIN), |(l, h), t| (l.min(t), h.max(t)));
+            // Half a step of slack at each end: 251 is 250, 1000 is not.
+            let slack = (high - low) / 64.0;
+            if bpm < low - slack || bpm > high + slack {
+                return Err(ComposeError::control(
+                    Control::Tempo,
+                    format!(
+                        "{bpm} is outside the tempos this model writes ({low:.0} to {high:.0} BPM)"
+                    ),
+                ));
+            }
             let nearest = table
                 .iter()
                 .filter_map(|(id, k)| match k {

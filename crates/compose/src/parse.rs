@@ -32,7 +32,7 @@ fn squash(name: &str) -> String {
         .collect()
 }
 
-/// One instrument: a GM program number (0..=127), a GM name ("Electric Bass (finger)",
+/// One instrument: a GM program number (0 to 127), a GM name ("Electric Bass (finger)",
 /// any case and spacing), a short name (`piano`, `bass`, `strings`, ...) or `drums` (-1).
 pub fn instrument(text: &str) -> Result<i16, ComposeError> {
     let text = text.trim();
@@ -42,7 +42,7 @@ pub fn instrument(text: &str) -> Result<i16, ComposeError> {
         } else {
             Err(ComposeError::control(
                 Control::Instruments,
-                format!("program {n} is not a General MIDI program (0..=127)"),
+                format!("program {n} is not a General MIDI program (0 to 127)"),
             ))
         };
     }
@@ -57,7 +57,7 @@ pub fn instrument(text: &str) -> Result<i16, ComposeError> {
             Err(ComposeError::control(
                 Control::Instruments,
                 format!(
-                    "{text:?} is no instrument: give a GM program number (0..=127), a GM name \
+                    "{text:?} is no instrument: give a GM program number (0 to 127), a GM name \
                      (\"Electric Bass (finger)\") or one of {}",
                     short.join(", ")
                 ),

@@ -8,8 +8,9 @@
 //! preview of the notes, so its memory stays small however long the piece.
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use midigpt_compose::{Defaults, PromptFit};
@@ -138,19 +139,19 @@ impl Job {
 
     /// Whether it has come to an end.
     pub fn finished(&self) -> bool {
-        self.log.lock().expect("job lock").status.finished()
+        self.locked_log().status.finished()
     }
 
     /// A copy of its log.
     pub fn log(&self) -> Log {
-        self.log.lock().expect("job lock").clone()
+        self.locked_log().clone()
     }
 
     /// What a reader who has seen `seen` events and preview number `preview` reads next:
     /// the next event, else a newer preview (with the counts after it); `None` when there
     /// is nothing new. `finished` says whether nothing will ever come.
     pub fn next(&self, seen: usize, preview: u64) -> (Option<(Value, usize, u64)>, bool) {
-        let log = self.log.lock().expect("job lock");
+        let log = self.locked_log();
         if let Some(event) = log.events.get(seen) {
             return (Some((event.clone(), seen + 1, preview)), false);
         }
@@ -167,8 +168,13 @@ impl Job {
         self.changed.subscribe()
     }
 
+    /// The log, also after a panic while it was held (the job is then marked failed).
+    fn locked_log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn update(&self, f: impl FnOnce(&mut Log)) {
-        f(&mut self.log.lock().expect("job lock"));
+        f(&mut self.locked_log());
         self.changed.send_modify(|n| *n += 1);
     }
 
@@ -336,7 +342,14 @@ impl Jobs {
                 }
             };
             job.set(Status::Running, None);
-            run(&job);
+            // A bug met by one job fails that job, not the studio: the next one runs.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| run(&job))) {
+                let what = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let error = format!("the model worker failed on this request ({what})");
+                job.set(Status::Failed, Some(error));
+            }
             self.queue.lock().expect("queue lock").running = None;
         }
     }
@@ -374,5 +387,42 @@ fn tell_places(queue: &Queue) {
     let running = usize::from(queue.running.is_some());
     for (i, job) in queue.waiting.iter().enumerate() {
         job.event("place", json!({ "ahead": i + running }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_panics_fails_and_the_next_one_runs() {
+        let jobs = Arc::new(Jobs::new(4));
+        let job = |id| {
+            let work = Work::Continue(midigpt_compose::Request::default());
+            Arc::new(Job::new(id, work, 1, 0, None))
+        };
+        let (first, second) = (job(1), job(2));
+        jobs.submit(first.clone()).unwrap();
+        jobs.submit(second.clone()).unwrap();
+        let worker = jobs.clone();
+        let handle = std::thread::spawn(move || {
+            worker.work(|job| {
+                if job.id == 1 {
+                    // Inside the log's lock, the worst place: it is poisoned.
+                    job.update(|_| panic!("injected"));
+                }
+                job.set(Status::Done, None);
+            })
+        });
+        while !second.finished() {
+            std::thread::yield_now();
+        }
+        jobs.shutdown();
+        handle.join().unwrap();
+        let log = first.log();
+        assert_eq!(log.status, Status::Failed);
+        let end = log.events.last().unwrap();
+        assert!(end["error"].as_str().unwrap().contains("injected"), "{end}");
+        assert_eq!(second.log().status, Status::Done);
     }
 }

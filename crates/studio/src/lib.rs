@@ -76,6 +76,9 @@ pub struct StudioConfig {
     /// Scores kept in memory (uploads, candidates, accepted pieces) (256); the least
     /// recently used go first.
     pub max_scores: usize,
+    /// Bytes of audio and pictures kept in the temporary folder (1 GiB: five 20-minute
+    /// songs' audio); the least recently used go first and are made again when asked for.
+    pub max_folder_bytes: u64,
     /// How candidates are played (a SoundFont if installed, else the built-in synthesizer).
     pub render: RenderOptions,
 }
@@ -93,6 +96,7 @@ impl Default for StudioConfig {
             max_bars: 64,
             max_tokens: midigpt_compose::MAX_TOKENS,
             max_scores: 256,
+            max_folder_bytes: 1 << 30,
             render: RenderOptions {
                 synth: Synth::Auto,
                 ..RenderOptions::default()

@@ -134,7 +134,7 @@ impl JobRequest {
     pub fn work(&self, score: Option<&Score>, config: &StudioConfig) -> Result<Work, StudioError> {
         if !(1..=config.max_candidates).contains(&self.candidates) {
             return Err(StudioError::BadRequest(format!(
-                "candidates: {} is outside 1..={}",
+                "candidates: {} is outside 1 to {}",
                 self.candidates, config.max_candidates
             )));
         }
@@ -199,7 +199,14 @@ impl JobRequest {
     ) -> Result<Work, StudioError> {
         let bad = |why: String| Err(StudioError::BadRequest(why));
         let n = score.bar_count();
-        if bars.is_empty() || bars.end > n {
+        if bars.start >= bars.end {
+            return bad(format!(
+                "bars {} to {} select nothing: select at least one bar, from left to right",
+                bars.start + 1,
+                bars.end
+            ));
+        }
+        if bars.end > n {
             return bad(format!(
                 "bars {} to {}: the score has {n} bar{}",
                 bars.start + 1,
@@ -273,7 +280,7 @@ impl JobRequest {
         let request = self.ask(config).request(prompt).map_err(bad_request)?;
         if let Some(Length::Bars(n)) = request.controls.length {
             if !(1..=config.max_bars).contains(&n) {
-                return bad(format!("bars: {n} is outside 1..={}", config.max_bars));
+                return bad(format!("bars: {n} is outside 1 to {}", config.max_bars));
             }
         }
         Ok(request)

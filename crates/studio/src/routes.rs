@@ -6,7 +6,8 @@
 //! | `GET /api/model` | the model: name, tokenizer, size, controls it can express |
 //! | `POST /api/scores?name=F` | a MIDI upload (the body) → the score as the page sees it |
 //! | `GET /api/scores/{id}` | a score as the page sees it |
-//! | `GET /api/scores/{id}/score.mid`, `audio.wav`, `roll.png` | its files |
+//! | `GET /api/scores/{id}/score.mid`, `audio.wav`, `roll.png` | its files (audio and
+//!   picture from disk, with `Range` requests for seeking) |
 //! | `POST /api/jobs` | a [`JobRequest`] → `{"id", "ahead"}` (202), or "queue full" (503) |
 //! | `GET /api/jobs/{id}` | the job's status, events and latest preview (for polling) |
 //! | `GET /api/jobs/{id}/events` | the same as server-sent events, until the job ends |
@@ -18,10 +19,10 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,6 +35,8 @@ use midigpt_render::Renderer;
 use midigpt_tokenize::{from_json, Tokenizer};
 use serde::Deserialize;
 use serde_json::json;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 
 use crate::jobs::{Job, Jobs, ModelInfo};
 use crate::request::{bad_request, Work};
@@ -61,7 +64,7 @@ impl AppState {
         F: FnOnce() -> Result<ModelPackage<B>, ComposeError> + Send + 'static,
     {
         let renderer = Arc::new(Renderer::new(&config.render)?);
-        let store = Arc::new(Store::new(config.max_scores)?);
+        let store = Arc::new(Store::new(config.max_scores, config.max_folder_bytes)?);
         let jobs = Arc::new(Jobs::new(config.max_queue));
         let (ready, loaded) = std::sync::mpsc::channel();
         let (queue, scores) = (jobs.clone(), store.clone());
@@ -190,41 +193,59 @@ async fn score(
 async fn score_file(
     State(s): State<Arc<AppState>>,
     Path((id, file)): Path<(u64, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, StudioError> {
     let entry = s.store.get(id)?;
-    let (bytes, mime, ext) = match file.as_str() {
+    let stem = clean_name(entry.name.trim_end_matches(".mid"));
+    let (kind, ext) = match file.as_str() {
         "score.mid" => {
             let bytes = (entry.score.to_bytes())
                 .map_err(|e| StudioError::Internal(format!("{}: {e}", entry.name)))?;
-            (bytes, "audio/midi", "mid")
+            let headers = [
+                (header::CONTENT_TYPE, "audio/midi".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition(&stem, "mid")),
+            ];
+            return Ok((headers, bytes).into_response());
         }
-        "audio.wav" | "roll.png" => {
-            let (kind, mime, ext) = match file.as_str() {
-                "audio.wav" => (Kind::Wav, "audio/wav", "wav"),
-                _ => (Kind::Png, "image/png", "png"),
-            };
-            let _permit = (s.render_permits.acquire().await)
-                .map_err(|e| StudioError::Internal(e.to_string()))?;
-            let state = s.clone();
-            let bytes =
-                tokio::task::spawn_blocking(move || state.store.file(id, kind, &state.renderer))
-                    .await
-                    .map_err(|e| StudioError::Internal(e.to_string()))??;
-            (bytes, mime, ext)
-        }
+        "audio.wav" => (Kind::Wav, "wav"),
+        "roll.png" => (Kind::Png, "png"),
         other => {
             return Err(StudioError::NotFound(format!(
                 "no file {other:?}: a score has score.mid, audio.wav and roll.png"
             )))
         }
     };
-    let stem = clean_name(entry.name.trim_end_matches(".mid"));
-    let disposition = format!("inline; filename=\"{stem}.{ext}\"");
-    let headers = [
-        (header::CONTENT_TYPE, mime.to_owned()),
-        (header::CONTENT_DISPOSITION, disposition),
-    ];
-    Ok((headers, bytes).into_response())
+    let path = {
+        let _permit =
+            (s.render_permits.acquire().await).map_err(|e| StudioError::Internal(e.to_string()))?;
+        let state = s.clone();
+        tokio::task::spawn_blocking(move || state.store.file(id, kind, &state.renderer))
+            .await
+            .map_err(|e| StudioError::Internal(e.to_string()))??
+    };
+    // Streamed from disk, with the ranges a player asks for to seek.
+    let mut request = axum::http::Request::new(Body::empty());
+    for name in [header::RANGE, header::IF_RANGE] {
+        if let Some(value) = headers.get(&name) {
+            request.headers_mut().insert(name, value.clone());
+        }
+    }
+    let served = ServeFile::new(&path)
+        .oneshot(request)
+        .await
+        .map_err(|e| StudioError::Internal(format!("{}: {e}", entry.name)))?;
+    let mut response = served.map(Body::new);
+    if let Ok(value) = HeaderValue::from_str(&disposition(&stem, ext)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// Shown in the browser, saved under the score's name.
+fn disposition(stem: &str, ext: &str) -> String {
+    format!("inline; filename=\"{stem}.{ext}\"")
 }
 
 async fn submit(

@@ -2,7 +2,9 @@
 //! the files made from them (audio, pictures) in the studio's own temporary folder.
 //!
 //! Ids are numbers the server hands out; file names are made from them here, so nothing a
-//! request says ever becomes a path. The folder goes when the store is dropped.
+//! request says ever becomes a path. The folder holds at most so many bytes (the least
+//! recently used files go first, to be made again if asked for) and goes when the store is
+//! dropped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,18 +28,29 @@ struct Inner {
     next: u64,
     /// Entries with the tick of their last use, for evicting the least recently used.
     entries: HashMap<u64, (Entry, u64)>,
+    /// Files made, with their size and the tick of their last use.
+    files: HashMap<(u64, Kind), (u64, u64)>,
     clock: u64,
 }
 
-/// Scores by id, at most `capacity`, with their files in a folder of their own.
+impl Inner {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+}
+
+/// Scores by id, at most `capacity`, with their files in a folder of their own of at most
+/// `max_bytes`.
 pub struct Store {
     inner: Mutex<Inner>,
     capacity: usize,
+    max_bytes: u64,
     folder: tempfile::TempDir,
 }
 
 /// Which file of a score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// The audio, 16-bit stereo WAV.
     Wav,
@@ -46,8 +59,9 @@ pub enum Kind {
 }
 
 impl Store {
-    /// An empty store with a new temporary folder.
-    pub fn new(capacity: usize) -> Result<Store, StudioError> {
+    /// An empty store of at most `capacity` scores, with a new temporary folder for at most
+    /// `max_bytes` of files.
+    pub fn new(capacity: usize, max_bytes: u64) -> Result<Store, StudioError> {
         let folder = tempfile::Builder::new()
             .prefix("midigpt-studio-")
             .tempdir()
@@ -56,9 +70,11 @@ impl Store {
             inner: Mutex::new(Inner {
                 next: 1,
                 entries: HashMap::new(),
+                files: HashMap::new(),
                 clock: 0,
             }),
             capacity: capacity.max(1),
+            max_bytes,
             folder,
         })
     }
@@ -73,8 +89,7 @@ impl Store {
         let mut inner = self.inner.lock().expect("store lock");
         let id = inner.next;
         inner.next += 1;
-        inner.clock += 1;
-        let tick = inner.clock;
+        let tick = inner.tick();
         let entry = Entry {
             score: Arc::new(score),
             name,
@@ -87,18 +102,23 @@ impl Store {
             let Some(oldest) = oldest else { break };
             inner.entries.remove(&oldest);
             for kind in [Kind::Wav, Kind::Png] {
-                // Not made yet is fine.
-                let _ = std::fs::remove_file(self.path(oldest, kind));
+                self.remove_file(&mut inner, (oldest, kind));
             }
         }
         id
     }
 
+    /// Removes a file made for a score (a file being served stays readable to the end).
+    fn remove_file(&self, inner: &mut Inner, key: (u64, Kind)) {
+        inner.files.remove(&key);
+        // Not made yet is fine.
+        let _ = std::fs::remove_file(self.path(key.0, key.1));
+    }
+
     /// The score `id`, or "no such score".
     pub fn get(&self, id: u64) -> Result<Entry, StudioError> {
         let mut inner = self.inner.lock().expect("store lock");
-        inner.clock += 1;
-        let tick = inner.clock;
+        let tick = inner.tick();
         match inner.entries.get_mut(&id) {
             Some((entry, last)) => {
                 *last = tick;
@@ -118,25 +138,56 @@ impl Store {
         self.folder.path().join(format!("score-{id}.{ext}"))
     }
 
-    /// The bytes of the file `kind` of score `id`, made on first use (blocking: rendering
-    /// takes up to seconds).
-    pub fn file(&self, id: u64, kind: Kind, renderer: &Renderer) -> Result<Vec<u8>, StudioError> {
+    /// The file `kind` of score `id`, made on first use (blocking: rendering takes up to
+    /// seconds). Two requests at once may both make it; each writes a file of its own and
+    /// renames it into place, so both get the whole file.
+    pub fn file(&self, id: u64, kind: Kind, renderer: &Renderer) -> Result<PathBuf, StudioError> {
         let entry = self.get(id)?;
         let path = self.path(id, kind);
-        if !path.is_file() {
-            let made = match kind {
-                Kind::Wav => renderer.write_wav(&entry.score, &path),
-                Kind::Png => {
-                    let options = PianorollOptions {
-                        title: entry.name.clone(),
-                        ..Default::default()
-                    };
-                    pianoroll_png(&entry.score, &options, &path).map(drop)
-                }
-            };
-            made.map_err(|e| StudioError::Internal(format!("{}: {e}", entry.name)))?;
+        let known = {
+            let mut inner = self.inner.lock().expect("store lock");
+            let tick = inner.tick();
+            inner
+                .files
+                .get_mut(&(id, kind))
+                .map(|(_, last)| *last = tick)
+        };
+        if known.is_some() && path.is_file() {
+            return Ok(path);
         }
-        std::fs::read(&path).map_err(|e| StudioError::Internal(format!("{}: {e}", entry.name)))
+        let made = match kind {
+            Kind::Wav => renderer.write_wav(&entry.score, &path),
+            Kind::Png => {
+                let options = PianorollOptions {
+                    title: entry.name.clone(),
+                    ..Default::default()
+                };
+                pianoroll_png(&entry.score, &options, &path).map(drop)
+            }
+        };
+        made.map_err(|e| StudioError::Internal(format!("{}: {e}", entry.name)))?;
+        let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+        self.keep_file((id, kind), bytes);
+        Ok(path)
+    }
+
+    /// Counts a file just made, then removes the least recently used others while the
+    /// folder holds more than its cap.
+    fn keep_file(&self, key: (u64, Kind), bytes: u64) {
+        let mut inner = self.inner.lock().expect("store lock");
+        let tick = inner.tick();
+        inner.files.insert(key, (bytes, tick));
+        loop {
+            let total: u64 = inner.files.values().map(|(bytes, _)| bytes).sum();
+            let oldest = (inner.files.iter())
+                .filter(|(&k, _)| k != key)
+                .min_by_key(|(_, (_, tick))| *tick)
+                .map(|(&k, _)| k);
+            match oldest {
+                Some(oldest) if total > self.max_bytes => self.remove_file(&mut inner, oldest),
+                _ => break,
+            }
+        }
     }
 }
 
@@ -146,10 +197,11 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_score_goes_first_with_its_files() {
-        let store = Store::new(2).unwrap();
+        let store = Store::new(2, 1 << 20).unwrap();
         let a = store.insert(Score::new(96), "a".into());
         let b = store.insert(Score::new(96), "b".into());
         std::fs::write(store.path(b, Kind::Png), b"x").unwrap();
+        store.keep_file((b, Kind::Png), 1);
         store.get(a).unwrap();
         let c = store.insert(Score::new(96), "c".into());
         assert!(store.get(b).is_err(), "b was the least recently used");
@@ -158,5 +210,25 @@ mod tests {
         let folder = store.folder().to_path_buf();
         drop(store);
         assert!(!folder.exists(), "the folder goes with the store");
+    }
+
+    #[test]
+    fn the_folder_keeps_under_its_cap_by_dropping_the_least_recently_used_files() {
+        let store = Store::new(8, 10).unwrap();
+        let ids: Vec<u64> = (0..3)
+            .map(|_| store.insert(Score::new(96), "s".into()))
+            .collect();
+        for &id in &ids {
+            std::fs::write(store.path(id, Kind::Wav), [0u8; 4]).unwrap();
+            store.keep_file((id, Kind::Wav), 4);
+        }
+        // 12 bytes > 10: the first made goes, the two most recent stay.
+        assert!(!store.path(ids[0], Kind::Wav).exists());
+        assert!(store.path(ids[1], Kind::Wav).exists() && store.path(ids[2], Kind::Wav).exists());
+        // One file larger than the cap is still kept: it is the one being asked for.
+        std::fs::write(store.path(ids[0], Kind::Png), [0u8; 20]).unwrap();
+        store.keep_file((ids[0], Kind::Png), 20);
+        assert!(store.path(ids[0], Kind::Png).exists());
+        assert!(!store.path(ids[2], Kind::Wav).exists());
     }
 }

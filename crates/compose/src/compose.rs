@@ -7,7 +7,7 @@ use midigpt_generate::{
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend};
-use midigpt_tokenize::{TokenId, TokenKind, Tokenizer};
+use midigpt_tokenize::{TokenId, TokenKind, TokenTable, Tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -130,7 +130,7 @@ pub fn compose<B: GptBackend>(
     // Onto the relabelled prompt, as a fill is spliced into its relabelled score: a track's
     // program is the one the model knows it by, the same in every piece of a session.
     if let Some(prompt) = &fitted.prompt {
-        let kept = prompt.bars.unwrap_or_else(|| prompt.score.bar_count());
+        let kept = prompt.kept_bars();
         for piece in &mut pieces {
             piece.score = splice(&prompt.score, kept, &piece.score);
         }
@@ -206,24 +206,54 @@ impl Request {
 }
 
 impl Prompt {
+    /// How many of its bars are kept: the new music starts after them.
+    pub fn kept_bars(&self) -> usize {
+        self.bars.unwrap_or_else(|| self.score.bar_count())
+    }
+
     /// Its tokens (its first bars when asked), as one sequence: what generation continues,
-    /// and what a front end decodes with the new tokens to show a piece as it grows.
+    /// and what a front end decodes with the new tokens to show a piece as it grows. The
+    /// sequence holds exactly the kept bars, so that a length counts from the cut: notes the
+    /// grid moves across the cut are left out (the piece keeps them as they were), and empty
+    /// bars at the end (or bars with no note at all: an intro of silence) are written out.
     pub fn tokens(&self, tokenizer: &dyn Tokenizer) -> Result<Vec<TokenId>, ComposeError> {
-        let score = match self.bars {
-            Some(bars) => self.score.slice_bars(0..bars),
-            None => self.score.clone(),
-        };
-        if score.note_count() == 0 {
-            return Err(ComposeError::Request(
-                "the prompt has no notes to continue".into(),
-            ));
-        }
+        let kept = self.kept_bars();
+        let score = self.score.slice_bars(0..kept);
         // One stream, or (tokenizers with a sequence per track) the first track.
-        Ok(tokenizer
-            .encode(&score)?
-            .into_iter()
-            .next()
-            .unwrap_or_default())
+        let mut tokens = (tokenizer.encode(&score)?.into_iter().next()).unwrap_or_default();
+        // BPE merges hide where bars start.
+        if !tokenizer.is_bpe() {
+            to_bar_count(&mut tokens, &tokenizer.table(), &score, kept);
+        }
+        Ok(tokens)
+    }
+}
+
+/// Cuts `tokens` before its bar `bars + 1`, or adds empty bars (in `score`'s metres, where
+/// the tokenizer writes metres) until it has `bars`.
+fn to_bar_count(tokens: &mut Vec<TokenId>, table: &TokenTable, score: &Score, bars: usize) {
+    let Some(bar) = table.bar() else {
+        return;
+    };
+    let starts: Vec<usize> = (tokens.iter().enumerate())
+        .filter(|&(_, &id)| id == bar)
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&past) = starts.get(bars) {
+        tokens.truncate(past);
+        return;
+    }
+    let metres = tokens
+        .iter()
+        .any(|&id| matches!(table.kind(id), TokenKind::TimeSig(..)));
+    let bar_ticks: Vec<u32> = score.bars().take(bars).collect();
+    for &tick in &bar_ticks[starts.len().min(bar_ticks.len())..] {
+        tokens.push(bar);
+        let ts = score.time_signature_at(tick);
+        let metre = table.time_sig(ts.numerator, ts.denominator);
+        if let (true, Some(metre)) = (metres, metre) {
+            tokens.push(metre);
+        }
     }
 }
 

@@ -271,10 +271,15 @@ impl Plan {
                     }
                 },
             };
-            let notes = source.notes.iter().map(|n| Note {
-                time: ticks.start + scale(n.time),
-                duration: scale(n.duration).max(1),
-                ..*n
+            // A fill ends with its last bar: nothing it writes rings past the selection.
+            let notes = source.notes.iter().map(|n| {
+                let time = ticks.start + scale(n.time);
+                let room = ticks.end.saturating_sub(time);
+                Note {
+                    time,
+                    duration: scale(n.duration).min(room).max(1),
+                    ..*n
+                }
             });
             let target = &mut out.tracks[i].notes;
             let fitted = fit_around(target, notes.filter(|n| inside(n)));

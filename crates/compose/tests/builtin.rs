@@ -165,3 +165,67 @@ fn caps_hold_in_the_decoded_music() {
         }
     }
 }
+
+/// The 0-based bars in which the notes of `score` from `cut` on start.
+fn onset_bars(score: &midigpt_midi::Score, cut: usize) -> Vec<usize> {
+    let starts: Vec<u32> = score.bars().take(score.bar_count() + 1).collect();
+    let mut bars: Vec<usize> = (score.tracks.iter().flat_map(|t| &t.notes))
+        .map(|n| starts.iter().rposition(|&b| b <= n.time).unwrap())
+        .filter(|&b| b >= cut)
+        .collect();
+    bars.sort();
+    bars.dedup();
+    bars
+}
+
+#[test]
+fn a_continuation_is_as_many_bars_as_asked_after_any_cut_and_metre_change() {
+    use midigpt_compose::{Ask, Prompt};
+    use midigpt_midi::{Score, TimeSignature};
+    let pkg = builtin();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
+    let mut song = Score::from_file(path).unwrap();
+    pkg.prompt_fit.apply(&mut song);
+    // From bar 5 on, 2/4: the bars after the cut are half as long as before it.
+    let at = song.bars().nth(4).unwrap();
+    song.time_signatures.retain(|t| t.time < at);
+    song.time_signatures.push(TimeSignature {
+        time: at,
+        numerator: 2,
+        denominator: 4,
+    });
+    // A note played a hair before the bar lines the cuts fall on (the grid moves it into
+    // the next bar, past the cut); and a cut after the song's opening bar of silence.
+    let starts: Vec<u32> = song.bars().take(12).collect();
+    for b in [6, 9] {
+        let mut early = song.tracks[0].notes[0];
+        early.time = starts[b] - 2;
+        song.tracks[0].notes.push(early);
+        song.tracks[0].notes.sort();
+    }
+    for (cut, bars) in [(6, 3), (9, 1), (1, 2)] {
+        let ask = Ask {
+            bars: Some(bars),
+            seed: 5,
+            ..Ask::default()
+        };
+        let prompt = Prompt {
+            score: song.clone(),
+            bars: Some(cut),
+        };
+        let request = ask.request(Some(prompt)).unwrap();
+        let piece = compose(&pkg, &request, &mut |_| true).unwrap().remove(0);
+        assert!(piece.stats.ended, "{}", piece.stats);
+        let new = onset_bars(&piece.score, cut);
+        assert_eq!(
+            new.last().map(|&b| b + 1 - cut),
+            Some(bars),
+            "after bar {cut}, {bars} bars: notes start in bars {new:?} (0-based)"
+        );
+        assert_eq!(
+            piece.score.bar_count(),
+            cut + bars,
+            "nothing rings past the end"
+        );
+    }
+}

@@ -107,6 +107,13 @@ fn check(tok: &dyn Tokenizer, request: &InfillRequest, filled: &[i16]) {
                     .map(|t| t.notes.iter().filter(|n| !ticks.contains(&n.time)).count())
                     .sum();
                 assert_eq!(total - inside, kept);
+                // And none rings past the selection's end.
+                let new = original.tracks.iter().flat_map(|t| &t.notes);
+                let new: Vec<&Note> = (track.notes.iter())
+                    .filter(|n| ticks.contains(&n.time))
+                    .filter(|n| !new.clone().any(|o| o == *n))
+                    .collect();
+                assert!(new.iter().all(|n| n.end() <= ticks.end), "{new:?}");
             }
         }
         assert_eq!(piece.score.ticks_per_quarter, original.ticks_per_quarter);

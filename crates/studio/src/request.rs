@@ -266,9 +266,6 @@ impl JobRequest {
                         if bars == 1 { "" } else { "s" }
                     ));
                 }
-                if score.slice_bars(0..cut).note_count() == 0 {
-                    return bad(format!("bars 1 to {cut} hold no notes to continue"));
-                }
                 Some(Prompt {
                     score: score.clone(),
                     bars: Some(cut),

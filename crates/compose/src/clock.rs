@@ -36,6 +36,8 @@ pub struct Clock {
     pub now: f64,
     /// Notes started in the current bar.
     pub notes_in_bar: usize,
+    /// Where the last note start (its pitch token) stands in the stream.
+    pub last_note: Option<usize>,
     /// Ends (in quarter notes) of the notes heard so far, for the ones that may still sound.
     pub ends: Vec<f64>,
     /// The tempo and the seconds at the quarter note where it started.
@@ -70,6 +72,7 @@ impl Clock {
             bar_start: 0.0,
             now: 0.0,
             notes_in_bar: 0,
+            last_note: None,
             ends: Vec::new(),
             // MIDI's default until the first tempo token.
             qpm: 120.0,
@@ -182,11 +185,15 @@ impl Clock {
             }
             TokenKind::Pitch(p) => {
                 self.notes_in_bar += 1;
+                self.last_note = Some(i);
                 if !self.drums() {
                     self.pitch_classes[(p % 12) as usize] += 1;
                 }
             }
-            TokenKind::Drum(_) => self.notes_in_bar += 1,
+            TokenKind::Drum(_) => {
+                self.notes_in_bar += 1;
+                self.last_note = Some(i);
+            }
             // A fill is written over its hole, not after the window around it: the window's
             // notes ring elsewhere (its pitches still tell the key).
             TokenKind::FillStart => self.ends.clear(),

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::constraints::{clocked, OpeningTempo, Rule};
 use crate::key::Corrections;
 use crate::splice::splice;
+use crate::watch::{warning, Stopped, Watch};
 use crate::{ComposeError, Controls, ModelPackage};
 
 /// What to continue: a score, and how many of its bars to keep.
@@ -86,6 +87,10 @@ pub struct Stats {
     pub ended: bool,
     /// Whether the progress hook stopped it.
     pub cancelled: bool,
+    /// What went wrong, said to the musician: the model lost its way and was stopped (no
+    /// note for [`crate::MAX_SILENT_TOKENS`] tokens, a bar denser than any it learnt from),
+    /// the token budget ran out before the asked length, or no note was written.
+    pub warning: Option<String>,
 }
 
 /// One composed piece.
@@ -215,9 +220,16 @@ impl Prompt {
     /// and what a front end decodes with the new tokens to show a piece as it grows. The
     /// sequence holds exactly the kept bars, so that a length counts from the cut: notes the
     /// grid moves across the cut are left out (the piece keeps them as they were), and empty
-    /// bars at the end (or bars with no note at all: an intro of silence) are written out.
+    /// bars at the end (or every kept bar: an intro of silence) are written out.
     pub fn tokens(&self, tokenizer: &dyn Tokenizer) -> Result<Vec<TokenId>, ComposeError> {
         let kept = self.kept_bars();
+        // Bars of silence before the cut are fine (a song that starts quietly); a file with
+        // no note at all is not something to continue.
+        if self.score.note_count() == 0 {
+            return Err(ComposeError::Request(
+                "the prompt has no notes to continue".into(),
+            ));
+        }
         let score = self.score.slice_bars(0..kept);
         // One stream, or (tokenizers with a sequence per track) the first track.
         let mut tokens = (tokenizer.encode(&score)?.into_iter().next()).unwrap_or_default();
@@ -257,14 +269,23 @@ fn to_bar_count(tokens: &mut Vec<TokenId>, table: &TokenTable, score: &Score, ba
     }
 }
 
+/// What the constraints of a piece tell of it once it is made.
+#[derive(Default)]
+struct Observed {
+    /// Steps at which the key changed the favourite.
+    key_corrections: Corrections,
+    /// Why the piece was stopped, if it was.
+    stopped: Stopped,
+}
+
 /// The constraints of one piece: the grammar, then the minimum length (unless a length
-/// control or a form decides where the piece ends), then the controls; and the count of the
-/// key's corrections they will keep.
+/// control or a form decides where the piece ends), then the controls, then the watch on a
+/// piece that loses its way; and what they observe.
 fn counted_constraints(
     tokenizer: &dyn Tokenizer,
     sampling: &SamplingConfig,
     controls: &Controls,
-) -> Result<(Vec<Box<dyn Constraint>>, Corrections), ComposeError> {
+) -> Result<(Vec<Box<dyn Constraint>>, Observed), ComposeError> {
     let mut out: Vec<Box<dyn Constraint>> = Vec::new();
     if let Some(grammar) = tokenizer.grammar() {
         out.push(Box::new(GrammarConstraint(grammar)));
@@ -288,10 +309,16 @@ fn counted_constraints(
             on_clock.push(Box::new(OpeningTempo { done: false }));
         }
     }
-    let key_corrections = Corrections::default();
-    on_clock.extend(controls.controls(tokenizer, sampling.temperature, &key_corrections)?);
+    let observed = Observed::default();
+    let temperature = sampling.temperature;
+    on_clock.extend(controls.controls(tokenizer, temperature, &observed.key_corrections)?);
+    // BPE merges hide where notes start.
+    if !tokenizer.is_bpe() && table.has(|k| matches!(k, TokenKind::Pitch(_))) {
+        let stopped = observed.stopped.clone();
+        on_clock.push(Box::new(Watch { stopped }));
+    }
     out.extend(clocked(table, on_clock));
-    Ok((out, key_corrections))
+    Ok((out, observed))
 }
 
 /// One piece in one generation: the prompt read once, then every token drawn (or, in a
@@ -312,7 +339,7 @@ fn one_piece<B: GptBackend>(
             "the tokenizer has no BOS token to start from".into(),
         ));
     }
-    let (mut constraints, key_corrections) =
+    let (mut constraints, observed) =
         counted_constraints(tokenizer, &request.sampling, &request.controls)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let out = generate(
@@ -337,8 +364,12 @@ fn one_piece<B: GptBackend>(
             cut_at(&mut score, end);
         }
     }
-    let key_corrections = key_corrections.load(Ordering::Relaxed);
-    let stats = Stats::new(&score, seed, &out, key_corrections);
+    let key_corrections = observed.key_corrections.load(Ordering::Relaxed);
+    let ends = request.controls.ends();
+    let stats = Stats {
+        warning: warning(&out, &tokenizer.table(), ends, &observed.stopped),
+        ..Stats::new(&score, seed, &out, key_corrections)
+    };
     Ok(Piece {
         score,
         tokens,
@@ -372,6 +403,7 @@ impl Stats {
             copied: out.dictated,
             ended: out.ended,
             cancelled: out.cancelled,
+            warning: None,
         }
     }
 }
@@ -403,7 +435,11 @@ impl std::fmt::Display for Stats {
                 (false, true) => ", ended",
                 _ => "",
             }
-        )
+        )?;
+        match &self.warning {
+            Some(warning) => write!(f, "; warning: {warning}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -425,6 +461,7 @@ mod tests {
             copied: 0,
             ended: true,
             cancelled: false,
+            warning: None,
         };
         let plain = "412 new tokens (950 tokens/s), 120 notes in 2 tracks, 31.5 s, \
                      9 corrected by constraints, ended";
@@ -433,5 +470,9 @@ mod tests {
         assert!(stats
             .to_string()
             .ends_with("9 corrected by constraints, 3 by the key, 140 copied by the form, ended"));
+        stats.warning = Some("no note was written".into());
+        assert!(stats
+            .to_string()
+            .ends_with("ended; warning: no note was written"));
     }
 }

@@ -55,6 +55,7 @@ mod key;
 mod package;
 pub mod parse;
 mod splice;
+mod watch;
 
 pub use ask::{Ask, Defaults, DEFAULTS, DEFAULT_BARS, DEFAULT_KEY, MAX_TOKENS, MIN_TOKENS};
 pub use compose::{compose, compose_model, Piece, Progress, Prompt, Request, Stats};
@@ -69,3 +70,4 @@ pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};
 pub use splice::{bar_start, splice};
+pub use watch::{MAX_NOTES_PER_QUARTER, MAX_SILENT_TOKENS};

@@ -38,6 +38,11 @@ function showError(message) {
 
 function status(text) { $("status").textContent = text; }
 
+function showWarning(message) {
+  $("warning").textContent = message;
+  $("warning").hidden = !message;
+}
+
 // --- the piece and its history ---
 
 function push(view) {
@@ -213,10 +218,10 @@ function drawTabs() {
     box.append(b);
   };
   if (state.takes.length) tab("Original", -1, false);
-  state.takes.forEach((t, i) => tab(`Candidate ${i + 1}`, i, !t.score));
+  state.takes.forEach((t, i) => tab(`Candidate ${i + 1}${t.warning ? " ⚠" : ""}`, i, !t.score));
   const take = state.takes[state.selected];
   $("accept").disabled = !take || !take.score;
-  $("take-info").textContent = take && take.info ? take.info : "";
+  $("take-info").textContent = take && take.info ? take.info + (take.warning ? ` · ⚠ ${take.warning}` : "") : "";
 }
 
 function accept() {
@@ -302,7 +307,8 @@ const handlers = {
     state.preview = null;
     state.takes[e.index] = {
       score: e.score,
-      info: `seed ${e.seed} · ${e.new_tokens} tokens at ${Math.round(e.tokens_per_second)} tokens/s · ${e.score.notes} notes${e.ended ? "" : " (token budget reached)"}`,
+      info: `seed ${e.seed} · ${e.new_tokens} tokens at ${Math.round(e.tokens_per_second)} tokens/s · ${e.score.notes} notes`,
+      warning: e.warning || "",
     };
     $("speed").textContent = `${Math.round(e.tokens_per_second)} tokens/s`;
     refresh();
@@ -314,7 +320,9 @@ const handlers = {
     state.takes = state.takes.filter((t) => t.score);
     if (state.selected >= state.takes.length) state.selected = state.takes.length - 1;
     setBusy(false);
-    status({ done: "done", cancelled: "cancelled", failed: "failed" }[e.status] || e.status);
+    const warned = state.takes.filter((t) => t.warning);
+    status({ done: "done", warned: `${warned.length} of ${state.takes.length} candidates with a warning`, cancelled: "cancelled", failed: "failed" }[e.status] || e.status);
+    showWarning(warned.length ? `Candidate ${state.takes.indexOf(warned[0]) + 1}: ${warned[0].warning}` : "");
     if (e.error) showError(e.error);
     refresh();
   },

@@ -64,6 +64,9 @@ pub enum Status {
     Running,
     /// Every candidate is made.
     Done,
+    /// Every candidate is made, and at least one has a warning (the model lost its way,
+    /// ran out of tokens, or wrote no note): see each candidate's `warning`.
+    Warned,
     /// Stopped by its user (the candidates made before stay).
     Cancelled,
     /// The model could not do it (the error says why).
@@ -72,7 +75,10 @@ pub enum Status {
 
 impl Status {
     fn finished(self) -> bool {
-        matches!(self, Status::Done | Status::Cancelled | Status::Failed)
+        matches!(
+            self,
+            Status::Done | Status::Warned | Status::Cancelled | Status::Failed
+        )
     }
 }
 

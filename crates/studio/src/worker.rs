@@ -90,6 +90,7 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
     let cut_quarters = job.original.as_ref().map_or(0.0, |(score, _)| {
         bar_start(score, cut) as f64 / score.ticks_per_quarter.max(1) as f64
     });
+    let mut warnings = 0;
     for i in 0..job.candidates {
         if job.cancelled() {
             break;
@@ -155,11 +156,16 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
                 "new_tokens": stats.new_tokens,
                 "tokens_per_second": stats.tokens_per_second,
                 "ended": stats.ended,
+                "warning": stats.warning,
             }),
         );
+        warnings += usize::from(stats.warning.is_some());
     }
     let status = if job.cancelled() {
         Status::Cancelled
+    } else if warnings > 0 {
+        // Said as what it is: music came back, and some of it is not what was asked.
+        Status::Warned
     } else {
         Status::Done
     };

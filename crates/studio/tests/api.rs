@@ -243,13 +243,27 @@ async fn a_continuation_streams_and_keeps_the_bars_before_it() {
     let events = String::from_utf8(events).unwrap();
     assert_eq!(events.matches("event: candidate").count(), 2, "{events}");
     assert!(events.contains("event: start") && events.contains("event: place"));
-    assert!(events.contains(r#""status":"done""#), "{events}");
 
     let job = wait(&router, job_id).await;
     let candidates: Vec<_> = (job["events"].as_array().unwrap().iter())
         .filter(|e| e["type"] == "candidate")
         .collect();
     assert_eq!(candidates.len(), 2);
+    // 40 tokens rarely make 2 bars of an untrained model's notes: a candidate cut short by
+    // the budget says so, and the job is not "done" while one does.
+    for c in &candidates {
+        if c["ended"] == false {
+            let warning = c["warning"].as_str().unwrap_or_default();
+            assert!(warning.contains("token budget ran out"), "{c}");
+        }
+    }
+    let warned = candidates.iter().any(|c| c["warning"].is_string());
+    let status = if warned { "warned" } else { "done" };
+    assert_eq!(job["status"], status, "{job}");
+    assert!(
+        events.contains(&format!(r#""status":"{status}""#)),
+        "{events}"
+    );
     assert_ne!(candidates[0]["seed"], candidates[1]["seed"]);
     let original = Score::from_bytes(SONG).unwrap();
     let head = original.slice_bars(0..4);
@@ -281,7 +295,10 @@ async fn a_new_piece_needs_no_score() {
     let (status, job) = json(&router, Method::POST, "/api/jobs", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let job = wait(&router, job["id"].as_u64().unwrap()).await;
-    assert_eq!(job["status"], "done", "{job}");
+    assert!(
+        ["done", "warned"].contains(&job["status"].as_str().unwrap()),
+        "{job}"
+    );
     let last = job["events"]
         .as_array()
         .unwrap()

@@ -101,7 +101,7 @@ async fn twenty_requests_at_once_are_each_answered_or_refused() {
                     let url = format!("{base}/api/jobs/{id}");
                     let (status, job) = send(&client, Method::GET, &url, vec![]).await;
                     assert_eq!(status, StatusCode::OK, "{job}");
-                    if job["status"] == "done" {
+                    if job["status"] == "done" || job["status"] == "warned" {
                         let events = job["events"].as_array().unwrap();
                         assert_eq!(
                             events.iter().filter(|e| e["type"] == "candidate").count(),

@@ -69,5 +69,5 @@ pub use infill::{infill, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};
-pub use splice::{bar_start, splice};
+pub use splice::{bar_start, insert, splice};
 pub use watch::{MAX_NOTES_PER_QUARTER, MAX_SILENT_TOKENS};

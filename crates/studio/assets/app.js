@@ -53,8 +53,25 @@ function push(view) {
   if (view) $("after-bar").value = Math.max(0, view.bars.length - 1);
   if (!view || (state.selection && state.selection.to > view.bars.length - 1)) select(null);
   state.fillTracks = state.fillTracks.filter((p) => view && view.tracks.some((t) => t.program === p));
-  roll.scrollTo(0);
   refresh();
+  // After the new piece is drawn, so the scroll range fits it.
+  roll.scrollTo(0);
+}
+
+// A new piece or a new file starts from the defaults: nothing of the last one's settings.
+function resetForm(view) {
+  for (const id of ["instruments", "tempo", "bars", "key", "form", "add-instrument", "fill-from", "fill-to"]) $(id).value = "";
+  $("metre").value = "";
+  $("after-bar").value = view ? Math.max(0, view.bars.length - 1) : 0;
+  state.fillTracks = [];
+  state.selection = null;
+  showWarning("");
+}
+
+// Opens `view` as the piece to work on, its form reset.
+function openPiece(view) {
+  resetForm(view);
+  push(view);
 }
 
 function clearTakes() {
@@ -221,12 +238,26 @@ function drawTabs() {
   state.takes.forEach((t, i) => tab(`Candidate ${i + 1}${t.warning ? " ⚠" : ""}`, i, !t.score));
   const take = state.takes[state.selected];
   $("accept").disabled = !take || !take.score;
+  const piece = current(), r = state.region;
+  const continues = !!(piece && r && r.to === null && r.from < piece.bars.length - 1);
+  $("replace").hidden = !continues;
+  $("replace").disabled = !take || !take.score;
   $("take-info").textContent = take && take.info ? take.info + (take.warning ? ` · ⚠ ${take.warning}` : "") : "";
 }
 
-function accept() {
+// A continuation goes into the piece: the bars after it stay, later by the new ones.
+// Replacing them instead asks first.
+async function accept(replace) {
   const take = state.takes[state.selected];
-  if (take && take.score) push(take.score);
+  if (!take || !take.score) return;
+  const piece = current(), r = state.region;
+  const after = piece && r && r.to === null ? piece.bars.length - 1 - r.from : 0;
+  if (replace) {
+    if (after > 0 && !window.confirm(`Replace the ${after} bar${after === 1 ? "" : "s"} after bar ${r.from} with this candidate's ending?`)) return;
+    push(take.score);
+    return;
+  }
+  try { push(await api(`/api/scores/${take.score.id}/insert`, { method: "POST" })); } catch (err) { showError(err.message); }
 }
 
 // --- generating ---
@@ -363,7 +394,7 @@ async function upload(file) {
   showError("");
   try {
     const view = await api(`/api/scores?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
-    push(view);
+    openPiece(view);
   } catch (err) { showError(err.message); }
 }
 
@@ -391,11 +422,12 @@ async function loadModel() {
 }
 
 $("upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); e.target.value = ""; });
-$("new").addEventListener("click", () => push(null));
+$("new").addEventListener("click", () => openPiece(null));
 $("undo").addEventListener("click", () => move(-1));
 $("redo").addEventListener("click", () => move(1));
 $("play").addEventListener("click", togglePlay);
-$("accept").addEventListener("click", accept);
+$("accept").addEventListener("click", () => accept(false));
+$("replace").addEventListener("click", () => accept(true));
 $("controls").addEventListener("submit", generate);
 $("cancel").addEventListener("click", cancel);
 $("instruments").addEventListener("input", () => drawTracks(shown()));

@@ -8,6 +8,8 @@
 //! | `GET /api/scores/{id}` | a score as the page sees it |
 //! | `GET /api/scores/{id}/score.mid`, `audio.wav`, `roll.png` | its files (audio and
 //!   picture from disk, with `Range` requests for seeking) |
+//! | `POST /api/scores/{id}/insert` | a continuation put into the song it continues (the bars
+//!   after the cut stay, later by the new ones) → the new score; any other score as it is |
 //! | `POST /api/jobs` | a [`JobRequest`] → `{"id", "ahead"}` (202), or "queue full" (503) |
 //! | `GET /api/jobs/{id}` | the job's status, events and latest preview (for polling) |
 //! | `GET /api/jobs/{id}/events` | the same as server-sent events, until the job ends |
@@ -112,6 +114,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/scores/{id}", get(score))
         .route("/api/scores/{id}/{file}", get(score_file))
+        .route("/api/scores/{id}/insert", post(insert))
         .route(
             "/api/jobs",
             post(submit).layer(DefaultBodyLimit::max(64 << 10)),
@@ -188,6 +191,19 @@ async fn score(
 ) -> Result<Json<ScoreView>, StudioError> {
     let entry = s.store.get(id)?;
     Ok(Json(ScoreView::new(id, &entry.name, &entry.score)))
+}
+
+async fn insert(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+) -> Result<Json<ScoreView>, StudioError> {
+    let entry = s.store.get(id)?;
+    let Some(c) = &entry.continues else {
+        return Ok(Json(ScoreView::new(id, &entry.name, &entry.score)));
+    };
+    let song = midigpt_compose::insert(&c.original, c.cut, &entry.score, c.bars);
+    let id = s.store.insert(song.clone(), entry.name.clone());
+    Ok(Json(ScoreView::new(id, &entry.name, &song)))
 }
 
 async fn score_file(

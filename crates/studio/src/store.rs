@@ -22,6 +22,20 @@ pub struct Entry {
     pub score: Arc<Score>,
     /// Its name for the page and for downloads.
     pub name: String,
+    /// For a continuation: the song it continues, and the bars kept and written, to put it
+    /// into the song ([`midigpt_compose::insert`]) when accepted.
+    pub continues: Option<Continues>,
+}
+
+/// Where a continuation came from.
+#[derive(Debug, Clone)]
+pub struct Continues {
+    /// The song as it was.
+    pub original: Arc<Score>,
+    /// Its bars kept before the new ones.
+    pub cut: usize,
+    /// The new bars.
+    pub bars: usize,
 }
 
 struct Inner {
@@ -86,6 +100,16 @@ impl Store {
 
     /// Keeps `score` under a new id, evicting the least recently used one if full.
     pub fn insert(&self, score: Score, name: String) -> u64 {
+        self.insert_continuation(score, name, None)
+    }
+
+    /// [`Store::insert`], saying what `score` continues.
+    pub fn insert_continuation(
+        &self,
+        score: Score,
+        name: String,
+        continues: Option<Continues>,
+    ) -> u64 {
         let mut inner = self.inner.lock().expect("store lock");
         let id = inner.next;
         inner.next += 1;
@@ -93,6 +117,7 @@ impl Store {
         let entry = Entry {
             score: Arc::new(score),
             name,
+            continues,
         };
         inner.entries.insert(id, (entry, tick));
         while inner.entries.len() > self.capacity {

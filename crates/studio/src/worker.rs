@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::jobs::{Job, ModelInfo, Status};
 use crate::request::Work;
-use crate::store::Store;
+use crate::store::{Continues, Store};
 use crate::view::{describe_tokenizer, track_views, ScoreView, TrackView};
 
 /// How often the page sees the notes so far: often enough to watch them arrive, rarely
@@ -145,7 +145,15 @@ pub fn run<B: GptBackend>(pkg: &ModelPackage<B>, job: &Job, store: &Store) {
             .as_ref()
             .map_or("new piece", |(_, name)| name.as_str());
         let name = format!("{} - candidate {}", name.trim_end_matches(".mid"), i + 1);
-        let id = store.insert(score.clone(), name.clone());
+        let continues = match (&job.work, &job.original) {
+            (Work::Continue(_), Some((original, _))) => Some(Continues {
+                original: original.clone(),
+                cut,
+                bars: score.bar_count().saturating_sub(cut),
+            }),
+            _ => None,
+        };
+        let id = store.insert_continuation(score.clone(), name.clone(), continues);
         let stats = &piece.stats;
         job.event(
             "candidate",

@@ -216,11 +216,51 @@ async fn a_musician_continues_a_song_in_the_browser() {
     assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
     assert!(audio["error"].is_null(), "{audio}");
 
-    // Accept it, undo, redo: the piece follows.
+    // Seek in it, switch to the original: the player stays where it was.
+    let seek = client.execute_async(SEEK_AND_SWITCH, vec![]).await;
+    assert!(seek["seekable"].as_f64().unwrap() > 1.0, "{seek}");
+    assert!(
+        (seek["before"].as_f64().unwrap() - 0.8).abs() < 0.05,
+        "{seek}"
+    );
+    assert!(
+        (seek["after"].as_f64().unwrap() - 0.8).abs() < 0.05,
+        "{seek}"
+    );
+    assert!(
+        seek["src"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/api/scores/{}/", original.as_str().unwrap())),
+        "{seek}"
+    );
+    client
+        .click(&client.find("#tabs .tab[data-index='0']").await)
+        .await;
+
+    // Accept it: it goes in after bar 4, and the song's bars after bar 4 stay, after it.
+    let bars = |view: &str| format!("return state.{view}.bars.length - 1");
+    let song_bars = eval(&client, &bars("history[state.pos]"))
+        .await
+        .as_u64()
+        .unwrap();
+    let new_bars = eval(&client, &bars("takes[0].score"))
+        .await
+        .as_u64()
+        .unwrap()
+        - 4;
     client.click(&client.find("#accept").await).await;
+    until(
+        &client,
+        "the accepted piece",
+        &format!("return document.body.dataset.current !== {original}"),
+        30,
+    )
+    .await;
+    let accepted = eval(&client, "return document.body.dataset.current").await;
     assert_eq!(
-        eval(&client, "return document.body.dataset.current").await,
-        shown
+        eval(&client, &bars("history[state.pos]")).await,
+        json!(song_bars + new_bars)
     );
     client.click(&client.find("#undo").await).await;
     assert_eq!(
@@ -230,7 +270,7 @@ async fn a_musician_continues_a_song_in_the_browser() {
     client.click(&client.find("#redo").await).await;
     assert_eq!(
         eval(&client, "return document.body.dataset.current").await,
-        shown
+        accepted
     );
 
     // Download the accepted piece's MIDI and read it.
@@ -245,6 +285,13 @@ async fn a_musician_continues_a_song_in_the_browser() {
         piece.slice_bars(0..4).note_count(),
         song.slice_bars(0..4).note_count()
     );
+    let (n, after) = (song.bar_count(), 4 + new_bars as usize);
+    assert_eq!(
+        piece.slice_bars(after..after + n - 4).note_count(),
+        song.slice_bars(4..n).note_count(),
+        "the bars after the cut, after the new ones"
+    );
+    a_budget_too_small_is_a_warning(&client).await;
     regenerate_a_selection(&client).await;
     client.quit().await;
     server.abort();
@@ -269,6 +316,18 @@ async fn regenerate_a_selection(client: &WebDriver) {
         30,
     )
     .await;
+    // A new file starts from the defaults: nothing of the last song's settings.
+    let form = eval(client, "return ['instruments', 'bars', 'after-bar'].map((id) => document.getElementById(id).value)").await;
+    let last = eval(
+        client,
+        "return String(state.history[state.pos].bars.length - 1)",
+    )
+    .await;
+    assert_eq!(
+        form,
+        json!(["", "", last]),
+        "after bar: the new file's last bar"
+    );
     eval(
         client,
         "const m = document.getElementById('mode'); m.value = 'infill'; \
@@ -387,6 +446,66 @@ const AUDIO: &str = "
     if (p.readyState >= 1) report();
     else { p.addEventListener('loadedmetadata', report, {once: true});
            p.addEventListener('error', report, {once: true}); }";
+
+/// Seeks the player to 0.8 s, then shows the original: where it was, where it is after,
+/// what it plays, and how far it can seek.
+const SEEK_AND_SWITCH: &str = "
+    const done = arguments[arguments.length - 1];
+    const p = document.getElementById('player');
+    const once = (what) => new Promise((r) => p.addEventListener(what, r, {once: true}));
+    (async () => {
+        if (p.readyState < 1) await once('loadedmetadata');
+        const seekable = p.seekable.length ? p.seekable.end(0) : 0;
+        const seeked = once('seeked');
+        p.currentTime = 0.8;
+        await seeked;
+        const before = p.currentTime;
+        const loaded = once('loadedmetadata');
+        document.querySelector('#tabs .tab[data-index=\"-1\"]').click();
+        await loaded;
+        await new Promise((r) => setTimeout(r, 100));
+        done({seekable, before, after: p.currentTime, src: p.getAttribute('src')});
+    })();";
+
+/// A continuation asked for more bars than its token budget holds: the page says so as a
+/// warning, not as done.
+async fn a_budget_too_small_is_a_warning(client: &WebDriver) {
+    eval(client, "document.getElementById('bars').value = 60; document.getElementById('candidates').value = 1; return true").await;
+    client.click(&client.find("#generate").await).await;
+    until(
+        client,
+        "the candidate",
+        "return document.body.dataset.job === 'idle'",
+        300,
+    )
+    .await;
+    let warning = eval(
+        client,
+        "const w = document.querySelector('[data-warning]'); return w.hidden ? '' : w.textContent",
+    )
+    .await;
+    assert!(
+        warning.as_str().unwrap().contains("token budget ran out"),
+        "{warning}"
+    );
+    let status = eval(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    assert_eq!(status, "1 of 1 candidates with a warning");
+    screenshot(client, "warning").await;
+    // A new piece clears it, and the form (the sampling settings stay: they are the
+    // musician's, not the piece's).
+    eval(
+        client,
+        "document.getElementById('candidates').value = 2; return true",
+    )
+    .await;
+    client.click(&client.find("#new").await).await;
+    let cleared = eval(client, "return [document.querySelector('[data-warning]').hidden, document.getElementById('bars').value, document.getElementById('after-bar').value]").await;
+    assert_eq!(cleared, json!([true, "", "0"]));
+}
 
 /// The bytes at a URL, as base64 (what the download link gives).
 const FETCH_BASE64: &str = "

@@ -309,6 +309,7 @@ fn counted_constraints(
             on_clock.push(Box::new(OpeningTempo { done: false }));
         }
     }
+    on_clock.extend(controls.ranges(tokenizer, None));
     let observed = Observed::default();
     let temperature = sampling.temperature;
     on_clock.extend(controls.controls(tokenizer, temperature, &observed.key_corrections)?);

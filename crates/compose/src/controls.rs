@@ -9,6 +9,7 @@ use crate::constraints::{
 };
 use crate::form::Repeats;
 use crate::key::{Corrections, InKey};
+use crate::ranges::InstrumentRanges;
 use crate::{ComposeError, Control, Form, Key};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
@@ -38,6 +39,9 @@ pub struct Controls {
     /// position, with a tempo there that the model draws (true by default; `tempo` sets one
     /// instead). Steps aside for a tokenizer without tempo or position tokens, or with BPE.
     pub opening_tempo: bool,
+    /// Each instrument's notes within its usual register, drums on the General MIDI kit
+    /// ([`crate::usual_range`]; true by default). A `pitch_range` asked for replaces it.
+    pub instrument_ranges: bool,
 }
 
 impl Default for Controls {
@@ -53,6 +57,7 @@ impl Default for Controls {
             form: None,
             key: None,
             opening_tempo: true,
+            instrument_ranges: true,
         }
     }
 }
@@ -131,6 +136,22 @@ impl Controls {
     ) -> Result<Vec<Box<dyn Constraint>>, ComposeError> {
         let controls = self.controls(tokenizer, 1.0, &Corrections::default())?;
         Ok(clocked(tokenizer.table(), controls).into_iter().collect())
+    }
+
+    /// The register rule where it applies: asked for (by default), no pitch range asked
+    /// instead, and a tokenizer whose pitches can be read (not BPE) with programs, or the
+    /// `program` every note is of.
+    pub(crate) fn ranges(
+        &self,
+        tokenizer: &dyn Tokenizer,
+        program: Option<i16>,
+    ) -> Option<Box<dyn Rule>> {
+        let programs = tokenizer
+            .table()
+            .has(|k| matches!(k, TokenKind::Program(_)));
+        let readable = !tokenizer.is_bpe() && (programs || program.is_some());
+        (self.instrument_ranges && self.pitch_range.is_none() && readable)
+            .then(|| Box::new(InstrumentRanges { program }) as Box<dyn Rule>)
     }
 
     /// The controls that enforce these settings with `tokenizer`, to read one clock, for

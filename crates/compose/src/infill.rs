@@ -144,7 +144,13 @@ fn fill_hole<B: GptBackend>(
         // The fill's shape first, then the controls over one clock, as for a new piece.
         let key_corrections = Corrections::default();
         let temperature = request.sampling.temperature;
-        let rules = (request.controls).controls(tokenizer, temperature, &key_corrections)?;
+        // A REMI fill writes one track, whose instrument its tokens do not say.
+        let program = plan
+            .track
+            .map(|t| request.score.tracks[t].program_or_drums());
+        let ranges = request.controls.ranges(tokenizer, program);
+        let mut rules: Vec<_> = ranges.into_iter().collect();
+        rules.extend((request.controls).controls(tokenizer, temperature, &key_corrections)?);
         let mut constraints: Vec<Box<dyn Constraint>> = vec![Box::new(fill)];
         constraints.extend(clocked(tokenizer.table(), rules));
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -54,6 +54,7 @@ mod infill;
 mod key;
 mod package;
 pub mod parse;
+mod ranges;
 mod splice;
 mod watch;
 
@@ -69,5 +70,6 @@ pub use infill::{infill, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};
+pub use ranges::{usual_range, GM_DRUMS};
 pub use splice::{bar_start, insert, splice};
 pub use watch::{MAX_NOTES_PER_QUARTER, MAX_SILENT_TOKENS};

@@ -6,8 +6,8 @@ mod common;
 
 use common::random_model;
 use midigpt_compose::{
-    infill, ComposeError, Control, Controls, Form, InfillRequest, Key, Length, ModelPackage, Piece,
-    SamplingConfig,
+    infill, usual_range, ComposeError, Control, Controls, Form, InfillRequest, Key, Length,
+    ModelPackage, Piece, SamplingConfig, GM_DRUMS,
 };
 use midigpt_midi::{Note, Score};
 use midigpt_tokenize::{builtin, from_json, with_infill_tokens, Tokenizer};
@@ -114,6 +114,15 @@ fn check(tok: &dyn Tokenizer, request: &InfillRequest, filled: &[i16]) {
                     .filter(|n| !new.clone().any(|o| o == *n))
                     .collect();
                 assert!(new.iter().all(|n| n.end() <= ticks.end), "{new:?}");
+                // In the instrument's register (an untrained model draws any pitch).
+                let (low, high) = match u8::try_from(track.program_or_drums()) {
+                    Ok(p) => usual_range(p),
+                    Err(_) => GM_DRUMS,
+                };
+                assert!(
+                    new.iter().all(|n| (low..=high).contains(&n.pitch)),
+                    "{new:?}"
+                );
             }
         }
         assert_eq!(piece.score.ticks_per_quarter, original.ticks_per_quarter);

@@ -19,11 +19,13 @@ fn old_tokens(name: &str) -> Vec<u32> {
     serde_json::from_str(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
 }
 
-/// `midigpt generate`'s defaults then: min_tokens 128, temperature 1, and no opening tempo.
+/// `midigpt generate`'s defaults then: min_tokens 128, temperature 1, no opening tempo and
+/// no instrument registers.
 fn request(seed: u64, pieces: usize, max_tokens: usize) -> Request {
     Request {
         controls: Controls {
             opening_tempo: false,
+            instrument_ranges: false,
             ..Controls::default()
         },
         sampling: SamplingConfig {

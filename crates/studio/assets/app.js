@@ -140,7 +140,9 @@ function drawTracks(view) {
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = colourFor(t.program);
-    chip.append(swatch, `${t.name || name}${t.name ? " · " + name : ""} (${t.notes.length})`);
+    // The track's own name, then its instrument where that says more.
+    const named = t.name && t.name.toLowerCase() !== name.toLowerCase();
+    chip.append(swatch, `${named ? t.name + " · " : ""}${name} (${t.notes.length})`);
     chip.addEventListener("click", () => (filling ? toggleFillTrack(t.program) : toggleInstrument(name)));
     box.append(chip);
   }

@@ -130,6 +130,14 @@ pub fn compose<B: GptBackend>(
     let mut fitted = request.clone();
     if let Some(prompt) = &mut fitted.prompt {
         pkg.prompt_fit.apply(&mut prompt.score);
+        let controls = &mut fitted.controls;
+        let programs = pkg
+            .tokenizer
+            .table()
+            .has(|k| matches!(k, TokenKind::Program(_)));
+        if controls.keep_instruments && controls.instruments.is_none() && programs {
+            controls.instruments = prompt.instruments();
+        }
     }
     let mut pieces = compose_model(&pkg.model, pkg.tokenizer.as_ref(), &fitted, progress)?;
     // Onto the relabelled prompt, as a fill is spliced into its relabelled score: a track's
@@ -211,6 +219,19 @@ impl Request {
 }
 
 impl Prompt {
+    /// The instruments (GM programs, -1 for drums) that play in the kept bars, in track
+    /// order; `None` where none does.
+    pub fn instruments(&self) -> Option<Vec<i16>> {
+        let kept = self.score.slice_bars(0..self.kept_bars());
+        let mut programs: Vec<i16> = Vec::new();
+        for track in kept.tracks.iter().filter(|t| !t.notes.is_empty()) {
+            if !programs.contains(&track.program_or_drums()) {
+                programs.push(track.program_or_drums());
+            }
+        }
+        (!programs.is_empty()).then_some(programs)
+    }
+
     /// How many of its bars are kept: the new music starts after them.
     pub fn kept_bars(&self) -> usize {
         self.bars.unwrap_or_else(|| self.score.bar_count())

@@ -42,6 +42,9 @@ pub struct Controls {
     /// Each instrument's notes within its usual register, drums on the General MIDI kit
     /// ([`crate::usual_range`]; true by default). A `pitch_range` asked for replaces it.
     pub instrument_ranges: bool,
+    /// A continuation with no `instruments` asked goes on with the instruments of the bars it
+    /// keeps (true by default; [`crate::compose`] reads them after relabelling the prompt).
+    pub keep_instruments: bool,
 }
 
 impl Default for Controls {
@@ -58,6 +61,7 @@ impl Default for Controls {
             key: None,
             opening_tempo: true,
             instrument_ranges: true,
+            keep_instruments: true,
         }
     }
 }

@@ -227,5 +227,20 @@ fn a_continuation_is_as_many_bars_as_asked_after_any_cut_and_metre_change() {
             cut + bars,
             "nothing rings past the end"
         );
+        // With no instruments asked, the song's own go on, and no other. (The prompt's
+        // score here is relabelled already, as compose relabels it.)
+        let kept = request
+            .prompt
+            .as_ref()
+            .unwrap()
+            .instruments()
+            .unwrap_or_default();
+        let from = piece.score.bars().nth(cut).unwrap();
+        for track in &piece.score.tracks {
+            if track.notes.iter().any(|n| n.time >= from) {
+                let program = track.program_or_drums();
+                assert!(kept.contains(&program), "{kept:?}: {program}");
+            }
+        }
     }
 }

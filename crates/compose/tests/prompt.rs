@@ -118,3 +118,58 @@ fn the_progress_hook_sees_every_token_and_can_stop() {
     let first: Vec<usize> = seen.iter().filter(|s| s.0 == 0).map(|s| s.1).collect();
     assert_eq!(first, (1..=pieces[0].stats.new_tokens).collect::<Vec<_>>());
 }
+
+/// An untrained model draws any program; a continuation with none asked keeps the song's.
+#[test]
+fn a_continuation_keeps_the_song_s_instruments_unless_told_otherwise() {
+    use midigpt_compose::{compose, Controls, ModelPackage};
+    let tokenizer = builtin("remi-plus").unwrap();
+    let config = GptConfig {
+        block_size: 512,
+        n_layer: 1,
+        n_head: 2,
+        n_kv_head: 2,
+        n_embd: 16,
+        ..GptConfig::small(tokenizer.vocab_size())
+    };
+    let pkg = ModelPackage::new(config.init::<Cpu>(&Default::default()).unwrap(), tokenizer);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
+    let mut song = Score::from_file(path).unwrap();
+    for (track, program) in song.tracks.iter_mut().zip([73, 48, 0]) {
+        track.program = program;
+    }
+    let new_programs = |keep: bool| {
+        let request = Request {
+            prompt: Some(Prompt {
+                score: song.clone(),
+                bars: Some(4),
+            }),
+            controls: Controls {
+                keep_instruments: keep,
+                ..Controls::default()
+            },
+            sampling: SamplingConfig {
+                temperature: 1.0,
+                ..SamplingConfig::default()
+            },
+            pieces: 4,
+            max_tokens: 200,
+            ..Request::default()
+        };
+        let from = song.bars().nth(4).unwrap();
+        let mut programs: Vec<i16> = compose(&pkg, &request, &mut |_| true)
+            .unwrap()
+            .iter()
+            .flat_map(|p| p.score.tracks.clone())
+            .filter(|t| t.notes.iter().any(|n| n.time >= from))
+            .map(|t| t.program_or_drums())
+            .collect();
+        programs.sort();
+        programs.dedup();
+        programs
+    };
+    let kept = new_programs(true);
+    assert!(kept.iter().all(|p| [73, 48, 0].contains(p)), "{kept:?}");
+    let free = new_programs(false);
+    assert!(free.iter().any(|p| ![73, 48, 0].contains(p)), "{free:?}");
+}

@@ -241,11 +241,14 @@ function drawTabs() {
   const take = state.takes[state.selected];
   $("accept").disabled = !take || !take.score;
   const piece = current(), r = state.region;
-  const continues = !!(piece && r && r.to === null && r.from < piece.bars.length - 1);
+  const continues = !!(piece && continuation(r) && r.from < piece.bars.length - 1);
   $("replace").hidden = !continues;
   $("replace").disabled = !take || !take.score;
   $("take-info").textContent = take && take.info ? take.info + (take.warning ? ` · ⚠ ${take.warning}` : "") : "";
 }
+
+// Whether candidates of `region` continue the piece (rather than fill it).
+const continuation = (region) => !!region && region.to === null && region.programs === null;
 
 // A continuation goes into the piece: the bars after it stay, later by the new ones.
 // Replacing them instead asks first.
@@ -253,7 +256,10 @@ async function accept(replace) {
   const take = state.takes[state.selected];
   if (!take || !take.score) return;
   const piece = current(), r = state.region;
-  const after = piece && r && r.to === null ? piece.bars.length - 1 - r.from : 0;
+  // A fill or a new track already holds the whole piece; a continuation holds the bars up
+  // to its own end.
+  if (!continuation(r)) { push(take.score); return; }
+  const after = piece ? piece.bars.length - 1 - r.from : 0;
   if (replace) {
     if (after > 0 && !window.confirm(`Replace the ${after} bar${after === 1 ? "" : "s"} after bar ${r.from} with this candidate's ending?`)) return;
     push(take.score);

@@ -72,6 +72,7 @@ fn prepare_train_resume_generate() {
         "config.json",
         "tokenizer.json",
         "prepare.json",
+        "programs.json",
         "loss.png",
         "train_info.json",
         "checkpoints/step-000030/model.safetensors",
@@ -112,6 +113,14 @@ fn prepare_train_resume_generate() {
     let loss = |v: &serde_json::Value| v["val_loss"].as_f64().expect("loss");
     let half = eval_of(&exported);
     assert!((loss(&half) - loss(&eval)).abs() < 1e-2, "{half} vs {eval}");
+    // What the model heard of each instrument goes with it.
+    let programs = |dir: &Path| std::fs::read_to_string(dir.join("programs.json")).unwrap();
+    let heard: serde_json::Value = serde_json::from_str(&programs(&exported)).unwrap();
+    assert_eq!(
+        heard,
+        serde_json::from_str::<serde_json::Value>(&programs(&run)).unwrap()
+    );
+    assert!(heard.as_object().is_some_and(|o| !o.is_empty()), "{heard}");
 
     let report = midigpt(&[
         "generate",

@@ -11,7 +11,7 @@ use midigpt_model::{
 };
 use midigpt_store::{
     write_file, MetricRecord, Split, StoreError, CARD_FILE, CONFIG_FILE, GENERATION_CONFIG_FILE,
-    METRICS_FILE, MODEL_FILE, PREPARE_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
+    METRICS_FILE, MODEL_FILE, PREPARE_FILE, PROGRAMS_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
 };
 use midigpt_tokenize::Tokenizer;
 
@@ -54,6 +54,12 @@ impl<B: GptBackend> ModelPackage<B> {
             write_file(
                 &out.join(PREPARE_FILE),
                 options.to_prepare_json().as_bytes(),
+            )?;
+        }
+        if let Some(programs) = &self.programs {
+            write_file(
+                &out.join(PROGRAMS_FILE),
+                pretty(&serde_json::json!(programs)).as_bytes(),
             )?;
         }
         let ids = special_ids(self.tokenizer.as_ref());

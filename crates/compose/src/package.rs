@@ -6,12 +6,13 @@
 //! Runs and exports made before that file existed are read through their training config
 //! (`config.json`), as they were trained.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use midigpt_model::{
     from_hf_config, load_safetensors_bytes, load_safetensors_files, Gpt, GptBackend, GptConfig,
 };
-use midigpt_store::{SavedModel, StoreError, Text, Weights};
+use midigpt_store::{SavedModel, StoreError, Text, Weights, PROGRAMS_FILE};
 use midigpt_tokenize::{from_json, Tokenizer};
 
 use crate::{ComposeError, PromptFit};
@@ -32,6 +33,10 @@ pub struct ModelPackage<B: GptBackend> {
     pub saved: Option<SavedModel>,
     /// How its training scores were relabelled, for its prompts (see [`PromptFit`]).
     pub prompt_fit: PromptFit,
+    /// The instruments of its training data (GM programs, -1 for drums) with their notes,
+    /// when it has them ([`midigpt_store::PROGRAMS_FILE`]): an instrument not here is one
+    /// the model never heard.
+    pub programs: Option<BTreeMap<i16, u64>>,
 }
 
 impl<B: GptBackend> ModelPackage<B> {
@@ -61,6 +66,12 @@ impl<B: GptBackend> ModelPackage<B> {
             Some(text) => PromptFit::from_json(&text.text, &text.path)?,
             None => PromptFit::default(),
         };
+        let programs = match saved.programs()? {
+            Some(text) => Some(serde_json::from_str(&text.text).map_err(|e| {
+                StoreError::not_a_model(&*text.path, format!("{PROGRAMS_FILE}: {e}"))
+            })?),
+            None => None,
+        };
         Ok(ModelPackage {
             model,
             tokenizer,
@@ -68,6 +79,7 @@ impl<B: GptBackend> ModelPackage<B> {
             origin: saved.origin(),
             saved: Some(saved),
             prompt_fit,
+            programs,
         })
     }
 
@@ -81,6 +93,7 @@ impl<B: GptBackend> ModelPackage<B> {
             origin: "a model in memory".into(),
             saved: None,
             prompt_fit: PromptFit::default(),
+            programs: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! `meta.json`: what a prepared dataset holds and how it was made.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use midigpt_tokenize::{TokenId, Tokenizer};
@@ -114,6 +116,10 @@ pub struct Counts {
     pub tokens_val: u64,
     /// Notes in the encoded files after cleaning, transposed copies not counted.
     pub notes: u64,
+    /// Those notes by instrument: GM program (-1: drums) → notes. What a model trained on the
+    /// data has heard of each instrument (absent before it was counted: read as unknown).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub programs: BTreeMap<i16, u64>,
 }
 
 /// One document: where it lies in its shard.

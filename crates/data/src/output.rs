@@ -95,7 +95,12 @@ impl Outputs {
             }
         };
         self.counts.files_ok += 1;
-        self.counts.notes += docs.first().map_or(0, |d| d.notes);
+        if let Some(doc) = docs.first() {
+            self.counts.notes += doc.notes;
+            for (&program, &notes) in &doc.programs {
+                *self.counts.programs.entry(program).or_default() += notes;
+            }
+        }
         for doc in docs {
             self.add_doc(file, split, doc)?;
         }

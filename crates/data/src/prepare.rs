@@ -1,6 +1,7 @@
 //! The `prepare` pipeline: find files, encode them in parallel, stream them to the shards in
 //! path order.
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
@@ -134,6 +135,8 @@ pub struct EncodedDoc {
     pub transpose: i8,
     /// Notes after cleaning and transposition.
     pub notes: u64,
+    /// Those notes by GM program (-1: drums).
+    pub programs: BTreeMap<i16, u64>,
     /// The tokenizer's sequences (empty ones left out).
     pub sequences: Vec<Vec<TokenId>>,
 }
@@ -244,9 +247,14 @@ fn encode_doc(
     }
     let mut sequences = tokenizer.encode(score)?;
     sequences.retain(|s| !s.is_empty());
+    let mut programs = BTreeMap::new();
+    for track in &score.tracks {
+        *programs.entry(track.program_or_drums()).or_default() += track.notes.len() as u64;
+    }
     Ok((!sequences.is_empty()).then_some(EncodedDoc {
         transpose,
         notes,
+        programs,
         sequences,
     }))
 }

@@ -247,6 +247,9 @@ fn drop_drums_removes_drum_notes() {
     let (kept, dropped) = (prepare_with(false), prepare_with(true));
     assert_eq!(kept.counts.notes, 10);
     assert_eq!(dropped.counts.notes, 8);
+    // What a model trained on it will have heard of each instrument.
+    assert_eq!(kept.counts.programs, [(-1, 2), (0, 8)].into());
+    assert_eq!(dropped.counts.programs, [(0, 8)].into());
     assert_eq!(kept.counts.tokens_train, 2 + 30);
     assert_eq!(dropped.counts.tokens_train, 2 + 24);
     assert!(dropped.options.drop_drums);

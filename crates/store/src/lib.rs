@@ -55,6 +55,10 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// How the training data was prepared (`prepare`'s relabelling options), so that prompts
 /// are relabelled as the training scores were.
 pub const PREPARE_FILE: &str = "prepare.json";
+/// The instruments the training data had: notes per GM program (-1: drums), as a JSON
+/// object (`{"0": 1200, "-1": 300}`), so that a front end can say which instruments a model
+/// never heard.
+pub const PROGRAMS_FILE: &str = "programs.json";
 /// A run's training config; in an exported or Hugging Face folder, Hugging Face's config.
 pub const CONFIG_FILE: &str = "config.json";
 /// A run's training config as TOML, for editing and `--config`.

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
     StoreError, CHECKPOINTS_DIR, CONFIG_FILE, CONFIG_TOML_FILE, LOSS_PLOT_FILE, METRICS_FILE,
-    PREPARE_FILE, SAMPLES_DIR, TOKENIZER_FILE, TRAIN_INFO_FILE,
+    PREPARE_FILE, PROGRAMS_FILE, SAMPLES_DIR, TOKENIZER_FILE, TRAIN_INFO_FILE,
 };
 
 /// A run folder's paths.
@@ -64,6 +64,10 @@ impl RunDir {
     /// `RUN/prepare.json`.
     pub fn prepare_path(&self) -> PathBuf {
         self.root.join(PREPARE_FILE)
+    }
+    /// `RUN/programs.json`.
+    pub fn programs_path(&self) -> PathBuf {
+        self.root.join(PROGRAMS_FILE)
     }
     /// `RUN/train_info.json`.
     pub fn train_info_path(&self) -> PathBuf {

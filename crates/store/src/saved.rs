@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::{
     best_checkpoint, read_metrics, read_optional, Checkpoint, MetricRecord, RunDir, StoreError,
     CONFIG_FILE, INDEX_FILE, METRICS_FILE, MODEL_CONFIG_FILE, MODEL_FILE, PREPARE_FILE,
-    TOKENIZER_FILE, TRAINING_CONFIG_FILE,
+    PROGRAMS_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
 };
 
 /// What the built-in model is called in messages.
@@ -23,6 +23,7 @@ mod builtin {
     pub const TOKENIZER: &str = include_str!("../builtin/tokenizer.json");
     pub const WEIGHTS: &[u8] = include_bytes!("../builtin/model.safetensors");
     pub const PREPARE: &str = include_str!("../builtin/prepare.json");
+    pub const PROGRAMS: &str = include_str!("../builtin/programs.json");
 }
 
 /// Where a model's files are.
@@ -218,6 +219,15 @@ impl SavedModel {
         match self.root() {
             None => Ok(Some(builtin_text(builtin::PREPARE, PREPARE_FILE))),
             Some(root) => read_text(root.join(PREPARE_FILE)),
+        }
+    }
+
+    /// The notes per instrument of the training data ([`PROGRAMS_FILE`]), when the model
+    /// has them (models trained before the file existed have none).
+    pub fn programs(&self) -> Result<Option<Text>, StoreError> {
+        match self.root() {
+            None => Ok(Some(builtin_text(builtin::PROGRAMS, PROGRAMS_FILE))),
+            Some(root) => read_text(root.join(PROGRAMS_FILE)),
         }
     }
 

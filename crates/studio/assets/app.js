@@ -66,6 +66,7 @@ function resetForm(view) {
   state.fillTracks = [];
   state.selection = null;
   showWarning("");
+  status("");
 }
 
 // Opens `view` as the piece to work on, its form reset.
@@ -125,6 +126,12 @@ function instrumentsChosen() {
   return $("instruments").value.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+// Whether the model heard `program` in training (unknown when the model does not say).
+function heard(program) {
+  const known = state.model && state.model.instruments;
+  return !known || known.some((i) => i.program === program);
+}
+
 function drawTracks(view) {
   const box = $("tracks");
   box.textContent = "";
@@ -134,18 +141,25 @@ function drawTracks(view) {
     const name = t.program < 0 ? "drums" : t.instrument;
     const chip = document.createElement("span");
     const on = filling ? state.fillTracks.includes(t.program) : chosen.includes(name.toLowerCase());
-    chip.className = "track" + (on ? " on" : "");
+    chip.className = "track" + (on ? " on" : "") + (heard(t.program) ? "" : " unheard");
     chip.dataset.program = String(t.program);
     chip.title = filling ? "Write this track again in the selected bars, or keep it" : "Add or remove this instrument for the new part";
+    if (!heard(t.program)) chip.title += `. This model never heard ${name} in training: it writes little or nothing for it.`;
     const swatch = document.createElement("span");
     swatch.className = "swatch";
     swatch.style.background = colourFor(t.program);
     // The track's own name, then its instrument where that says more.
     const named = t.name && t.name.toLowerCase() !== name.toLowerCase();
-    chip.append(swatch, `${named ? t.name + " · " : ""}${name} (${t.notes.length})`);
+    chip.append(swatch, `${heard(t.program) ? "" : "⚠ "}${named ? t.name + " · " : ""}${name} (${t.notes.length})`);
     chip.addEventListener("click", () => (filling ? toggleFillTrack(t.program) : toggleInstrument(name)));
     box.append(chip);
   }
+  // Before generating: which instruments of the continuation the model never heard (the
+  // song's own when none are chosen).
+  const continued = (view ? view.tracks : []).filter((t) => mode() === "continue" && (!chosen.length || chosen.includes((t.program < 0 ? "drums" : t.instrument).toLowerCase())));
+  const unheard = [...new Set(continued.filter((t) => !heard(t.program)).map((t) => (t.program < 0 ? "drums" : t.instrument)))];
+  $("instrument-note").textContent = unheard.length ? `This model never heard ${unheard.join(", ")} in training: it writes little or nothing for ${unheard.length === 1 ? "it" : "them"}. Choose the instruments to continue with, or use a model trained on them.` : "";
+  $("instrument-note").hidden = !unheard.length;
   $("fill-tracks").value = state.fillTracks
     .map((p) => { const t = view && view.tracks.find((x) => x.program === p); return p < 0 ? "drums" : t ? t.instrument : String(p); })
     .join(", ");
@@ -242,7 +256,7 @@ function drawTabs() {
   $("accept").disabled = !take || !take.score;
   const piece = current(), r = state.region;
   const continues = !!(piece && continuation(r) && r.from < piece.bars.length - 1);
-  $("replace").hidden = !continues;
+  $("replace").hidden = !continues || !take;
   $("replace").disabled = !take || !take.score;
   $("take-info").textContent = take && take.info ? take.info + (take.warning ? ` · ⚠ ${take.warning}` : "") : "";
 }
@@ -411,7 +425,8 @@ async function loadModel() {
     const m = await api("/api/model");
     state.model = m;
     const millions = m.parameters >= 1e6 ? `${(m.parameters / 1e6).toFixed(1)}M` : `${Math.round(m.parameters / 1e3)}k`;
-    $("model").textContent = `${m.name} · ${m.tokenizer} · ${millions} parameters, ${m.layers} layers, context ${m.context}`;
+    const learnt = m.instruments ? ` · learnt from ${m.instruments.map((i) => i.name).join(", ")} only` : "";
+    $("model").textContent = `${m.name} · ${m.tokenizer} · ${millions} parameters, ${m.layers} layers, context ${m.context}${learnt}`;
     for (const metre of m.metres) {
       const o = document.createElement("option");
       o.value = o.textContent = metre;

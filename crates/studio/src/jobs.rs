@@ -49,9 +49,21 @@ pub struct ModelInfo {
     pub cannot_fill: Option<String>,
     /// What a request leaves out becomes (the same on the command line).
     pub defaults: Defaults,
+    /// The instruments its training data had (none known: `None`); the page marks the
+    /// others as never heard.
+    pub instruments: Option<Vec<KnownInstrument>>,
     /// How uploads are relabelled for it (programs by track name, a placeholder metre).
     #[serde(skip)]
     pub prompt_fit: PromptFit,
+}
+
+/// An instrument a model learnt from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KnownInstrument {
+    /// GM program, -1 for drums.
+    pub program: i16,
+    /// Its General MIDI name.
+    pub name: String,
 }
 
 /// Where a job is.

@@ -5,12 +5,13 @@
 use std::time::{Duration, Instant};
 
 use midigpt_compose::{bar_start, compose, infill, supports, Control, ModelPackage, Progress};
+use midigpt_midi::program_name;
 use midigpt_model::GptBackend;
 use midigpt_tokenize::infill::InfillVocab;
 use midigpt_tokenize::{TokenId, Tokenizer};
 use serde_json::json;
 
-use crate::jobs::{Job, ModelInfo, Status};
+use crate::jobs::{Job, KnownInstrument, ModelInfo, Status};
 use crate::request::Work;
 use crate::store::{Continues, Store};
 use crate::view::{describe_tokenizer, track_views, ScoreView, TrackView};
@@ -49,6 +50,14 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
             .err()
             .map(|e| e.to_string()),
         defaults: midigpt_compose::DEFAULTS,
+        instruments: pkg.programs.as_ref().map(|programs| {
+            (programs.iter().filter(|&(_, &notes)| notes > 0))
+                .map(|(&program, _)| KnownInstrument {
+                    program,
+                    name: program_name(program.max(0) as u8, program < 0).to_string(),
+                })
+                .collect()
+        }),
         prompt_fit: pkg.prompt_fit.clone(),
     }
 }

@@ -140,7 +140,14 @@ async fn a_musician_continues_a_song_in_the_browser() {
         })
         .unwrap()
     } else {
-        common::infill_studio(config)
+        // A model that says what it learnt from: piano only.
+        Studio::start(config, || {
+            Ok(ModelPackage {
+                programs: Some([(0, 1000)].into()),
+                ..common::tiny_infill_model()
+            })
+        })
+        .unwrap()
     };
     let listener = studio.bind().await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -316,6 +323,16 @@ async fn regenerate_a_selection(client: &WebDriver) {
         30,
     )
     .await;
+    // The bass is an instrument this model never heard: its chip and a note say so before
+    // anything is generated.
+    let unheard = eval(client, "return [...document.querySelectorAll('#tracks .track.unheard')].map((c) => c.dataset.program)").await;
+    assert_eq!(unheard, json!(["33"]));
+    let note = eval(client, "const n = document.querySelector('[data-instrument-note]'); return n.hidden ? '' : n.textContent").await;
+    let note = note.as_str().unwrap();
+    assert!(
+        note.starts_with("This model never heard Electric Bass (finger) in training"),
+        "{note}"
+    );
     // A new file starts from the defaults: nothing of the last song's settings.
     let form = eval(client, "return ['instruments', 'bars', 'after-bar'].map((id) => document.getElementById(id).value)").await;
     let last = eval(

@@ -29,6 +29,12 @@ pub fn create_run(
         let meta = midigpt_data::load_meta(data_dir)?;
         let text = meta.options.to_prepare_json();
         write_file(&run.prepare_path(), text.as_bytes())?;
+        if !meta.counts.programs.is_empty() {
+            let mut text =
+                serde_json::to_string_pretty(&meta.counts.programs).expect("counts serialize");
+            text.push('\n');
+            write_file(&run.programs_path(), text.as_bytes())?;
+        }
     }
     Ok(run)
 }

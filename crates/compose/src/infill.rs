@@ -41,6 +41,7 @@ use crate::compose::each_piece;
 use crate::constraints::clocked;
 use crate::fill::FillConstraint;
 use crate::key::Corrections;
+use crate::long_fill::fill_long;
 use crate::{ComposeError, Control, Controls, ModelPackage, Piece, Progress, Stats};
 
 /// What to fill.
@@ -110,7 +111,8 @@ pub fn infill<B: GptBackend>(
 ) -> Result<Vec<Piece>, ComposeError> {
     let mut request = request.clone();
     pkg.prompt_fit.apply(&mut request.score);
-    fill_hole(&pkg.model, pkg.tokenizer.as_ref(), &request, progress)
+    let tokenizer = pkg.tokenizer.as_ref();
+    fill_long(&pkg.model, tokenizer, &request, progress, &fill_hole)
 }
 
 /// [`infill`] on a relabelled score.

@@ -138,6 +138,10 @@ fn remi_plus_fills_exactly_the_asked_bars_of_the_asked_tracks() {
     check(tok.as_ref(), &request(0..2, Some(vec![0, 73])), &[0, 73]);
     // Every track playing there, by default.
     check(tok.as_ref(), &request(10..11, None), &[0, 48, 73]);
+    // Longer than a window: written a few bars at a time, every bar of every track there.
+    let long = request(1..12, None);
+    assert!(long.bars.len() > midigpt_compose::WINDOW_BARS);
+    check(tok.as_ref(), &long, &[0, 48, 73]);
 }
 
 #[test]

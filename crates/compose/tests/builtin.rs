@@ -244,3 +244,77 @@ fn a_continuation_is_as_many_bars_as_asked_after_any_cut_and_metre_change() {
         }
     }
 }
+
+/// A band: the vendored song's parts, a bass under them and a drum kit.
+fn band() -> midigpt_midi::Score {
+    use midigpt_midi::{Note, Score, Track};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
+    let mut song = Score::from_file(path).unwrap();
+    let tpq = song.ticks_per_quarter as u32;
+    let bars = song.bar_count() as u32;
+    let note = |time, pitch| Note {
+        time,
+        duration: tpq / 2,
+        pitch,
+        velocity: 90,
+    };
+    let beats = 0..bars * 4;
+    song.tracks.push(Track {
+        name: "bass".into(),
+        program: 33,
+        notes: beats
+            .clone()
+            .step_by(2)
+            .map(|b| note(b * tpq, 36))
+            .collect(),
+        ..Track::default()
+    });
+    song.tracks.push(Track {
+        name: "drums".into(),
+        is_drum: true,
+        notes: beats
+            .map(|b| note(b * tpq, if b % 2 == 0 { 36 } else { 38 }))
+            .collect(),
+        ..Track::default()
+    });
+    song
+}
+
+#[test]
+fn a_band_song_is_continued_for_the_bars_asked_or_says_why_not() {
+    use midigpt_compose::{Ask, Prompt};
+    let pkg = builtin();
+    let song = band();
+    let continue_with = |instruments: Vec<String>| {
+        let ask = Ask {
+            bars: Some(4),
+            seed: 2,
+            instruments,
+            ..Ask::default()
+        };
+        let prompt = Prompt {
+            score: song.clone(),
+            bars: Some(8),
+        };
+        let request = ask.request(Some(prompt)).unwrap();
+        compose(&pkg, &request, &mut |_| true).unwrap().remove(0)
+    };
+    // The piano, which the model knows: exactly four bars.
+    let piece = continue_with(vec!["piano".into()]);
+    assert_eq!(piece.stats.warning, None, "{}", piece.stats);
+    assert_eq!(
+        onset_bars(&piece.score, 8).last(),
+        Some(&11),
+        "{}",
+        piece.stats
+    );
+    // The song's own instruments, bass and drums included, which this model never heard:
+    // four bars, or a warning that says what happened; never a short piece said to be done.
+    let piece = continue_with(Vec::new());
+    let written = onset_bars(&piece.score, 8).last().map_or(0, |&b| b + 1 - 8);
+    assert!(
+        written == 4 || piece.stats.warning.is_some(),
+        "{written} bars: {}",
+        piece.stats
+    );
+}

@@ -42,6 +42,7 @@ use crate::constraints::clocked;
 use crate::fill::FillConstraint;
 use crate::key::Corrections;
 use crate::long_fill::fill_long;
+use crate::watch::{warning, Stopped};
 use crate::{ComposeError, Control, Controls, ModelPackage, Piece, Progress, Stats};
 
 /// What to fill.
@@ -171,7 +172,11 @@ fn fill_hole<B: GptBackend>(
         let mut tokens = plan.prompt.clone();
         tokens.extend_from_slice(&out.ids);
         Ok(Piece {
-            stats: Stats::new(&score, seed, &out, key_corrections.load(Ordering::Relaxed)),
+            stats: Stats {
+                // A fill with no note (an instrument the model never heard) says so.
+                warning: warning(&out, &tokenizer.table(), None, &Stopped::default()),
+                ..Stats::new(&score, seed, &out, key_corrections.load(Ordering::Relaxed))
+            },
             score,
             tokens,
             new_from: plan.prompt.len(),

@@ -8,6 +8,7 @@ use std::ops::Range;
 use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::{TokenKind, Tokenizer};
 
+use crate::watch::NO_NOTE;
 use crate::{ComposeError, InfillRequest, Piece, Progress, Stats};
 
 /// Bars filled at once: with the bars around them, about what a 1,024-token context holds
@@ -130,7 +131,13 @@ fn merge(so_far: Option<Stats>, next: &Stats) -> Stats {
         copied: a.copied + next.copied,
         ended: a.ended && next.ended,
         cancelled: next.cancelled,
-        warning: a.warning.or_else(|| next.warning.clone()),
+        warning: match (a.warning, &next.warning) {
+            // A window without a note is no warning while another has notes.
+            (Some(w), _) if w != NO_NOTE => Some(w),
+            (_, Some(w)) if w != NO_NOTE => Some(w.clone()),
+            (Some(w), Some(_)) => Some(w),
+            _ => None,
+        },
         ..next.clone()
     }
 }

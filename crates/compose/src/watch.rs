@@ -20,6 +20,9 @@ pub const MAX_SILENT_TOKENS: usize = 256;
 /// stopped (256 in a 4/4 bar; the densest 4/4 bar of POP909 holds 158).
 pub const MAX_NOTES_PER_QUARTER: f64 = 64.0;
 
+/// The warning of a piece without a note.
+pub(crate) const NO_NOTE: &str = "no note was written";
+
 /// Why a piece was stopped, once it was.
 pub(crate) type Stopped = Arc<Mutex<Option<String>>>;
 
@@ -78,7 +81,7 @@ pub(crate) fn warning(
             .count()
     };
     if count(|k| matches!(k, TokenKind::Pitch(_) | TokenKind::Drum(_))) == 0 {
-        return Some("no note was written".into());
+        return Some(NO_NOTE.into());
     }
     match ends {
         Some(_) if out.ended => None,

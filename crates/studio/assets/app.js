@@ -8,10 +8,9 @@ const state = {
   model: null,
   history: [],   // score views; accepting a candidate adds one, undo and redo move `pos`
   pos: -1,
-  takes: [],     // candidates of the last job: {score: view or null while written, info}
+  takes: [],     // candidates for the piece, earliest first: {score: view or null while written, info, warning, region}
   selected: -1,  // -1: the piece itself, else a candidate
   job: null,     // {id, events: EventSource}
-  region: null,  // what the candidates write: {from, to (bars; null: to the end), programs}
   preview: null, // the latest notes of the candidate being written
   selection: null, // bars selected to regenerate: {from, to}, 0-based, end excluded
   fillTracks: [],  // GM programs to regenerate in them (none: every track playing there)
@@ -78,9 +77,15 @@ function openPiece(view) {
 function clearTakes() {
   state.takes = [];
   state.selected = -1;
-  state.region = null;
   state.preview = null;
 }
+
+// What the shown candidate writes: {from, to (bars; null: to the end), programs}.
+// (The original shows what the latest candidates write.)
+const region = () => (state.takes[state.selected] || state.takes[state.takes.length - 1] || {}).region || null;
+
+// The candidate a job's event names (its candidates follow those already there).
+const takeOf = (index) => (state.job ? state.job.base : 0) + index;
 
 function move(step) {
   const pos = state.pos + step;
@@ -93,11 +98,11 @@ function move(step) {
 function refresh() {
   const piece = current(), view = shown();
   roll.score = view;
-  const p = state.preview, take = p && state.takes[p.candidate];
-  roll.preview = take && !take.score && state.selected === p.candidate ? { tracks: p.tracks } : null;
+  const p = state.preview, at = p ? takeOf(p.candidate) : -1, take = state.takes[at];
+  roll.preview = take && !take.score && state.selected === at ? { tracks: p.tracks } : null;
   const bars = roll.bars();
   const quarter = (bar) => (bar === null ? Infinity : bars[Math.min(bar, bars.length - 1)]);
-  const r = state.region;
+  const r = region();
   roll.region = r ? { from: quarter(r.from), to: quarter(r.to), programs: r.programs } : null;
   const sel = mode() === "infill" && state.selection;
   roll.selection = sel ? { from: quarter(sel.from), to: quarter(sel.to) } : null;
@@ -132,11 +137,15 @@ function heard(program) {
   return !known || known.some((i) => i.program === program);
 }
 
+// The track chips, rebuilt only when what they show changes (not at every preview).
 function drawTracks(view) {
   const box = $("tracks");
-  box.textContent = "";
   const chosen = instrumentsChosen().map((s) => s.toLowerCase());
   const filling = mode() === "infill";
+  const key = JSON.stringify([view ? view.id : null, chosen, mode(), state.fillTracks, !!state.model]);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.textContent = "";
   for (const t of view ? view.tracks : []) {
     const name = t.program < 0 ? "drums" : t.instrument;
     const chip = document.createElement("span");
@@ -238,27 +247,43 @@ player.addEventListener("pause", () => { $("play").textContent = "▶ Play"; fol
 
 // --- candidates ---
 
+// The tabs, rebuilt only when what they say changes (not at every preview), so that a
+// click never lands on a replaced button.
 function drawTabs() {
   const box = $("tabs");
-  box.textContent = "";
-  const tab = (label, index, writing) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "tab" + (state.selected === index ? " selected" : "") + (writing ? " writing" : "");
-    b.textContent = label;
-    b.dataset.index = String(index);
-    b.addEventListener("click", () => { state.selected = index; refresh(); });
-    box.append(b);
-  };
-  if (state.takes.length) tab("Original", -1, false);
-  state.takes.forEach((t, i) => tab(`Candidate ${i + 1}${t.warning ? " ⚠" : ""}`, i, !t.score));
+  const tabs = state.takes.length ? [{ label: "Original", index: -1 }] : [];
+  state.takes.forEach((t, i) => tabs.push({ label: `Candidate ${i + 1}${t.warning ? " ⚠" : ""}`, index: i, writing: !t.score }));
+  const key = JSON.stringify(tabs);
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    box.textContent = "";
+    for (const t of tabs) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tab" + (t.writing ? " writing" : "");
+      b.textContent = t.label;
+      b.dataset.index = String(t.index);
+      b.addEventListener("click", () => { state.selected = t.index; refresh(); });
+      box.append(b);
+    }
+  }
+  for (const b of box.children) b.classList.toggle("selected", Number(b.dataset.index) === state.selected);
   const take = state.takes[state.selected];
   $("accept").disabled = !take || !take.score;
-  const piece = current(), r = state.region;
+  $("discard").hidden = !take || !take.score || !!state.job;
+  const piece = current(), r = region();
   const continues = !!(piece && continuation(r) && r.from < piece.bars.length - 1);
   $("replace").hidden = !continues || !take;
   $("replace").disabled = !take || !take.score;
   $("take-info").textContent = take && take.info ? take.info + (take.warning ? ` · ⚠ ${take.warning}` : "") : "";
+}
+
+// Drops the shown candidate; the others stay.
+function discard() {
+  if (state.job || !state.takes[state.selected]) return;
+  state.takes.splice(state.selected, 1);
+  state.selected = Math.min(state.selected, state.takes.length - 1);
+  refresh();
 }
 
 // Whether candidates of `region` continue the piece (rather than fill it).
@@ -269,7 +294,7 @@ const continuation = (region) => !!region && region.to === null && region.progra
 async function accept(replace) {
   const take = state.takes[state.selected];
   if (!take || !take.score) return;
-  const piece = current(), r = state.region;
+  const piece = current(), r = take.region;
   // A fill or a new track already holds the whole piece; a continuation holds the bars up
   // to its own end.
   if (!continuation(r)) { push(take.score); return; }
@@ -324,11 +349,12 @@ async function generate(e) {
     [body, region] = request();
     job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   } catch (err) { showError(err.message); return; }
-  clearTakes();
-  state.region = region;
-  state.takes = Array.from({ length: body.candidates }, () => ({ score: null, info: "" }));
-  state.selected = 0;
-  state.job = { id: job.id };
+  // Earlier candidates stay, until discarded or the piece changes.
+  state.takes = state.takes.filter((t) => t.score);
+  const base = state.takes.length;
+  for (let i = 0; i < body.candidates; i++) state.takes.push({ score: null, info: "", region });
+  state.selected = base;
+  state.job = { id: job.id, base };
   place(job.ahead);
   setBusy(true);
   refresh();
@@ -350,15 +376,18 @@ const handlers = {
   place: (e) => place(e.ahead),
   start: () => status("writing…"),
   notes: (e) => {
-    if (state.takes[e.candidate] && state.takes[e.candidate].score) return;
+    const take = state.takes[takeOf(e.candidate)];
+    if (!take || take.score) return;
     state.preview = e;
-    if (state.selected === e.candidate) refresh();
+    if (state.selected === takeOf(e.candidate)) refresh();
     status(`writing candidate ${e.candidate + 1}: ${e.tokens} tokens`);
     $("speed").textContent = `${Math.round(e.tokens_per_second)} tokens/s`;
   },
   candidate: (e) => {
     state.preview = null;
-    state.takes[e.index] = {
+    const at = takeOf(e.index);
+    state.takes[at] = {
+      region: state.takes[at].region,
       score: e.score,
       info: `seed ${e.seed} · ${e.new_tokens} tokens at ${Math.round(e.tokens_per_second)} tokens/s · ${e.score.notes} notes`,
       warning: e.warning || "",
@@ -368,13 +397,14 @@ const handlers = {
   },
   end: (e) => {
     if (state.job && state.job.events) state.job.events.close();
+    const mine = state.takes.slice(state.job ? state.job.base : 0).filter((t) => t.score);
     state.job = null;
     state.preview = null;
     state.takes = state.takes.filter((t) => t.score);
     if (state.selected >= state.takes.length) state.selected = state.takes.length - 1;
     setBusy(false);
-    const warned = state.takes.filter((t) => t.warning);
-    status({ done: "done", warned: `${warned.length} of ${state.takes.length} candidates with a warning`, cancelled: "cancelled", failed: "failed" }[e.status] || e.status);
+    const warned = mine.filter((t) => t.warning);
+    status({ done: "done", warned: `${warned.length} of ${mine.length} candidates with a warning`, cancelled: "cancelled", failed: "failed" }[e.status] || e.status);
     showWarning(warned.length ? `Candidate ${state.takes.indexOf(warned[0]) + 1}: ${warned[0].warning}` : "");
     if (e.error) showError(e.error);
     refresh();
@@ -451,6 +481,7 @@ $("redo").addEventListener("click", () => move(1));
 $("play").addEventListener("click", togglePlay);
 $("accept").addEventListener("click", () => accept(false));
 $("replace").addEventListener("click", () => accept(true));
+$("discard").addEventListener("click", discard);
 $("controls").addEventListener("submit", generate);
 $("cancel").addEventListener("click", cancel);
 $("instruments").addEventListener("input", () => drawTracks(shown()));

@@ -223,6 +223,28 @@ async fn a_musician_continues_a_song_in_the_browser() {
     assert!(audio["duration"].as_f64().unwrap_or(0.0) > 1.0, "{audio}");
     assert!(audio["error"].is_null(), "{audio}");
 
+    // Another candidate joins the two (they stay until discarded), and goes when discarded.
+    eval(
+        &client,
+        "document.getElementById('candidates').value = 1; return true",
+    )
+    .await;
+    client.click(&client.find("#generate").await).await;
+    until(&client, "a third candidate", "return document.body.dataset.job === 'idle' && document.querySelectorAll('#tabs .tab').length === 4", 300).await;
+    assert_eq!(eval(&client, "return state.selected").await, json!(2));
+    client.click(&client.find("#discard").await).await;
+    let tabs = eval(
+        &client,
+        "return [...document.querySelectorAll('#tabs .tab')].map((t) => t.textContent.replace(' ⚠', ''))",
+    )
+    .await;
+    assert_eq!(tabs, json!(["Original", "Candidate 1", "Candidate 2"]));
+    eval(
+        &client,
+        "document.getElementById('candidates').value = 2; return true",
+    )
+    .await;
+
     // Seek in it, switch to the original: the player stays where it was.
     let seek = client.execute_async(SEEK_AND_SWITCH, vec![]).await;
     assert!(seek["seekable"].as_f64().unwrap() > 1.0, "{seek}");

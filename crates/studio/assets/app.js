@@ -44,10 +44,39 @@ function showWarning(message) {
 
 // --- the piece and its history ---
 
+// The history by score ids, kept in the browser so that a reload finds it again (while the
+// server still holds the scores).
+const SAVED = "midigpt-studio-history";
+
+function saveHistory() {
+  try {
+    const session = state.model ? state.model.session : null;
+    localStorage.setItem(SAVED, JSON.stringify({ session, ids: state.history.map((v) => (v ? v.id : null)), pos: state.pos }));
+  } catch (_) { /* storage off or full: the history lives in this page only */ }
+}
+
+async function restoreHistory() {
+  let saved = null;
+  try { saved = JSON.parse(localStorage.getItem(SAVED) || "null"); } catch (_) { return; }
+  // Ids of another run of the server name other scores.
+  if (!saved || !state.model || saved.session !== state.model.session || !Array.isArray(saved.ids)) return;
+  const views = [];
+  for (const id of saved.ids) {
+    if (id === null) { views.push(null); continue; }
+    try { views.push(await api(`/api/scores/${Number(id)}`)); } catch (_) { /* gone with a restart */ }
+  }
+  if (!views.some((v) => v)) return;
+  state.history = views;
+  state.pos = Math.max(0, Math.min(Number(saved.pos) || 0, views.length - 1));
+  if (current()) $("after-bar").value = Math.max(0, current().bars.length - 1);
+  refresh();
+}
+
 function push(view) {
   state.history = state.history.slice(0, state.pos + 1);
   state.history.push(view);
   state.pos = state.history.length - 1;
+  saveHistory();
   clearTakes();
   if (view) $("after-bar").value = Math.max(0, view.bars.length - 1);
   if (!view || (state.selection && state.selection.to > view.bars.length - 1)) select(null);
@@ -91,6 +120,7 @@ function move(step) {
   const pos = state.pos + step;
   if (pos < 0 || pos >= state.history.length || state.job) return;
   state.pos = pos;
+  saveHistory();
   clearTakes();
   refresh();
 }
@@ -503,4 +533,4 @@ document.addEventListener("keydown", (e) => {
 state.history = [null];
 state.pos = 0;
 refresh();
-loadModel();
+loadModel().then(restoreHistory);

@@ -52,6 +52,9 @@ pub struct ModelInfo {
     /// The instruments its training data had (none known: `None`); the page marks the
     /// others as never heard.
     pub instruments: Option<Vec<KnownInstrument>>,
+    /// This server's run, different at every start: score ids count from 1 again after a
+    /// restart, so a page keeps its history only within one.
+    pub session: String,
     /// How uploads are relabelled for it (programs by track name, a placeholder metre).
     #[serde(skip)]
     pub prompt_fit: PromptFit,

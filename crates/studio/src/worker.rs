@@ -58,6 +58,10 @@ pub fn model_info<B: GptBackend>(pkg: &ModelPackage<B>) -> ModelInfo {
                 })
                 .collect()
         }),
+        session: {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            format!("{}-{}", std::process::id(), now.map_or(0, |d| d.as_nanos()))
+        },
         prompt_fit: pkg.prompt_fit.clone(),
     }
 }

@@ -301,6 +301,21 @@ async fn a_musician_continues_a_song_in_the_browser() {
         eval(&client, "return document.body.dataset.current").await,
         accepted
     );
+    // A reload finds the piece and its history again.
+    client.goto(&base).await;
+    until(
+        &client,
+        "the history",
+        &format!("return document.body.dataset.current === {accepted}"),
+        30,
+    )
+    .await;
+    client.click(&client.find("#undo").await).await;
+    assert_eq!(
+        eval(&client, "return document.body.dataset.current").await,
+        original
+    );
+    client.click(&client.find("#redo").await).await;
 
     // Download the accepted piece's MIDI and read it.
     let link = client.find("#dl-mid").await;

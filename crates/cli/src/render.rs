@@ -116,6 +116,7 @@ pub fn pianoroll(args: &PianorollArgs) -> Result<ExitCode> {
         width: args.width,
         height: args.height,
         title: file_name(&args.file),
+        ..PianorollOptions::default()
     };
     let (width, height) = pianoroll_png(&score, &options, &out)
         .with_context(|| format!("drawing {}", out.display()))?;

@@ -22,6 +22,10 @@ pub struct PianorollOptions {
     pub height: u32,
     /// Title at the top, usually the file name.
     pub title: String,
+    /// Colours by instrument (GM program, -1 for drums) that replace the palette's, so that
+    /// the picture matches another view of the same music (none: the palette, in track
+    /// order, drums grey).
+    pub colours: Vec<(i16, [u8; 3])>,
 }
 
 impl Default for PianorollOptions {
@@ -30,6 +34,7 @@ impl Default for PianorollOptions {
             width: None,
             height: 800,
             title: String::new(),
+            colours: Vec::new(),
         }
     }
 }
@@ -94,7 +99,7 @@ pub fn pianoroll_png(
     path: &Path,
 ) -> Result<(u32, u32), RenderError> {
     let (width, height) = picture_size(score, options)?;
-    let png = draw(score, &options.title, width, height)
+    let png = draw(score, options, width, height)
         .into_png()
         .map_err(|message| RenderError::Encode {
             path: path.to_owned(),
@@ -126,12 +131,16 @@ fn picture_size(score: &Score, options: &PianorollOptions) -> Result<(u32, u32),
     Ok((width, options.height))
 }
 
-/// The tracks that have notes, each with its colour.
-fn coloured_tracks(score: &Score) -> Vec<(&Track, Rgb)> {
+/// The tracks that have notes, each with its colour (`colours`' for its instrument, where
+/// given).
+fn coloured_tracks<'a>(score: &'a Score, colours: &[(i16, Rgb)]) -> Vec<(&'a Track, Rgb)> {
     let mut melodic = 0;
     let mut tracks: Vec<(&Track, Rgb)> = Vec::new();
     for track in score.tracks.iter().filter(|t| !t.notes.is_empty()) {
-        let color = if track.is_drum {
+        let given = colours.iter().find(|(p, _)| *p == track.program_or_drums());
+        let color = if let Some(&(_, colour)) = given {
+            colour
+        } else if track.is_drum {
             DRUMS
         } else {
             melodic += 1;
@@ -181,10 +190,10 @@ impl Frame {
     }
 }
 
-fn draw(score: &Score, title: &str, width: u32, height: u32) -> Canvas {
+fn draw(score: &Score, options: &PianorollOptions, width: u32, height: u32) -> Canvas {
     let mut canvas = Canvas::new(width, height, WHITE);
-    let tracks = coloured_tracks(score);
-    let mut y = header(&mut canvas, score, title);
+    let tracks = coloured_tracks(score, &options.colours);
+    let mut y = header(&mut canvas, score, &options.title);
     y = legend(&mut canvas, &tracks, y, width as f64 - RIGHT) + 8.0;
 
     // The pitches played, a little margin, and at least two octaves so a narrow melody

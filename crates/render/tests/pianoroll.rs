@@ -41,6 +41,7 @@ fn a_song_draws_at_the_size_asked_for() {
         width: Some(1200),
         height: 600,
         title: "POP909_008.mid".into(),
+        ..Default::default()
     };
     assert_eq!(
         pianoroll_png(&score, &options, &path).expect("draws"),

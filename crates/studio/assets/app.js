@@ -146,7 +146,9 @@ function refresh() {
     const link = $(id);
     link.classList.toggle("disabled", !view);
     if (view) {
-      link.href = `/api/scores/${view.id}/${file}`;
+      // The picture in the page's colours.
+      const colours = file === "roll.png" ? "?colours=" + view.tracks.map((t) => `${t.program}:${colourFor(t.program).slice(1)}`).join(",") : "";
+      link.href = `/api/scores/${view.id}/${file}${colours}`;
       link.download = `${view.name.replace(/\.mid$/, "")}.${file.split(".")[1]}`;
     } else link.removeAttribute("href");
   }

@@ -42,7 +42,7 @@ use tower_http::services::ServeFile;
 
 use crate::jobs::{Job, Jobs, ModelInfo};
 use crate::request::{bad_request, Work};
-use crate::store::{Kind, Store};
+use crate::store::{colour_key, Kind, Store};
 use crate::{assets, worker, JobRequest, ScoreView, StudioConfig, StudioError};
 
 /// Everything the handlers share.
@@ -206,9 +206,37 @@ async fn insert(
     Ok(Json(ScoreView::new(id, &entry.name, &song)))
 }
 
+#[derive(Deserialize)]
+struct FileQuery {
+    /// For `roll.png`: the page's colours, `PROGRAM:RRGGBB` by instrument, comma-separated
+    /// (`0:1f77b4,-1:464646`), so that the picture matches the page.
+    colours: Option<String>,
+}
+
+/// `PROGRAM:RRGGBB,...` → colours by instrument; at most one per program and drums.
+fn parse_colours(text: &str) -> Result<Vec<(i16, [u8; 3])>, StudioError> {
+    let bad =
+        |what: &str| StudioError::BadRequest(format!("colours: {what:?} is not PROGRAM:RRGGBB"));
+    let mut out: Vec<(i16, [u8; 3])> = Vec::new();
+    for item in text.split(',').filter(|i| !i.is_empty()).take(129) {
+        let (program, hex) = item.split_once(':').ok_or_else(|| bad(item))?;
+        let program: i16 = program.parse().map_err(|_| bad(item))?;
+        let rgb = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 6);
+        match (rgb, (-1..=127).contains(&program)) {
+            (Some(rgb), true) => {
+                let [_, r, g, b] = rgb.to_be_bytes();
+                out.push((program, [r, g, b]));
+            }
+            _ => return Err(bad(item)),
+        }
+    }
+    Ok(out)
+}
+
 async fn score_file(
     State(s): State<Arc<AppState>>,
     Path((id, file)): Path<(u64, String)>,
+    Query(query): Query<FileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, StudioError> {
     let entry = s.store.get(id)?;
@@ -224,18 +252,26 @@ async fn score_file(
             return Ok((headers, bytes).into_response());
         }
         "audio.wav" => (Kind::Wav, "wav"),
-        "roll.png" => (Kind::Png, "png"),
+        "roll.png" => (Kind::Png(0), "png"),
         other => {
             return Err(StudioError::NotFound(format!(
                 "no file {other:?}: a score has score.mid, audio.wav and roll.png"
             )))
         }
     };
+    let colours = match (kind, &query.colours) {
+        (Kind::Png(_), Some(text)) => parse_colours(text)?,
+        _ => Vec::new(),
+    };
+    let kind = match kind {
+        Kind::Png(_) => Kind::Png(colour_key(&colours)),
+        other => other,
+    };
     let path = {
         let _permit =
             (s.render_permits.acquire().await).map_err(|e| StudioError::Internal(e.to_string()))?;
         let state = s.clone();
-        tokio::task::spawn_blocking(move || state.store.file(id, kind, &state.renderer))
+        tokio::task::spawn_blocking(move || state.store.file(id, kind, &state.renderer, &colours))
             .await
             .map_err(|e| StudioError::Internal(e.to_string()))??
     };

@@ -27,6 +27,18 @@ pub struct Entry {
     pub continues: Option<Continues>,
 }
 
+/// A number for a set of colours by instrument, to name the picture drawn in them (0 for
+/// none).
+pub fn colour_key(colours: &[(i16, [u8; 3])]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if colours.is_empty() {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    colours.hash(&mut hasher);
+    hasher.finish().max(1)
+}
+
 /// Where a continuation came from.
 #[derive(Debug, Clone)]
 pub struct Continues {
@@ -68,8 +80,8 @@ pub struct Store {
 pub enum Kind {
     /// The audio, 16-bit stereo WAV.
     Wav,
-    /// The piano roll, PNG.
-    Png,
+    /// The piano roll, PNG, in the colours whose [`colour_key`] this is (0: the palette's).
+    Png(u64),
 }
 
 impl Store {
@@ -126,8 +138,12 @@ impl Store {
                 .map(|(&id, _)| id);
             let Some(oldest) = oldest else { break };
             inner.entries.remove(&oldest);
-            for kind in [Kind::Wav, Kind::Png] {
-                self.remove_file(&mut inner, (oldest, kind));
+            let files: Vec<(u64, Kind)> = (inner.files.keys())
+                .filter(|(id, _)| *id == oldest)
+                .copied()
+                .collect();
+            for key in files {
+                self.remove_file(&mut inner, key);
             }
         }
         id
@@ -156,17 +172,25 @@ impl Store {
     }
 
     fn path(&self, id: u64, kind: Kind) -> PathBuf {
-        let ext = match kind {
-            Kind::Wav => "wav",
-            Kind::Png => "png",
+        let name = match kind {
+            Kind::Wav => format!("score-{id}.wav"),
+            Kind::Png(0) => format!("score-{id}.png"),
+            Kind::Png(colours) => format!("score-{id}-{colours:016x}.png"),
         };
-        self.folder.path().join(format!("score-{id}.{ext}"))
+        self.folder.path().join(name)
     }
 
     /// The file `kind` of score `id`, made on first use (blocking: rendering takes up to
-    /// seconds). Two requests at once may both make it; each writes a file of its own and
-    /// renames it into place, so both get the whole file.
-    pub fn file(&self, id: u64, kind: Kind, renderer: &Renderer) -> Result<PathBuf, StudioError> {
+    /// seconds), a piano roll in `colours` by instrument. Two requests at once may both make
+    /// it; each writes a file of its own and renames it into place, so both get the whole
+    /// file.
+    pub fn file(
+        &self,
+        id: u64,
+        kind: Kind,
+        renderer: &Renderer,
+        colours: &[(i16, [u8; 3])],
+    ) -> Result<PathBuf, StudioError> {
         let entry = self.get(id)?;
         let path = self.path(id, kind);
         let known = {
@@ -182,9 +206,10 @@ impl Store {
         }
         let made = match kind {
             Kind::Wav => renderer.write_wav(&entry.score, &path),
-            Kind::Png => {
+            Kind::Png(_) => {
                 let options = PianorollOptions {
                     title: entry.name.clone(),
+                    colours: colours.to_vec(),
                     ..Default::default()
                 };
                 pianoroll_png(&entry.score, &options, &path).map(drop)
@@ -225,12 +250,15 @@ mod tests {
         let store = Store::new(2, 1 << 20).unwrap();
         let a = store.insert(Score::new(96), "a".into());
         let b = store.insert(Score::new(96), "b".into());
-        std::fs::write(store.path(b, Kind::Png), b"x").unwrap();
-        store.keep_file((b, Kind::Png), 1);
+        std::fs::write(store.path(b, Kind::Png(0)), b"x").unwrap();
+        store.keep_file((b, Kind::Png(0)), 1);
         store.get(a).unwrap();
         let c = store.insert(Score::new(96), "c".into());
         assert!(store.get(b).is_err(), "b was the least recently used");
-        assert!(!store.path(b, Kind::Png).exists(), "its file went with it");
+        assert!(
+            !store.path(b, Kind::Png(0)).exists(),
+            "its file went with it"
+        );
         assert!(store.get(a).is_ok() && store.get(c).is_ok());
         let folder = store.folder().to_path_buf();
         drop(store);
@@ -251,9 +279,9 @@ mod tests {
         assert!(!store.path(ids[0], Kind::Wav).exists());
         assert!(store.path(ids[1], Kind::Wav).exists() && store.path(ids[2], Kind::Wav).exists());
         // One file larger than the cap is still kept: it is the one being asked for.
-        std::fs::write(store.path(ids[0], Kind::Png), [0u8; 20]).unwrap();
-        store.keep_file((ids[0], Kind::Png), 20);
-        assert!(store.path(ids[0], Kind::Png).exists());
+        std::fs::write(store.path(ids[0], Kind::Png(0)), [0u8; 20]).unwrap();
+        store.keep_file((ids[0], Kind::Png(0)), 20);
+        assert!(store.path(ids[0], Kind::Png(0)).exists());
         assert!(!store.path(ids[2], Kind::Wav).exists());
     }
 }

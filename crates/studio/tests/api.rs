@@ -112,6 +112,21 @@ async fn an_upload_becomes_a_score_with_its_files() {
         2,
         "the WAV and the PNG"
     );
+    // The picture in the page's colours (the song's one track red): another picture.
+    let red = format!("{}?colours=0:ff0000,-1:00ff00", file("roll.png"));
+    let (status, mime, red) = call(&router, Method::GET, &red, vec![]).await;
+    assert_eq!((status, mime.as_str()), (StatusCode::OK, "image/png"));
+    assert_ne!(red, png);
+    let bad = format!("{}?colours=0:red", file("roll.png"));
+    let (status, err) = json(&router, Method::GET, &bad, vec![]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"0:red\" is not PROGRAM:RRGGBB"),
+        "{err}"
+    );
     drop(router);
     drop(studio);
     assert!(

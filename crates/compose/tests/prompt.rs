@@ -1,24 +1,17 @@
 //! `--prompt-bars` keeps the right bars of a prompt whose metre changes.
 
+mod common;
+
+use common::random_model;
 use midigpt_compose::{compose_model, Prompt, Request, SamplingConfig};
 use midigpt_midi::{Note, Score, TimeSignature, Track};
-use midigpt_model::{Cpu, GptConfig};
 use midigpt_tokenize::builtin;
 
 /// The onsets (in quarter notes) of the prompt part of a piece continuing the first `bars`
 /// bars of `score`.
 fn kept_onsets(score: Score, bars: usize) -> Vec<f64> {
     let tokenizer = builtin("remi-plus").unwrap();
-    let v = tokenizer.vocab_size();
-    let config = GptConfig {
-        block_size: 512,
-        n_layer: 1,
-        n_head: 2,
-        n_kv_head: 2,
-        n_embd: 16,
-        ..GptConfig::small(v)
-    };
-    let model = config.init::<Cpu>(&Default::default()).unwrap();
+    let model = random_model(tokenizer.as_ref(), 512);
     let request = Request {
         prompt: Some(Prompt {
             score,
@@ -83,15 +76,7 @@ fn prompt_bars_follow_a_change_inside_a_bar() {
 #[test]
 fn the_progress_hook_sees_every_token_and_can_stop() {
     let tokenizer = builtin("remi-plus").unwrap();
-    let v = tokenizer.vocab_size();
-    let config = GptConfig {
-        n_layer: 1,
-        n_head: 2,
-        n_kv_head: 2,
-        n_embd: 16,
-        ..GptConfig::small(v)
-    };
-    let model = config.init::<Cpu>(&Default::default()).unwrap();
+    let model = random_model(tokenizer.as_ref(), 128);
     // The end token waits for 50 tokens: an untrained model may draw it at once, and the
     // second piece must live to its tenth token.
     let request = Request {
@@ -124,15 +109,7 @@ fn the_progress_hook_sees_every_token_and_can_stop() {
 fn a_continuation_keeps_the_song_s_instruments_unless_told_otherwise() {
     use midigpt_compose::{compose, Controls, ModelPackage};
     let tokenizer = builtin("remi-plus").unwrap();
-    let config = GptConfig {
-        block_size: 512,
-        n_layer: 1,
-        n_head: 2,
-        n_kv_head: 2,
-        n_embd: 16,
-        ..GptConfig::small(tokenizer.vocab_size())
-    };
-    let pkg = ModelPackage::new(config.init::<Cpu>(&Default::default()).unwrap(), tokenizer);
+    let pkg = ModelPackage::new(random_model(tokenizer.as_ref(), 512), tokenizer);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/POP909_008.mid");
     let mut song = Score::from_file(path).unwrap();
     for (track, program) in song.tracks.iter_mut().zip([73, 48, 0]) {

@@ -42,7 +42,7 @@ use crate::constraints::clocked;
 use crate::fill::FillConstraint;
 use crate::key::Corrections;
 use crate::long_fill::fill_long;
-use crate::watch::{warning, Stopped};
+use crate::watch::no_note;
 use crate::{ComposeError, Control, Controls, ModelPackage, Piece, Progress, Stats};
 
 /// What to fill.
@@ -113,11 +113,11 @@ pub fn infill<B: GptBackend>(
     let mut request = request.clone();
     pkg.prompt_fit.apply(&mut request.score);
     let tokenizer = pkg.tokenizer.as_ref();
-    fill_long(&pkg.model, tokenizer, &request, progress, &fill_hole)
+    fill_long(&pkg.model, tokenizer, &request, progress)
 }
 
-/// [`infill`] on a relabelled score.
-fn fill_hole<B: GptBackend>(
+/// [`infill`] on a relabelled score, in one go.
+pub(crate) fn fill_hole<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     request: &InfillRequest,
@@ -174,7 +174,7 @@ fn fill_hole<B: GptBackend>(
         Ok(Piece {
             stats: Stats {
                 // A fill with no note (an instrument the model never heard) says so.
-                warning: warning(&out, &tokenizer.table(), None, &Stopped::default()),
+                warning: no_note(&out.ids, out.cancelled, &tokenizer.table()),
                 ..Stats::new(&score, seed, &out, key_corrections.load(Ordering::Relaxed))
             },
             score,
@@ -351,7 +351,7 @@ fn new_track(program: i16) -> Track {
 }
 
 /// The programs to fill (REMI+) or the one track (REMI) a request names.
-fn targets(
+pub(crate) fn targets(
     v: &InfillVocab,
     score: &Score,
     asked: Option<&[i16]>,

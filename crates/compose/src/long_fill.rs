@@ -6,22 +6,16 @@
 use std::ops::Range;
 
 use midigpt_model::{Gpt, GptBackend};
-use midigpt_tokenize::{TokenKind, Tokenizer};
+use midigpt_tokenize::infill::InfillVocab;
+use midigpt_tokenize::Tokenizer;
 
-use crate::watch::NO_NOTE;
+use crate::infill::{fill_hole, targets};
+use crate::watch::no_note;
 use crate::{ComposeError, InfillRequest, Piece, Progress, Stats};
 
 /// Bars filled at once: with the bars around them, about what a 1,024-token context holds
 /// of a full texture (~11 bars).
 pub const WINDOW_BARS: usize = 4;
-
-/// Fills one request's hole, in one go.
-pub(crate) type FillOnce<'a, B> = &'a dyn Fn(
-    &Gpt<B>,
-    &dyn Tokenizer,
-    &InfillRequest,
-    &mut dyn FnMut(Progress) -> bool,
-) -> Result<Vec<Piece>, ComposeError>;
 
 /// The windows of `bars`: [`WINDOW_BARS`] each, the last what is left.
 fn windows(bars: &Range<usize>) -> Vec<Range<usize>> {
@@ -31,35 +25,25 @@ fn windows(bars: &Range<usize>) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Fills `request` window by window with `once` (in one go where it is one window).
+/// Fills `request` window by window ([`fill_hole`] at once where it is one window).
 pub(crate) fn fill_long<B: GptBackend>(
     model: &Gpt<B>,
     tokenizer: &dyn Tokenizer,
     request: &InfillRequest,
     progress: &mut dyn FnMut(Progress) -> bool,
-    once: FillOnce<'_, B>,
 ) -> Result<Vec<Piece>, ComposeError> {
     let windows = windows(&request.bars);
     if windows.len() <= 1 || request.pieces == 0 || request.max_tokens == 0 {
-        return once(model, tokenizer, request, progress);
+        return fill_hole(model, tokenizer, request, progress);
     }
     // The tracks to write are the whole hole's, not each window's.
     let mut request = request.clone();
-    if request.programs.is_none()
-        && tokenizer
-            .table()
-            .has(|k| matches!(k, TokenKind::Program(_)))
-    {
+    if request.programs.is_none() {
         let starts: Vec<u32> = request.score.bars().take(request.bars.end + 1).collect();
         let ticks = starts[request.bars.start]..starts[request.bars.end];
-        let mut programs: Vec<i16> = Vec::new();
-        for track in &request.score.tracks {
-            let plays = track.notes.iter().any(|n| ticks.contains(&n.time));
-            if plays && !programs.contains(&track.program_or_drums()) {
-                programs.push(track.program_or_drums());
-            }
-        }
-        request.programs = Some(programs);
+        let v = InfillVocab::new(tokenizer)?;
+        // REMI+: the programs playing in the whole hole; REMI: none (its one track).
+        request.programs = targets(&v, &request.score, None, &ticks)?.0;
     }
     let total = request.bars.len();
     let mut out = Vec::new();
@@ -88,7 +72,7 @@ pub(crate) fn fill_long<B: GptBackend>(
                 stop |= !go;
                 go
             };
-            let piece = once(model, tokenizer, &window, &mut hook)?.remove(0);
+            let piece = fill_hole(model, tokenizer, &window, &mut hook)?.remove(0);
             ids.extend_from_slice(&piece.tokens[piece.new_from..]);
             stats = Some(merge(stats, &piece.stats));
             score = piece.score;
@@ -103,6 +87,8 @@ pub(crate) fn fill_long<B: GptBackend>(
                 tracks: score.tracks.iter().filter(|t| !t.notes.is_empty()).count(),
                 seconds: score.seconds_at(score.end()),
                 seed,
+                // No note in one window is no warning while another has notes.
+                warning: no_note(&ids, stop, &tokenizer.table()),
                 ..stats
             },
             score,
@@ -131,13 +117,6 @@ fn merge(so_far: Option<Stats>, next: &Stats) -> Stats {
         copied: a.copied + next.copied,
         ended: a.ended && next.ended,
         cancelled: next.cancelled,
-        warning: match (a.warning, &next.warning) {
-            // A window without a note is no warning while another has notes.
-            (Some(w), _) if w != NO_NOTE => Some(w),
-            (_, Some(w)) if w != NO_NOTE => Some(w.clone()),
-            (Some(w), Some(_)) => Some(w),
-            _ => None,
-        },
         ..next.clone()
     }
 }

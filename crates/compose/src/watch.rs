@@ -20,9 +20,6 @@ pub const MAX_SILENT_TOKENS: usize = 256;
 /// stopped (256 in a 4/4 bar; the densest 4/4 bar of POP909 holds 158).
 pub const MAX_NOTES_PER_QUARTER: f64 = 64.0;
 
-/// The warning of a piece without a note.
-pub(crate) const NO_NOTE: &str = "no note was written";
-
 /// Why a piece was stopped, once it was.
 pub(crate) type Stopped = Arc<Mutex<Option<String>>>;
 
@@ -56,6 +53,13 @@ impl Rule for Watch {
     }
 }
 
+/// "no note was written", where `ids` hold no note start and their user did not stop them
+/// (`cancelled`).
+pub(crate) fn no_note(ids: &[TokenId], cancelled: bool, table: &TokenTable) -> Option<String> {
+    let note = |&t: &TokenId| matches!(table.kind(t), TokenKind::Pitch(_) | TokenKind::Drum(_));
+    (!cancelled && !ids.iter().any(note)).then(|| "no note was written".into())
+}
+
 /// What went wrong with a piece, if anything: stopped by [`Watch`], out of tokens before the
 /// asked length (`ends`), or no note at all. A cancelled piece was stopped by its user.
 pub(crate) fn warning(
@@ -74,19 +78,14 @@ pub(crate) fn warning(
     if let Some(why) = stopped {
         return Some(format!("the model lost its way ({why}); stopped there"));
     }
-    let count = |f: fn(TokenKind) -> bool| {
-        out.ids
-            .iter()
-            .filter(|&&t: &&TokenId| f(table.kind(t)))
-            .count()
-    };
-    if count(|k| matches!(k, TokenKind::Pitch(_) | TokenKind::Drum(_))) == 0 {
-        return Some(NO_NOTE.into());
+    if let Some(none) = no_note(&out.ids, false, table) {
+        return Some(none);
     }
     match ends {
         Some(_) if out.ended => None,
         Some(Length::Bars(n)) => {
-            let bars = count(|k| k == TokenKind::Bar);
+            let bars = out.ids.iter().filter(|&&t| table.kind(t) == TokenKind::Bar);
+            let bars = bars.count();
             Some(format!(
                 "the token budget ran out in bar {bars} of the {n} asked: raise it, or ask for fewer bars"
             ))

@@ -241,6 +241,10 @@ async fn score_file(
 ) -> Result<Response, StudioError> {
     let entry = s.store.get(id)?;
     let stem = clean_name(entry.name.trim_end_matches(".mid"));
+    let colours = match &query.colours {
+        Some(text) if file == "roll.png" => parse_colours(text)?,
+        _ => Vec::new(),
+    };
     let (kind, ext) = match file.as_str() {
         "score.mid" => {
             let bytes = (entry.score.to_bytes())
@@ -252,20 +256,12 @@ async fn score_file(
             return Ok((headers, bytes).into_response());
         }
         "audio.wav" => (Kind::Wav, "wav"),
-        "roll.png" => (Kind::Png(0), "png"),
+        "roll.png" => (Kind::Png(colour_key(&colours)), "png"),
         other => {
             return Err(StudioError::NotFound(format!(
                 "no file {other:?}: a score has score.mid, audio.wav and roll.png"
             )))
         }
-    };
-    let colours = match (kind, &query.colours) {
-        (Kind::Png(_), Some(text)) => parse_colours(text)?,
-        _ => Vec::new(),
-    };
-    let kind = match kind {
-        Kind::Png(_) => Kind::Png(colour_key(&colours)),
-        other => other,
     };
     let path = {
         let _permit =

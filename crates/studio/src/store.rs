@@ -39,6 +39,18 @@ pub fn colour_key(colours: &[(i16, [u8; 3])]) -> u64 {
     hasher.finish().max(1)
 }
 
+/// The key of `map` (values tagged with the tick of their last use) used least recently
+/// among those `candidate` accepts.
+fn least_recent<K: Copy + Eq + std::hash::Hash, V>(
+    map: &HashMap<K, (V, u64)>,
+    candidate: impl Fn(&K) -> bool,
+) -> Option<K> {
+    (map.iter())
+        .filter(|(k, _)| candidate(k))
+        .min_by_key(|(_, (_, tick))| *tick)
+        .map(|(&k, _)| k)
+}
+
 /// Where a continuation came from.
 #[derive(Debug, Clone)]
 pub struct Continues {
@@ -133,10 +145,9 @@ impl Store {
         };
         inner.entries.insert(id, (entry, tick));
         while inner.entries.len() > self.capacity {
-            let oldest = (inner.entries.iter())
-                .min_by_key(|(_, (_, tick))| *tick)
-                .map(|(&id, _)| id);
-            let Some(oldest) = oldest else { break };
+            let Some(oldest) = least_recent(&inner.entries, |_| true) else {
+                break;
+            };
             inner.entries.remove(&oldest);
             let files: Vec<(u64, Kind)> = (inner.files.keys())
                 .filter(|(id, _)| *id == oldest)
@@ -229,11 +240,7 @@ impl Store {
         inner.files.insert(key, (bytes, tick));
         loop {
             let total: u64 = inner.files.values().map(|(bytes, _)| bytes).sum();
-            let oldest = (inner.files.iter())
-                .filter(|(&k, _)| k != key)
-                .min_by_key(|(_, (_, tick))| *tick)
-                .map(|(&k, _)| k);
-            match oldest {
+            match least_recent(&inner.files, |&k| k != key) {
                 Some(oldest) if total > self.max_bytes => self.remove_file(&mut inner, oldest),
                 _ => break,
             }

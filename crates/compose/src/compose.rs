@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use midigpt_generate::{
-    generate, Constraint, Generated, GrammarConstraint, MinTokens, OnToken, SamplingConfig,
+    generate, Constraint, Generated, GrammarConstraint, Marks, MinTokens, OnToken, SamplingConfig,
 };
 use midigpt_midi::Score;
 use midigpt_model::{Gpt, GptBackend};
@@ -369,7 +369,10 @@ fn one_piece<B: GptBackend>(
         &start,
         request.max_tokens,
         &mut constraints,
-        vocab.eos(),
+        Marks {
+            eos: vocab.eos(),
+            bar: tokenizer.table().bar(),
+        },
         &request.sampling,
         &mut rng,
         on_token,

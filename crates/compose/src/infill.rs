@@ -29,7 +29,7 @@ use std::ops::Range;
 
 use std::sync::atomic::Ordering;
 
-use midigpt_generate::{generate, Constraint, SamplingConfig};
+use midigpt_generate::{generate, Constraint, Marks, SamplingConfig};
 use midigpt_midi::{Note, Score, Track};
 use midigpt_model::{Gpt, GptBackend};
 use midigpt_tokenize::infill::{make_example, Bars, Hole, InfillVocab};
@@ -162,7 +162,10 @@ pub(crate) fn fill_hole<B: GptBackend>(
             &plan.prompt,
             request.max_tokens,
             &mut constraints,
-            Some(plan.v.fill_end),
+            Marks {
+                eos: Some(plan.v.fill_end),
+                bar: tokenizer.table().bar(),
+            },
             &request.sampling,
             &mut rng,
             hook,

@@ -2,7 +2,9 @@
 //! tokens they made before: a run folder and its export, made by the previous release (no
 //! `model_config.json`), and the first built-in model. `data/legacy/tokens-*.json` are the ids the
 //! previous release's `generate` drew with the same seeds (its code path, token for token);
-//! `*-sample-*.mid` the files its `midigpt generate` wrote.
+//! `*-sample-*.mid` the files its `midigpt generate` wrote. Past a model's context the
+//! window now moves on by whole bars (it used to drop half the context), so the tokens of
+//! the tiny legacy models (context 16) agree up to there.
 
 use std::path::{Path, PathBuf};
 
@@ -39,11 +41,17 @@ fn request(seed: u64, pieces: usize, max_tokens: usize) -> Request {
     }
 }
 
+/// Composes two pieces and checks their tokens against the old ones, as far as the model's
+/// context (the start token and `block_size - 1` new ones) where they go further; returns
+/// the first piece's MIDI.
 fn check(pkg: &ModelPackage<Cpu>, name: &str, seed: u64, max_tokens: usize) -> Vec<u8> {
     let pieces = compose(pkg, &request(seed, 2, max_tokens), &mut |_| true).unwrap();
+    let within = pkg.config.block_size - 1;
     for (i, piece) in pieces.iter().enumerate() {
         let old = old_tokens(&format!("tokens-{name}-{}.json", seed + i as u64));
-        assert_eq!(piece.tokens, old, "{name}, seed {}", seed + i as u64);
+        assert_eq!(piece.tokens.len(), old.len());
+        let n = old.len().min(within);
+        assert_eq!(piece.tokens[..n], old[..n], "{name}, seed {}", seed + i as u64);
     }
     pieces[0].score.to_bytes().unwrap()
 }
@@ -53,11 +61,7 @@ fn a_run_and_an_export_of_the_previous_release_make_the_same_tokens() {
     for name in ["legacy-run", "legacy-export"] {
         assert!(!data(name).join("model_config.json").exists());
         let pkg = ModelPackage::<Cpu>::load(Some(&data(name)), &Default::default()).unwrap();
-        let midi = check(&pkg, name, 5, 80);
-        assert_eq!(
-            midi,
-            std::fs::read(data("legacy-run-sample-5.mid")).unwrap()
-        );
+        check(&pkg, name, 5, 80);
     }
 }
 
@@ -96,12 +100,7 @@ fn an_export_now_saves_the_model_config_as_itself() {
     std::fs::write(out.join("config.json"), "not json").unwrap();
     let back = ModelPackage::<Cpu>::load(Some(&out), &Default::default()).unwrap();
     assert_eq!(back.config, run.config);
-    assert_eq!(
-        check(&back, "legacy-run", 5, 80).len(),
-        std::fs::read(data("legacy-run-sample-5.mid"))
-            .unwrap()
-            .len()
-    );
+    check(&back, "legacy-run", 5, 80);
     // A key missing is an error, not a preset's value.
     let mut json: serde_json::Value = serde_json::from_str(&saved.to_json()).unwrap();
     json.as_object_mut().unwrap().remove("norm_eps");

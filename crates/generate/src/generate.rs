@@ -29,6 +29,16 @@ pub struct Generated {
     pub seconds: f64,
 }
 
+/// The tokens the loop gives a meaning to.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Marks {
+    /// Drawing it ends the sequence.
+    pub eos: Option<TokenId>,
+    /// Where bars start (the bar line). Past the model's context, the window the model reads
+    /// restarts on one, so it reads whole bars, and moves on by about a bar at a time.
+    pub bar: Option<TokenId>,
+}
+
 /// Told of every new token: the token and how many new tokens there are now. Returns whether
 /// to go on (`false` stops generation: a cancel button).
 pub type OnToken<'a> = &'a mut dyn FnMut(TokenId, usize) -> bool;
@@ -37,15 +47,15 @@ pub type OnToken<'a> = &'a mut dyn FnMut(TokenId, usize) -> bool;
 /// Before each draw, every constraint in turn restricts the logits; drawing `eos` ends the
 /// sequence, as does a step at which the constraints leave no token. A token a constraint
 /// dictates is fed to the model like a drawn one, so its cache carries on. Past the model's
-/// context, the cache is rebuilt from the last half context, so generation can run longer
-/// than `block_size`.
+/// context, the cache is rebuilt over a window of the most recent bars ([`window_start`]), so
+/// generation can run longer than `block_size`.
 #[allow(clippy::too_many_arguments)]
 pub fn generate<B: GptBackend>(
     model: &Gpt<B>,
     prompt: &[TokenId],
     max_tokens: usize,
     constraints: &mut [Box<dyn Constraint + '_>],
-    eos: Option<TokenId>,
+    marks: Marks,
     sampling: &SamplingConfig,
     rng: &mut impl Rng,
     on_token: OnToken<'_>,
@@ -56,7 +66,16 @@ pub fn generate<B: GptBackend>(
     // Everything so far, for the constraints; `context` is what the cache holds.
     let mut tokens: Vec<TokenId> = prompt.to_vec();
     let new_from = tokens.len();
-    let mut context: Vec<TokenId> = prompt[prompt.len().saturating_sub(block)..].to_vec();
+    // The window moves on by a quarter of the context at a time (two or three bars of
+    // POP909 piano). Positions are absolute, so each move reads the whole window again: an
+    // eighth (about a bar) made long pieces 30% slower than a half, a quarter costs far less.
+    let window = block - (block / 4).max(1);
+    let from = if prompt.len() > block {
+        window_start(prompt, marks.bar, window)
+    } else {
+        0
+    };
+    let mut context: Vec<TokenId> = prompt[from..].to_vec();
     let mut logits = step(model, &context, &mut cache, &device)?;
     let mut out = Generated {
         ids: Vec::new(),
@@ -80,7 +99,7 @@ pub fn generate<B: GptBackend>(
         let Some(next) = sample(&logits, None, sampling, rng) else {
             break;
         };
-        if Some(next as TokenId) == eos {
+        if Some(next as TokenId) == marks.eos {
             out.ended = true;
             break;
         }
@@ -99,10 +118,10 @@ pub fn generate<B: GptBackend>(
             break;
         }
         logits = if cache.len() + 1 > block {
-            // Positions are absolute: start a fresh cache over the recent half context.
+            // Positions are absolute: start a fresh cache over the most recent bars.
             cache.clear();
-            let keep = context.len().saturating_sub(block / 2);
-            context.drain(..keep);
+            let from = window_start(&context, marks.bar, window);
+            context.drain(..from);
             step(model, &context, &mut cache, &device)?
         } else {
             step(model, &context[context.len() - 1..], &mut cache, &device)?
@@ -110,6 +129,17 @@ pub fn generate<B: GptBackend>(
     }
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// Where a window of at most `limit` ids over the end of `context` starts: on the first
+/// bar line that leaves at least half of `limit`, so the model reads whole bars (training
+/// windows start anywhere, but a bar line is where a musical thought starts); without one,
+/// simply the last `limit` ids.
+pub fn window_start(context: &[TokenId], bar: Option<TokenId>, limit: usize) -> usize {
+    let earliest = context.len().saturating_sub(limit);
+    let latest = context.len().saturating_sub(limit / 2);
+    bar.and_then(|b| (earliest..latest).find(|&i| context[i] == b))
+        .unwrap_or(earliest)
 }
 
 /// Index of the largest finite logit.
@@ -134,4 +164,24 @@ fn step<B: GptBackend>(
     last.into_data()
         .to_vec::<f32>()
         .map_err(|e| ModelError::Config(format!("reading logits: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_start;
+
+    #[test]
+    fn windows_start_on_the_first_bar_line_that_fits() {
+        // Bar lines (9) at 0, 3, 7 and 10.
+        let context = [9, 1, 2, 9, 1, 2, 3, 9, 1, 2, 9, 1];
+        // At most 8 ids: the earliest start is 4; the bar at 7 leaves 5 ≥ 4.
+        assert_eq!(window_start(&context, Some(9), 8), 7);
+        // At most 9 ids: the bar at 3 fits exactly.
+        assert_eq!(window_start(&context, Some(9), 9), 3);
+        // A bar line leaving less than half the window is not taken: the last ids are.
+        assert_eq!(window_start(&context, Some(9), 3), 10);
+        assert_eq!(window_start(&context, Some(9), 4), 8);
+        assert_eq!(window_start(&context, None, 8), 4);
+        assert_eq!(window_start(&context, Some(9), 50), 0);
+    }
 }

@@ -13,6 +13,6 @@ mod sample;
 pub use constraint::{
     forbid, force, keep_only, transfer, Constraint, GrammarConstraint, MinTokens,
 };
-pub use generate::{generate, Generated, OnToken};
+pub use generate::{generate, window_start, Generated, Marks, OnToken};
 pub use midigpt_tokenize::Grammar;
 pub use sample::{sample, SamplingConfig, SamplingError};

@@ -1,7 +1,7 @@
 //! A dictated token is played as told, fed to the model like a drawn one, and counted as
 //! dictated rather than as a correction.
 
-use midigpt_generate::{force, generate, Constraint, SamplingConfig};
+use midigpt_generate::{force, generate, Constraint, Marks, SamplingConfig};
 use midigpt_model::{Cpu, GptConfig};
 use midigpt_tokenize::TokenId;
 use rand::SeedableRng;
@@ -51,7 +51,7 @@ fn dictated_tokens_are_played_and_not_counted_as_corrections() {
             &[1],
             max_tokens,
             &mut constraints,
-            None,
+            Marks::default(),
             &greedy,
             &mut rng,
             &mut |_, _| true,
@@ -75,7 +75,7 @@ fn dictated_tokens_are_played_and_not_counted_as_corrections() {
         &prompt,
         3,
         &mut [],
-        None,
+        Marks::default(),
         &greedy,
         &mut rng,
         &mut |_, _| true,

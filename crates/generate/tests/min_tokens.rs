@@ -1,6 +1,6 @@
 //! `min_tokens` holds back the end-of-sequence token, and only for that many new tokens.
 
-use midigpt_generate::{generate, Constraint, MinTokens, SamplingConfig};
+use midigpt_generate::{generate, Constraint, Marks, MinTokens, SamplingConfig};
 use midigpt_model::{Cpu, GptConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -39,7 +39,7 @@ fn eos_is_held_back_for_min_tokens() {
             &[1],
             max_tokens,
             &mut constraints,
-            eos,
+            Marks { eos, bar: None },
             &sampling,
             &mut rng,
             &mut go_on,

@@ -1,10 +1,9 @@
 //! From the synthesizers' mix to a WAV file: a fade at the cut, peak normalisation, 16-bit
 //! samples, written atomically.
 
-use std::io::Cursor;
 use std::path::Path;
 
-use midigpt_store::write_atomic;
+use midigpt_store::write_atomic_with;
 
 use crate::error::RenderError;
 
@@ -35,9 +34,9 @@ pub(crate) fn finish(samples: &mut [f32], sample_rate: u32) {
     }
 }
 
-/// Writes interleaved stereo `samples` in [-1, 1] as a 16-bit stereo WAV file. The file is
-/// encoded in memory and then written under a temporary name and renamed, so `path` never
-/// holds half a file.
+/// Writes interleaved stereo `samples` in [-1, 1] as a 16-bit stereo WAV file, encoded
+/// straight into a temporary file (no second copy of a long song in memory) that is then
+/// renamed, so `path` never holds half a file.
 pub(crate) fn write_wav(samples: &[f32], sample_rate: u32, path: &Path) -> Result<(), RenderError> {
     let spec = hound::WavSpec {
         channels: 2,
@@ -45,19 +44,21 @@ pub(crate) fn write_wav(samples: &[f32], sample_rate: u32, path: &Path) -> Resul
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let encode = |e: hound::Error| RenderError::Encode {
-        path: path.to_owned(),
-        message: e.to_string(),
+    // hound's errors carry I/O errors inside; they travel back as one.
+    let io = |e: hound::Error| match e {
+        hound::Error::IoError(e) => e,
+        other => std::io::Error::other(other.to_string()),
     };
-    let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
-    let mut writer = hound::WavWriter::new(&mut bytes, spec).map_err(encode)?;
-    let mut block = writer.get_i16_writer(samples.len() as u32);
-    for &v in samples {
-        block.write_sample((v.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16);
-    }
-    block.flush().map_err(encode)?;
-    writer.finalize().map_err(encode)?;
-    write_atomic(path, bytes.get_ref()).map_err(|source| RenderError::Io {
+    write_atomic_with(path, |tmp| {
+        let mut writer = hound::WavWriter::create(tmp, spec).map_err(io)?;
+        let mut block = writer.get_i16_writer(samples.len() as u32);
+        for &v in samples {
+            block.write_sample((v.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16);
+        }
+        block.flush().map_err(io)?;
+        writer.finalize().map_err(io)
+    })
+    .map_err(|source| RenderError::Io {
         path: path.to_owned(),
         source,
     })

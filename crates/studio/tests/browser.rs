@@ -12,118 +12,17 @@
 mod common;
 mod webdriver;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use midigpt_compose::ModelPackage;
 use midigpt_midi::Score;
 use midigpt_model::Cpu;
 use midigpt_studio::{Studio, StudioConfig};
 use serde_json::{json, Value};
+use webdriver::session::{eval, screenshot, until, Browser};
 use webdriver::{decode_base64, WebDriver};
-
-/// The first of `names` found on the PATH.
-fn which(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// chromedriver, stopped when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_driver(driver: &Path) -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let guard = Driver(child);
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "chromedriver did not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (guard, format!("http://127.0.0.1:{port}"))
-}
-
-async fn browser(chromium: &Path, driver: &str) -> WebDriver {
-    let capabilities = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            // Root in a container needs --no-sandbox.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,900"],
-        },
-    });
-    WebDriver::start(driver, capabilities).await
-}
-
-/// Evaluates `script` (a function body returning a value) in the page.
-async fn eval(client: &WebDriver, script: &str) -> Value {
-    client.execute(script, vec![]).await
-}
-
-/// Waits until `script` returns true.
-async fn until(client: &WebDriver, what: &str, script: &str, seconds: u64) {
-    let start = Instant::now();
-    while eval(client, script).await != Value::Bool(true) {
-        let error = eval(
-            client,
-            "return document.getElementById('error').textContent",
-        )
-        .await;
-        assert!(
-            start.elapsed() < Duration::from_secs(seconds),
-            "{what}: timed out; page error: {error}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn screenshot(client: &WebDriver, name: &str) {
-    let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else {
-        return;
-    };
-    let png = client.screenshot().await;
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_musician_continues_a_song_in_the_browser() {
-    let chromium = which(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = which(&["chromedriver"]);
-    let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        let why = "the browser test needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)";
-        // CI installs them: there a missing browser is a failure, not a skip.
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-        println!("skipped: {why}");
+    let Some(browser) = Browser::find() else {
         return;
     };
     let config = StudioConfig {
@@ -153,8 +52,7 @@ async fn a_musician_continues_a_song_in_the_browser() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = studio.router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let (_driver, driver_url) = start_driver(&driver).await;
-    let client = browser(&chromium, &driver_url).await;
+    let (_driver, client) = browser.open().await;
 
     client.goto(&base).await;
     until(&client, "the model", "return state.model !== null", 30).await;

@@ -31,7 +31,7 @@ use std::time::Instant;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use midigpt_generate::{generate, SamplingConfig};
+use midigpt_generate::{generate, Marks, SamplingConfig};
 use midigpt_model::{
     load_safetensors_bytes, save_safetensors, Cpu, CpuTrain, Gpt, GptBackend, GptConfig,
     GptTrainBackend, KvCache,
@@ -207,7 +207,7 @@ fn generate_one<B: GptBackend>(model: &Gpt<B>, new_tokens: usize) -> Result<f64,
         &[0],
         new_tokens,
         &mut [],
-        None,
+        Marks::default(),
         &sampling,
         &mut rng,
         &mut |_, _| true,

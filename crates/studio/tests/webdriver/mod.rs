@@ -1,5 +1,6 @@
 //! Just enough of the W3C WebDriver protocol to drive chromedriver from a test: a session,
 //! pages, elements, scripts, mouse drags and screenshots, over plain HTTP to localhost.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -8,6 +9,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+
+pub mod session;
 
 /// The key W3C WebDriver gives element references under.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";

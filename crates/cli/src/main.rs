@@ -5,6 +5,7 @@
 mod bench;
 mod device;
 mod eval;
+mod finetune;
 mod generate;
 mod metrics;
 mod model_source;

@@ -1,16 +1,14 @@
 //! `midigpt prepare DIR --out DATA`: MIDI folder → token shards.
 
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
-use anyhow::Context;
 use clap::Args;
 
 use midigpt_data::{Meta, PrepareOptions};
 
-use crate::progress::Bar;
+use crate::finetune;
 use crate::tokenize::TokenizerChoice;
 
 /// How many skipped files the summary lists (all of them are in meta.json).
@@ -25,6 +23,11 @@ pub struct PrepareArgs {
     out: PathBuf,
     #[command(flatten)]
     tokenizer: TokenizerChoice,
+    /// Prepare the files as this model's training files were (its tokenizer, track
+    /// relabelling and transpositions), for `midigpt train --init MODEL`: `builtin` or a
+    /// model folder. Options given here still apply on top.
+    #[arg(long, value_name = "MODEL", conflicts_with_all = ["tokenizer_config", "infill_tokens", "bpe"])]
+    like: Option<String>,
     /// Share of files for validation, chosen by a hash of each file's content, so a file keeps
     /// its split across runs and renames (with two files or more, each split gets at least one).
     /// Byte-identical copies of a file are left out.
@@ -94,32 +97,38 @@ fn parse_track_program(text: &str) -> Result<(String, u8), String> {
 }
 
 pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
-    let tokenizer = args.tokenizer.load()?;
-    let mut options = PrepareOptions::new(&args.dir, &args.out);
+    let (tokenizer, mut options) = match &args.like {
+        Some(model) => {
+            let (tokenizer, like) = finetune::tokenizer_and_options(model)?;
+            let options = match &like {
+                Some(like) => PrepareOptions::like(&args.dir, &args.out, like),
+                None => PrepareOptions::new(&args.dir, &args.out),
+            };
+            (tokenizer, options)
+        }
+        None => (
+            args.tokenizer.load()?,
+            PrepareOptions::new(&args.dir, &args.out),
+        ),
+    };
     options.val_fraction = args.val_fraction;
     options.threads = args.threads;
-    options.drop_drums = args.drop_drums;
-    options.merge_tracks = args.merge_tracks;
-    options.time_signature = args.time_signature;
-    options.track_programs = args.track_program.clone();
-    options.transpose = args.transpose.clone().unwrap_or(0..=0);
+    options.drop_drums |= args.drop_drums;
+    options.merge_tracks |= args.merge_tracks;
+    options.time_signature = args.time_signature.or(options.time_signature);
+    options
+        .track_programs
+        .extend(args.track_program.iter().cloned());
+    if let Some(range) = &args.transpose {
+        options.transpose = range.clone();
+    }
     options.bpe_vocab_size = args.bpe;
-    let start = Instant::now();
-    let bar = Bar::new();
-    let result = midigpt_data::prepare(tokenizer, &options, &bar);
-    bar.finish();
-    let meta = result.with_context(|| {
-        format!(
-            "preparing {} into {}",
-            args.dir.display(),
-            args.out.display()
-        )
-    })?;
-    print_summary(&meta, &args, start.elapsed().as_secs_f64());
+    finetune::prepare(tokenizer, &options)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(meta: &Meta, args: &PrepareArgs, seconds: f64) {
+/// What `prepare` found and wrote, printed.
+pub fn print_summary(meta: &Meta, out: &Path, seconds: f64) {
     let c = &meta.counts;
     println!(
         "files: {} found, {} ok, {} skipped, {} duplicates left out",
@@ -149,7 +158,7 @@ fn print_summary(meta: &Meta, args: &PrepareArgs, seconds: f64) {
         c.notes as f64 / seconds.max(1e-9),
         seconds
     );
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
 }
 
 #[cfg(test)]

@@ -1,22 +1,31 @@
 //! `midigpt train --data DATA --out RUN`: train a GPT on prepared shards.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use midigpt_model::GptTrainBackend;
+use midigpt_compose::ModelPackage;
+use midigpt_data::{load_meta, META_FILE};
+use midigpt_model::{Cpu, GptTrainBackend};
 use midigpt_store::RunDir;
-use midigpt_train::{train, RunFiles, TrainConfig, TrainInfo, TrainJob};
+use midigpt_train::{fine_tune_config, train, Init, RunFiles, TrainConfig, TrainInfo, TrainJob};
 
 use crate::device::{on_device, OnBackend};
+use crate::finetune;
 use crate::progress::TrainBar;
 
 /// Arguments of `midigpt train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Prepared data folder (from `midigpt prepare`).
+    /// Prepared data folder (from `midigpt prepare`); with --init, a folder of MIDI files
+    /// too (prepared like the model's training files into OUT/data).
     #[arg(long)]
     pub data: PathBuf,
+    /// Fine-tune: start from this model's weights (`builtin` or a run, exported or Hugging
+    /// Face folder), with its architecture and tokenizer, and settings derived from the
+    /// data's size (printed; --config and --set change any).
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub init: Option<String>,
     /// Run folder: checkpoints, metrics.jsonl, loss.png, samples.
     #[arg(long)]
     pub out: PathBuf,
@@ -39,10 +48,31 @@ pub struct TrainArgs {
 
 /// Runs `midigpt train`.
 pub fn run(args: &TrainArgs) -> Result<ExitCode> {
-    // --config and --set change the defaults for a new run, the run's saved config on
-    // --resume (which refuses changes to the model or the data).
+    // --config and --set change the defaults for a new run (a fine-tune's derive from its
+    // model and data), the run's saved config on --resume (which refuses changes to the
+    // model or the data).
+    let mut data = args.data.clone();
+    let mut fine_tuning = None;
     let mut config = if args.resume {
-        RunDir::open(&args.out)?.load_config()?
+        let run = RunDir::open(&args.out)?;
+        if !data.join(META_FILE).is_file() && run.root().join("data").join(META_FILE).is_file() {
+            data = run.root().join("data");
+        }
+        run.load_config()?
+    } else if let Some(model) = &args.init {
+        data = finetune::data_for(&args.data, &args.out, model)?;
+        let meta = load_meta(&data)?;
+        let pkg = ModelPackage::<Cpu>::load(finetune::model_path(model), &Default::default())
+            .with_context(|| format!("loading {model}"))?;
+        let counts = &meta.counts;
+        fine_tuning = Some(format!(
+            "fine-tuning {} ({} parameters) on {} tokens of {} files",
+            pkg.origin,
+            pkg.model.num_params(),
+            counts.tokens_train,
+            counts.files_ok
+        ));
+        fine_tune_config(&pkg.config, model, counts.tokens_train, counts.tokens_val)
     } else {
         TrainConfig::default()
     };
@@ -56,9 +86,28 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         config.device = device.clone();
     }
     config.validate()?;
+    if let Some(what) = fine_tuning {
+        println!(
+            "{what}: {} steps of {}×{} tokens at learning rate {:.0e}, evaluated every {} \
+             steps, stopping after {} evaluations without a better loss",
+            config.max_iters,
+            config.batch_size,
+            config.window(),
+            config.learning_rate,
+            config.eval_interval,
+            config.patience
+        );
+    }
     let device = config.device.clone();
-    let info = on_device(&device, Training { args, config })
-        .with_context(|| format!("training {} on {}", args.out.display(), args.data.display()))?;
+    let info = on_device(
+        &device,
+        Training {
+            args,
+            config,
+            data: &data,
+        },
+    )
+    .with_context(|| format!("training {} on {}", args.out.display(), data.display()))?;
     println!(
         "trained {} steps in {:.0} s ({:.0} tokens/s); best validation loss {}",
         info.steps,
@@ -74,17 +123,32 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
 struct Training<'a> {
     args: &'a TrainArgs,
     config: TrainConfig,
+    data: &'a Path,
 }
 
 impl OnBackend for Training<'_> {
     type Output = TrainInfo;
 
     fn run<B: GptTrainBackend>(self, device: B::Device) -> Result<TrainInfo> {
-        let Training { args, config } = self;
-        let sampler = crate::generate::training_sampler(&args.data, config.sample_tokens);
+        let Training { args, config, data } = self;
+        let sampler = crate::generate::training_sampler(data, config.sample_tokens);
         let report = TrainBar::new();
+        // A new fine-tune starts from its model, loaded where it trains.
+        let init = match args.resume || config.from_scratch() {
+            true => None,
+            false => {
+                let path = finetune::model_path(&config.init_from);
+                let pkg = ModelPackage::<B>::load(path, &device)
+                    .with_context(|| format!("loading {}", config.init_from))?;
+                Some(Init {
+                    model: pkg.model,
+                    tokenizer: pkg.tokenizer,
+                    programs: pkg.programs,
+                })
+            }
+        };
         Ok(train::<B>(TrainJob {
-            data: args.data.clone(),
+            data: data.to_owned(),
             out: args.out.clone(),
             config,
             resume: args.resume,
@@ -92,6 +156,7 @@ impl OnBackend for Training<'_> {
             report: &report,
             sampler: Some(&sampler),
             stop_at: None,
+            init,
         })?)
     }
 }

@@ -12,6 +12,7 @@ use midigpt_model::{
 use midigpt_store::{
     write_file, MetricRecord, Split, StoreError, CARD_FILE, CONFIG_FILE, GENERATION_CONFIG_FILE,
     METRICS_FILE, MODEL_FILE, PREPARE_FILE, PROGRAMS_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
+    TRAIN_INFO_FILE,
 };
 use midigpt_tokenize::Tokenizer;
 
@@ -74,8 +75,16 @@ impl<B: GptBackend> ModelPackage<B> {
         if let Some(file) = &training {
             write_file(&out.join(TRAINING_CONFIG_FILE), file.text.as_bytes())?;
         }
+        let info = match &self.saved {
+            Some(saved) => saved.train_info()?,
+            None => None,
+        };
+        if let Some(file) = &info {
+            write_file(&out.join(TRAIN_INFO_FILE), file.text.as_bytes())?;
+        }
         let training = training.and_then(|t| serde_json::from_str(&t.text).ok());
-        let card = model_card(self, training.as_ref());
+        let info = info.and_then(|t| serde_json::from_str(&t.text).ok());
+        let card = model_card(self, training.as_ref(), info.as_ref());
         write_file(&out.join(CARD_FILE), card.as_bytes())?;
         Ok(())
     }
@@ -112,10 +121,33 @@ fn metrics_summary(records: Option<Vec<MetricRecord>>) -> String {
     format!("\nMetrics (`{METRICS_FILE}` of the run):\n\n{lines}")
 }
 
+/// For a fine-tune (a run whose `init_from` named a model): what it started from, what it
+/// learnt from, and its validation loss before and after. Empty for a run from scratch.
+fn fine_tuned(info: Option<&serde_json::Value>) -> String {
+    let Some(info) = info else {
+        return String::new();
+    };
+    let from = info["config"]["init_from"].as_str().unwrap_or("scratch");
+    if from == "scratch" {
+        return String::new();
+    }
+    let loss = |key: &str| info[key].as_f64().map_or("?".into(), |v| format!("{v:.4}"));
+    format!(
+        "Fine-tuned from `{from}` on {files} files ({tokens} training tokens, transposed \
+         copies included): validation loss {before} before, {after} after (nats per token, on \
+         the files held out).\n\n",
+        files = info["files"].as_u64().map_or("?".into(), |f| f.to_string()),
+        tokens = info["tokens_train"].as_u64().unwrap_or(0),
+        before = loss("val_loss_at_start"),
+        after = loss("best_val_loss"),
+    )
+}
+
 /// The model card: what the model is, how it was trained, and how to use it from Python.
 fn model_card<B: GptBackend>(
     pkg: &ModelPackage<B>,
     training: Option<&serde_json::Value>,
+    info: Option<&serde_json::Value>,
 ) -> String {
     let c: &GptConfig = &pkg.config;
     let class = match c.arch {
@@ -137,7 +169,9 @@ fn model_card<B: GptBackend>(
         ),
         None => "The training configuration was not recorded with this model.\n".into(),
     };
-    let training = training + &metrics_summary(pkg.saved.as_ref().and_then(|s| s.metrics()));
+    let training = fine_tuned(info)
+        + &training
+        + &metrics_summary(pkg.saved.as_ref().and_then(|s| s.metrics()));
     format!(
         "---\nlibrary_name: transformers\ntags:\n- midi\n- music-generation\n- miditok\n---\n\n\
 # {origin}\n\n\

@@ -51,7 +51,12 @@ fn check(pkg: &ModelPackage<Cpu>, name: &str, seed: u64, max_tokens: usize) -> V
         let old = old_tokens(&format!("tokens-{name}-{}.json", seed + i as u64));
         assert_eq!(piece.tokens.len(), old.len());
         let n = old.len().min(within);
-        assert_eq!(piece.tokens[..n], old[..n], "{name}, seed {}", seed + i as u64);
+        assert_eq!(
+            piece.tokens[..n],
+            old[..n],
+            "{name}, seed {}",
+            seed + i as u64
+        );
     }
     pieces[0].score.to_bytes().unwrap()
 }

@@ -110,6 +110,17 @@ impl Shard {
         }
     }
 
+    /// The shard cut in two: its first ids, and its last `tail` ids (held in memory; both
+    /// keep its path for messages).
+    pub fn split_tail(&self, tail: usize) -> (Shard, Shard) {
+        let ids = self.window(0, self.len());
+        let cut = self.len().saturating_sub(tail);
+        (
+            Shard::from_ids(&self.path, ids[..cut].to_vec()),
+            Shard::from_ids(&self.path, ids[cut..].to_vec()),
+        )
+    }
+
     /// The file it was read from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -67,6 +67,25 @@ impl PrepareOptions {
         }
     }
 
+    /// Options for `input` → `output` that treat new files as a model's training files were
+    /// (`model` is its `prepare.json`): the same track relabelling, drum and merge choices and
+    /// transpositions, so a fine-tune reads the ids as the model learnt them. The metre is
+    /// not forced: a model's corpus may have needed one (POP909's files say 1/4), the user's
+    /// files say their own.
+    pub fn like(
+        input: impl Into<PathBuf>,
+        output: impl Into<PathBuf>,
+        model: &MetaOptions,
+    ) -> PrepareOptions {
+        PrepareOptions {
+            drop_drums: model.drop_drums,
+            merge_tracks: model.merge_tracks,
+            track_programs: model.track_programs.clone(),
+            transpose: model.transpose.0..=model.transpose.1,
+            ..PrepareOptions::new(input, output)
+        }
+    }
+
     fn validate(&self) -> Result<(), DataError> {
         if !(0.0..=1.0).contains(&self.val_fraction) {
             return Err(DataError::Option(format!(

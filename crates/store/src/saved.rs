@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::{
     best_checkpoint, read_metrics, read_optional, Checkpoint, MetricRecord, RunDir, StoreError,
     CONFIG_FILE, INDEX_FILE, METRICS_FILE, MODEL_CONFIG_FILE, MODEL_FILE, PREPARE_FILE,
-    PROGRAMS_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE,
+    PROGRAMS_FILE, TOKENIZER_FILE, TRAINING_CONFIG_FILE, TRAIN_INFO_FILE,
 };
 
 /// What the built-in model is called in messages.
@@ -228,6 +228,17 @@ impl SavedModel {
         match self.root() {
             None => Ok(Some(builtin_text(builtin::PROGRAMS, PROGRAMS_FILE))),
             Some(root) => read_text(root.join(PROGRAMS_FILE)),
+        }
+    }
+
+    /// What the run that made the model trained on and came to ([`TRAIN_INFO_FILE`] of a run,
+    /// or of an export that copied it), when the folder has it.
+    pub fn train_info(&self) -> Result<Option<Text>, StoreError> {
+        match &self.source {
+            Source::Run { root, .. } | Source::Export { root } => {
+                read_text(root.join(TRAIN_INFO_FILE))
+            }
+            Source::Builtin | Source::HuggingFace { .. } => Ok(None),
         }
     }
 

@@ -32,8 +32,13 @@ pub struct TrainConfig {
     // --- data and batches ---
     /// Windows per micro-batch (B).
     pub batch_size: usize,
-    /// Tokens per window (T), also the model's context length.
+    /// The model's context length, and the tokens per training window (T) unless `window`
+    /// says otherwise.
     pub block_size: usize,
+    /// Tokens per training and validation window when shorter than `block_size`; 0 (the
+    /// default) means `block_size`. A fine-tune of a long-context model on a few short files
+    /// trains on windows its data can fill; the positions past them keep what they learnt.
+    pub window: usize,
     /// Micro-batches whose gradients are summed before each optimizer step; the tokens per
     /// step are `batch_size * block_size * gradient_accumulation_steps`.
     pub gradient_accumulation_steps: usize,
@@ -50,6 +55,11 @@ pub struct TrainConfig {
     /// so it opens pieces as it never saw a song open (no tempo, no intro). 0 (the default)
     /// draws every window anywhere, as nanoGPT does.
     pub song_start_rate: f64,
+
+    /// The weights the run starts from (nanoGPT's `init_from`): "scratch" (the default) for
+    /// random ones, "builtin" for the built-in model, or a model folder (a run, an export or
+    /// a Hugging Face folder). The model's keys then take that model's values.
+    pub init_from: String,
 
     // --- optimizer and schedule (AdamW, warmup + cosine decay) ---
     /// Optimizer steps in the whole run.
@@ -84,6 +94,9 @@ pub struct TrainConfig {
     pub sample_tokens: usize,
     /// Save a checkpoint every this many steps (and at the end); 0 saves only at the end.
     pub checkpoint_interval: u64,
+    /// Stop early after this many evaluations in a row without a new best validation loss
+    /// (the best checkpoint stays); 0 (the default) never stops early.
+    pub patience: u64,
     /// Checkpoints kept besides the best one by validation loss.
     pub keep_last: usize,
     /// Seed of parameter initialisation, dropout and batch sampling.
@@ -123,9 +136,11 @@ impl Default for TrainConfig {
         TrainConfig {
             batch_size: 8,
             block_size: 256,
+            window: 0,
             gradient_accumulation_steps: 1,
             infill_rate: 0.0,
             song_start_rate: 0.0,
+            init_from: "scratch".to_owned(),
             max_iters: 5000,
             learning_rate: 1e-3,
             warmup_iters: 100,
@@ -141,6 +156,7 @@ impl Default for TrainConfig {
             sample_interval: 0,
             sample_tokens: 256,
             checkpoint_interval: 500,
+            patience: 0,
             keep_last: 3,
             seed: 1337,
             device: "cpu".to_owned(),
@@ -184,6 +200,7 @@ impl TrainConfig {
         "dtype",
         "peak_tflops",
         "song_start_rate",
+        "patience",
     ];
 
     /// Parses TOML text; `origin` names it in errors. Missing keys take their defaults.
@@ -290,9 +307,22 @@ impl TrainConfig {
         }
     }
 
+    /// Tokens per training and validation window: `window`, or `block_size` when 0.
+    pub fn window(&self) -> usize {
+        match self.window {
+            0 => self.block_size,
+            w => w,
+        }
+    }
+
+    /// Whether the run starts from random weights.
+    pub fn from_scratch(&self) -> bool {
+        self.init_from == "scratch"
+    }
+
     /// Tokens consumed by one optimizer step.
     pub fn tokens_per_step(&self) -> usize {
-        self.batch_size * self.block_size * self.gradient_accumulation_steps
+        self.batch_size * self.window() * self.gradient_accumulation_steps
     }
 
     /// Checks ranges and relations between keys.
@@ -409,6 +439,19 @@ impl TrainConfig {
         }
         if self.device.trim().is_empty() {
             return invalid("device", "must not be empty".into());
+        }
+        if self.window > self.block_size {
+            let reason = format!(
+                "({}) must not exceed block_size ({})",
+                self.window, self.block_size
+            );
+            return invalid("window", reason);
+        }
+        if self.init_from.trim().is_empty() {
+            return invalid(
+                "init_from",
+                "must be scratch, builtin or a model folder".into(),
+            );
         }
         Ok(())
     }

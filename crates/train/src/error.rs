@@ -143,6 +143,18 @@ pub enum TrainError {
         /// Its newest checkpoint.
         step: u64,
     },
+    /// A fine-tune's data was prepared with another vocabulary than its model's.
+    #[error(
+        "the data was prepared with another vocabulary than {model}'s ({why}): prepare the \
+         MIDI files again with `midigpt prepare DIR --out DATA --like {model}`, or pass the \
+         MIDI folder itself to `midigpt train --init {model} --data DIR`"
+    )]
+    OtherVocabulary {
+        /// The model the run starts from.
+        model: String,
+        /// The first difference.
+        why: String,
+    },
     /// The loss plot could not be drawn.
     #[error("drawing {}: {message}", path.display())]
     Plot {

@@ -6,6 +6,7 @@
 //! - [`plot_loss`] draws `RUN/loss.png`;
 //! - [`create_run`], [`RunFiles`] and [`TrainInfo`]: what a run keeps in its folder (the
 //!   folder's layout, checkpoints and metrics file are `midigpt-store`'s);
+//! - [`fine_tune_config`] and [`Init`]: a run that starts from a saved model;
 //! - [`train`] runs the loop ([`train_step`] is one optimizer step) and tells a
 //!   [`TrainReport`] what it does.
 //!
@@ -30,6 +31,7 @@ mod adamw;
 mod config;
 mod dtype;
 mod error;
+mod finetune;
 mod infill_eval;
 pub mod optim;
 mod plot;
@@ -43,6 +45,7 @@ mod trainer;
 pub use config::{Arch, TrainConfig};
 pub use dtype::Dtype;
 pub use error::{ConfigError, TrainError};
+pub use finetune::{fine_tune_config, take_shape, Init};
 pub use infill_eval::{evaluate_infill, InfillEval};
 pub use plot::{plot_loss, LOSS_PLOT_SIZE};
 pub use progress::{NoReport, StepStats, TrainReport};

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder, RecorderError};
-use midigpt_data::{Batcher, BatcherState, DataError, Meta, TRAIN_FILE, VAL_FILE};
+use midigpt_data::{Batcher, BatcherState, DataError, Shard};
 use midigpt_model::{load_safetensors, save_safetensors, Gpt, GptConfig, GptTrainBackend};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,9 @@ const STATE_FILE: &str = "state.json";
 pub(crate) struct State {
     pub step: u64,
     pub best_val_loss: Option<f64>,
+    /// Evaluations in a row without a new best (for `patience`); absent in older runs.
+    #[serde(default)]
+    pub evals_without_best: u64,
     pub batcher: BatcherState,
 }
 
@@ -35,13 +38,13 @@ pub(crate) struct State {
 /// change is saved to the run's `config.json`.
 pub(crate) fn open_run<B: GptTrainBackend>(
     job: &TrainJob<'_, B>,
-    meta: &Meta,
+    shards: [&Shard; 2],
 ) -> Result<(RunDir, TrainConfig), TrainError> {
     if job.resume {
         let run = RunDir::open(&job.out)?;
         let saved = run.load_config()?;
         let config = saved.resumed_with(&job.config)?;
-        check_windows(meta, &job.data, &config)?;
+        check_windows(shards, &config)?;
         if config != saved {
             run.save_config(&config)?;
         }
@@ -55,22 +58,18 @@ pub(crate) fn open_run<B: GptTrainBackend>(
         });
     }
     job.config.validate()?;
-    check_windows(meta, &job.data, &job.config)?;
+    check_windows(shards, &job.config)?;
     let run = create_run(&job.out, &job.config, &job.data)?;
     Ok((run, job.config.clone()))
 }
 
-/// Both shards must hold one window of `block_size + 1` ids.
-fn check_windows(meta: &Meta, data: &Path, config: &TrainConfig) -> Result<(), TrainError> {
-    let needed = config.block_size as u64 + 1;
-    let shards = [
-        (TRAIN_FILE, meta.counts.tokens_train),
-        (VAL_FILE, meta.counts.tokens_val),
-    ];
-    match shards.into_iter().find(|(_, len)| *len < needed) {
-        Some((name, len)) => Err(DataError::ShardTooShort {
-            path: data.join(name),
-            len,
+/// Both shards (training, validation) must hold one window of `window + 1` ids.
+fn check_windows(shards: [&Shard; 2], config: &TrainConfig) -> Result<(), TrainError> {
+    let needed = config.window() as u64 + 1;
+    match shards.into_iter().find(|s| (s.len() as u64) < needed) {
+        Some(shard) => Err(DataError::ShardTooShort {
+            path: shard.path().to_owned(),
+            len: shard.len() as u64,
             needed,
         }
         .into()),
@@ -85,6 +84,8 @@ pub(crate) struct Resumed {
     pub step: u64,
     /// Lowest validation loss so far.
     pub best_val_loss: Option<f64>,
+    /// Evaluations in a row without a new best.
+    pub evals_without_best: u64,
 }
 
 /// Loads the run's latest checkpoint into `model`, `optimizer` and `batcher`; `None` when
@@ -130,6 +131,7 @@ where
     batcher.restore(state.batcher);
     let resumed = Resumed {
         step: state.step,
+        evals_without_best: state.evals_without_best,
         best_val_loss: state.best_val_loss,
     };
     Ok((model, optimizer, Some(resumed)))

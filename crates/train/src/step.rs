@@ -130,7 +130,7 @@ pub fn evaluate<B: GptBackend>(
     shard: &Shard,
     config: &TrainConfig,
 ) -> Result<f64, TrainError> {
-    let mut batcher = Batcher::new(Split::Val, config.batch_size, config.block_size, VAL_SEED);
+    let mut batcher = Batcher::new(Split::Val, config.batch_size, config.window(), VAL_SEED);
     let device = model.devices().into_iter().next().unwrap_or_default();
     let mut total = 0.0;
     for _ in 0..config.eval_iters {

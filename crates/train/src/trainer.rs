@@ -11,6 +11,7 @@ use midigpt_model::{Gpt, GptConfig, GptTrainBackend};
 use midigpt_store::Split;
 use midigpt_tokenize::{load_tokenizer, InfillVocab};
 
+use crate::finetune::{self, Init};
 use crate::resume::{open_run, resume, write_checkpoint, State};
 use crate::step::{evaluate, step_seed, tensors, train_step, StepSettings};
 use crate::{
@@ -42,6 +43,9 @@ pub struct TrainJob<'a, B: GptTrainBackend> {
     pub sampler: Option<Sampler<'a, B>>,
     /// Stop before this step, as if interrupted (for tests of resuming); `None`: run to the end.
     pub stop_at: Option<u64>,
+    /// The model a new run starts from (the config's `init_from`, loaded); `None` for random
+    /// weights, and on resume (the checkpoint has the weights).
+    pub init: Option<Init<B>>,
 }
 
 /// The model settings a training config describes, for a vocabulary.
@@ -56,8 +60,12 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     let meta = load_meta(&job.data)?;
     let train_shard = Shard::open_split(&job.data, &meta, Split::Train)?;
     let val_shard = Shard::open_split(&job.data, &meta, Split::Val)?;
-    let (run, config) = open_run(&job, &meta)?;
     let report = job.report;
+    let (train_shard, val_shard) = hold_out(train_shard, val_shard, job.config.window(), report);
+    if let (Some(init), false) = (&job.init, job.resume) {
+        finetune::check(init, &job.config, &meta)?;
+    }
+    let (run, config) = open_run(&job, [&train_shard, &val_shard])?;
     config.warnings().iter().for_each(|w| report.warn(w));
     config.dtype.apply()?;
     // A run resumed on other data must read the ids as it learnt them.
@@ -75,30 +83,41 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         })?;
     let mconfig = model_config(&config, meta.vocab_size);
     B::seed(&job.device, config.seed);
-    let model: Gpt<B> = mconfig.init(&job.device)?;
+    let model: Gpt<B> = match job.init {
+        Some(init) if !job.resume => {
+            if let Some(programs) = &init.programs {
+                finetune::merge_programs(&run, programs, &meta)?;
+            }
+            init.model
+        }
+        _ => mconfig.init(&job.device)?,
+    };
     let optimizer = optim::adamw::<B, Gpt<B>>(config.beta1, config.beta2);
-    let (seed, batch_size, block_size) = (config.seed, config.batch_size, config.block_size);
+    let (seed, batch_size, window) = (config.seed, config.batch_size, config.window());
     let song_starts = match config.song_start_rate > 0.0 {
-        true => train_shard.starts_of(meta.bos_id, block_size + 1),
+        true => train_shard.starts_of(meta.bos_id, window + 1),
         false => Vec::new(),
     };
-    let mut batcher = Batcher::new(Split::Train, batch_size, block_size, seed)
+    let mut batcher = Batcher::new(Split::Train, batch_size, window, seed)
         .with_song_starts(song_starts, config.song_start_rate);
     let checkpoints = Checkpoints::open(&run.checkpoints_dir(), config.keep_last)?;
     let (mut model, mut optimizer, resumed) = match job.resume {
         true => resume(&run, &mconfig, model, optimizer, &mut batcher, &job.device)?,
         false => (model, optimizer, None),
     };
-    let (mut step, mut best, mut metrics) = match resumed {
+    let (mut step, mut best, mut metrics) = match &resumed {
         Some(r) => {
             let metrics = MetricsWriter::resume(&run.metrics_path(), r.step)?;
             (r.step, r.best_val_loss, metrics)
         }
         None => (0, None, MetricsWriter::create(&run.metrics_path())?),
     };
+    // Evaluations in a row without a new best, for `patience`.
+    let mut stale = resumed.as_ref().map_or(0, |r| r.evals_without_best);
+    let mut stopped_early = None;
     // The checkpoint resumed from holds this very state: saving it again would only open a
     // window in which a crash leaves that step half replaced.
-    let mut last_saved = resumed.map(|r| r.step);
+    let mut last_saved = resumed.as_ref().map(|r| r.step);
     let schedule = LrSchedule::from_config(&config);
     let flops_per_token = model.flops_per_token();
     report.start(step, config.max_iters);
@@ -107,7 +126,7 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     let mut last_loss = f64::NAN;
     loop {
         let lr = schedule.lr(step);
-        let last = step >= config.max_iters;
+        let mut last = step >= config.max_iters;
         let elapsed = || started.elapsed().as_secs_f64();
         let mut val = None;
         if step % config.eval_interval == 0 || last {
@@ -115,7 +134,20 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
             finite(&config, step, ("validation loss", loss), last_saved)?;
             metrics.append(&MetricRecord::new(step, Split::Val, loss, lr, elapsed()))?;
             report.eval(step, loss);
+            match best {
+                Some(b) if b <= loss => stale += 1,
+                _ => stale = 0,
+            }
             best = Some(best.map_or(loss, |b: f64| b.min(loss)));
+            if config.patience > 0 && stale >= config.patience && !last {
+                report.warn(&format!(
+                    "stopping early at step {step}: no better validation loss in {stale} \
+                     evaluations (patience {}); the best checkpoint is kept",
+                    config.patience
+                ));
+                stopped_early = Some(step);
+                last = true;
+            }
             // The picture is a view of metrics.jsonl, redrawn at the next evaluation: failing
             // to draw it (a full disk) must not stop the run that the metrics record.
             if let Err(e) = plot_loss(&read_metrics(&run.metrics_path())?, &run.loss_plot_path()) {
@@ -131,6 +163,7 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
             let state = State {
                 step,
                 best_val_loss: best,
+                evals_without_best: stale,
                 batcher: batcher.state(),
             };
             checkpoints.save(step, val, |dir: &Path| {
@@ -194,7 +227,7 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         parameters: Some(model.num_params() as u64),
         started_at: utc_timestamp(utc_now_secs().saturating_sub(elapsed_s as u64)),
         updated_at: utc_now(),
-        finished: step >= config.max_iters,
+        finished: step >= config.max_iters || stopped_early.is_some(),
         steps: step,
         elapsed_s,
         steps_per_s: done / elapsed_s,
@@ -206,8 +239,36 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         .insert("final_train_loss".into(), last_loss.into());
     info.extra
         .insert("flops_per_token".into(), flops_per_token.into());
+    info.extra
+        .insert("files".into(), meta.counts.files_ok.into());
+    if let Some(at) = stopped_early {
+        info.extra.insert("stopped_early_at".into(), at.into());
+    }
+    // A fine-tune's card says how far it moved from where it started.
+    let start = read_metrics(&run.metrics_path())?
+        .into_iter()
+        .find(|r| r.split == Split::Val && r.step == 0);
+    if let Some(record) = start {
+        info.extra
+            .insert("val_loss_at_start".into(), record.loss.into());
+    }
     run.write_info(&info)?;
     Ok(info)
+}
+
+/// Data without a validation window (a folder of one file: validation files are whole
+/// files) validates on the last tenth of its training tokens instead, and says so.
+fn hold_out(train: Shard, val: Shard, window: usize, report: &dyn TrainReport) -> (Shard, Shard) {
+    let tail = (train.len() / 10).max(window + 1);
+    if val.len() > window || train.len() < tail + window + 1 {
+        return (train, val);
+    }
+    report.warn(&format!(
+        "the data has no validation file (one file, or too short): the last {tail} of its {} \
+         training tokens are held out to validate on instead",
+        train.len()
+    ));
+    train.split_tail(tail)
 }
 
 /// Stops a run whose `what` became `value` (NaN or infinite) at `step`, with advice.

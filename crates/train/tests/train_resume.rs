@@ -145,3 +145,29 @@ fn resume_with_infill_examples_is_exact() {
         "{message}"
     );
 }
+
+#[test]
+fn a_run_without_progress_stops_early_and_says_when() {
+    let _serial = serial();
+    let (tmp, d) = prepared();
+    let out = tmp.path().join("run");
+    // A learning rate far below an f32 weight's precision: the weights stay as they are,
+    // and the validation loss never gets better than at step 0.
+    let still = config(&[
+        "learning_rate=1e-12",
+        "min_lr=1e-13",
+        "eval_interval=2",
+        "patience=2",
+    ]);
+    let info = run(&d, &out, &still, false, None);
+    assert_eq!(
+        info.steps, 4,
+        "stopped after two evaluations without a better loss"
+    );
+    assert!(info.finished);
+    assert_eq!(info.extra["stopped_early_at"], 4);
+    let evals: Vec<u64> = losses(&out).iter().filter(|l| l.1).map(|l| l.0).collect();
+    assert_eq!(evals, [0, 2, 4]);
+    // The best checkpoint (step 0's weights, saved at the end) is kept.
+    assert!(midigpt_store::latest_checkpoint(&out).unwrap().is_some());
+}

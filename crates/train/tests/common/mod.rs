@@ -88,6 +88,7 @@ pub fn try_run(
         report: &NoReport,
         sampler: None,
         stop_at,
+        init: None,
     })
 }
 

@@ -42,8 +42,8 @@ steps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps']
 [ -e "$out/scratch/train_info.json" ] ||
     timed "$exe" train --data "$out/fine-tuned/data" --out "$out/scratch" \
         --set block_size=1024 --set batch_size=2 --set max_iters="$steps" \
-        --set lr_decay_iters="$steps" --set eval_interval=18 --set eval_iters=5 \
-        --set checkpoint_interval=18 --set keep_last=1
+        --set lr_decay_iters="$steps" --set eval_interval=15 --set eval_iters=5 \
+        --set checkpoint_interval=15 --set keep_last=1
 for model in builtin fine-tuned scratch; do
     flag=(); [ $model = builtin ] || flag=(--model "$out/$model")
     echo "$model: $("$exe" eval "${flag[@]}" --data "$out/held-data")"

@@ -66,6 +66,11 @@ pub struct GenerateArgs {
     /// Tempo in beats (quarter notes) per minute: the nearest tempo the model knows, held.
     #[arg(long, value_name = "BPM")]
     pub tempo: Option<f64>,
+    /// How the tempo may move after the opening one: gradual (a step of one tempo token a bar
+    /// at most) or free (the model's own) [default: gradual; free when the prompt's bars
+    /// change tempo themselves].
+    #[arg(long, value_name = "HOW", value_parser = ["gradual", "free"])]
+    pub tempo_changes: Option<String>,
     /// Every bar in this metre, e.g. 3/4 or 6/8.
     #[arg(long, value_name = "N/D")]
     pub time_signature: Option<String>,
@@ -125,6 +130,7 @@ impl GenerateArgs {
         Ask {
             instruments: self.instruments.iter().cloned().collect(),
             tempo: self.tempo,
+            tempo_changes: self.tempo_changes.clone(),
             time_signature: self.time_signature.clone(),
             bars: self.bars,
             seconds: self.seconds,

@@ -14,6 +14,9 @@ use crate::device::{on_device, OnBackend};
 use crate::finetune;
 use crate::progress::TrainBar;
 
+/// Parameters from which a model is too large to fine-tune whole on a CPU in minutes.
+const LARGE_MODEL: usize = 100_000_000;
+
 /// Arguments of `midigpt train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -65,13 +68,23 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         let pkg = ModelPackage::<Cpu>::load(finetune::model_path(model), &Default::default())
             .with_context(|| format!("loading {model}"))?;
         let counts = &meta.counts;
+        let params = pkg.model.num_params();
         fine_tuning = Some(format!(
-            "fine-tuning {} ({} parameters) on {} tokens of {} files",
-            pkg.origin,
-            pkg.model.num_params(),
-            counts.tokens_train,
-            counts.files_ok
+            "fine-tuning {} ({params} parameters) on {} tokens of {} files",
+            pkg.origin, counts.tokens_train, counts.files_ok
         ));
+        if params >= LARGE_MODEL {
+            // Low-rank adapters would train a few matrices beside frozen weights; midigpt
+            // trains whole models only, so say what that costs and what to do instead.
+            eprintln!(
+                "note: {} has {params} parameters: a whole fine-tune holds its weights, \
+                 gradients and two AdamW moments ({:.1} GB) and every step computes all of \
+                 them; midigpt has no low-rank adapters. On a CPU, fine-tune a smaller model, \
+                 or train on a GPU (--device cuda).",
+                pkg.origin,
+                params as f64 * 16.0 / 1e9
+            );
+        }
         fine_tune_config(&pkg.config, model, counts.tokens_train, counts.tokens_val)
     } else {
         TrainConfig::default()

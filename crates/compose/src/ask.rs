@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::infill::check_fill_controls;
 use crate::SECTION_BARS;
-use crate::{parse, ComposeError, Controls, Form, InfillRequest, Key, Length, Prompt, Request};
+use crate::{
+    parse, ComposeError, Controls, Form, InfillRequest, Key, Length, Prompt, Request, TempoChanges,
+};
 
 /// Bars of new music when no length is asked for: musicians count in bars.
 pub const DEFAULT_BARS: usize = 32;
@@ -74,6 +76,9 @@ pub struct Ask {
     pub instruments: Vec<String>,
     /// Quarter notes per minute, held.
     pub tempo: Option<f64>,
+    /// How the tempo may move after the opening one: `gradual` (the default: a drift of a
+    /// tempo step a bar at most) or `free`.
+    pub tempo_changes: Option<String>,
     /// Every bar in this metre (`3/4`).
     pub time_signature: Option<String>,
     /// Bars of new music.
@@ -213,6 +218,12 @@ impl Ask {
                 .transpose()?,
             form,
             key: Key::from_setting(self.key.as_deref().unwrap_or(DEFAULT_KEY))?,
+            tempo_changes: (self.tempo_changes.as_deref())
+                .filter(|t| !t.trim().is_empty())
+                .map(TempoChanges::parse)
+                .transpose()
+                .map_err(|e| ComposeError::Request(format!("tempo changes: {e}")))?
+                .unwrap_or_default(),
             ..Controls::default()
         })
     }

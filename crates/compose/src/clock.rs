@@ -55,6 +55,9 @@ pub struct Clock {
     pub new_programs: Vec<i16>,
     /// Whether the generated part has set a tempo.
     pub new_tempo: bool,
+    /// Tempo tokens read, and the bar (its count of `Bar` tokens) of the last.
+    pub tempos: usize,
+    pub tempo_bar: usize,
 }
 
 impl Clock {
@@ -83,7 +86,14 @@ impl Clock {
             prompt_end: None,
             new_programs: Vec::new(),
             new_tempo: false,
+            tempos: 0,
+            tempo_bar: 0,
         }
+    }
+
+    /// The tempo now, in quarter notes per minute (MIDI's 120 before any tempo token).
+    pub fn qpm(&self) -> f64 {
+        self.qpm
     }
 
     /// What each id means.
@@ -176,6 +186,8 @@ impl Clock {
                 self.seconds_at = (self.now, self.seconds(self.now));
                 self.qpm = qpm;
                 self.new_tempo |= new;
+                self.tempos += 1;
+                self.tempo_bar = self.bars;
             }
             TokenKind::Program(p) => {
                 self.program = Some(p);

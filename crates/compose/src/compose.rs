@@ -14,8 +14,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::constraints::{clocked, OpeningTempo, Rule};
 use crate::key::Corrections;
 use crate::splice::splice;
+use crate::tempo::GradualTempo;
 use crate::watch::{warning, Stopped, Watch};
-use crate::{ComposeError, Controls, ModelPackage};
+use crate::{ComposeError, Controls, ModelPackage, TempoChanges};
 
 /// What to continue: a score, and how many of its bars to keep.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +139,10 @@ pub fn compose<B: GptBackend>(
         if controls.keep_instruments && controls.instruments.is_none() && programs {
             controls.instruments = prompt.instruments();
         }
+        // A song that changes tempo itself goes on as it does.
+        if prompt.changes_tempo() {
+            controls.tempo_changes = TempoChanges::Free;
+        }
     }
     let mut pieces = compose_model(&pkg.model, pkg.tokenizer.as_ref(), &fitted, progress)?;
     // Onto the relabelled prompt, as a fill is spliced into its relabelled score: a track's
@@ -230,6 +235,16 @@ impl Prompt {
             }
         }
         (!programs.is_empty()).then_some(programs)
+    }
+
+    /// Whether the kept bars change tempo (hold more than one tempo value).
+    pub fn changes_tempo(&self) -> bool {
+        let end = crate::bar_start(&self.score, self.kept_bars());
+        let mut values = (self.score.tempos.iter())
+            .filter(|t| t.time < end)
+            .map(|t| t.mspq);
+        let first = values.next();
+        values.any(|v| Some(v) != first)
     }
 
     /// How many of its bars are kept: the new music starts after them.
@@ -329,6 +344,10 @@ fn counted_constraints(
         {
             on_clock.push(Box::new(OpeningTempo { done: false }));
         }
+    }
+    let gradual = controls.tempo_changes == TempoChanges::Gradual && controls.tempo.is_none();
+    if let Some(rule) = GradualTempo::new(&table).filter(|_| gradual && !tokenizer.is_bpe()) {
+        on_clock.push(Box::new(rule));
     }
     on_clock.extend(controls.ranges(tokenizer, None));
     let observed = Observed::default();

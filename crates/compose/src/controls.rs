@@ -10,7 +10,7 @@ use crate::constraints::{
 use crate::form::Repeats;
 use crate::key::{Corrections, InKey};
 use crate::ranges::InstrumentRanges;
-use crate::{ComposeError, Control, Form, Key};
+use crate::{ComposeError, Control, Form, Key, TempoChanges};
 
 /// Controls over the generated part of a piece. Each is off when `None`.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,10 @@ pub struct Controls {
     /// A continuation with no `instruments` asked goes on with the instruments of the bars it
     /// keeps (true by default; [`crate::compose`] reads them after relabelling the prompt).
     pub keep_instruments: bool,
+    /// How the tempo may move after the opening one ([`TempoChanges::Gradual`] by default;
+    /// [`crate::compose`] frees it for a prompt whose kept bars change tempo themselves, and
+    /// a `tempo` asked for holds one tempo anyway).
+    pub tempo_changes: TempoChanges,
 }
 
 impl Default for Controls {
@@ -62,6 +66,7 @@ impl Default for Controls {
             opening_tempo: true,
             instrument_ranges: true,
             keep_instruments: true,
+            tempo_changes: TempoChanges::Gradual,
         }
     }
 }

@@ -57,6 +57,7 @@ mod package;
 pub mod parse;
 mod ranges;
 mod splice;
+mod tempo;
 mod watch;
 
 pub use ask::{Ask, Defaults, DEFAULTS, DEFAULT_BARS, DEFAULT_KEY, MAX_TOKENS, MIN_TOKENS};
@@ -74,4 +75,5 @@ pub use midigpt_generate::{Constraint, SamplingConfig};
 pub use package::{ModelPackage, BUILTIN_NAME};
 pub use ranges::{usual_range, GM_DRUMS};
 pub use splice::{bar_start, insert, splice};
+pub use tempo::TempoChanges;
 pub use watch::{MAX_NOTES_PER_QUARTER, MAX_SILENT_TOKENS};

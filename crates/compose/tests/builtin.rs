@@ -318,3 +318,56 @@ fn a_band_song_is_continued_for_the_bars_asked_or_says_why_not() {
         piece.stats
     );
 }
+
+#[test]
+fn the_tempo_drifts_by_a_step_a_bar_at_most() {
+    use midigpt_compose::{Ask, TempoChanges};
+    use midigpt_tokenize::TokenKind;
+    let pkg = builtin();
+    let mut bins: Vec<f64> = (pkg.tokenizer.table().iter())
+        .filter_map(|(_, k)| match k {
+            TokenKind::Tempo(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    bins.sort_by(f64::total_cmp);
+    let bin = |qpm: f64| {
+        (0..bins.len())
+            .min_by(|&a, &b| (bins[a] - qpm).abs().total_cmp(&(bins[b] - qpm).abs()))
+            .unwrap()
+    };
+    for seed in 0..3 {
+        let ask = Ask {
+            bars: Some(16),
+            seed,
+            ..Ask::default()
+        };
+        let request = ask.request(None).unwrap();
+        assert_eq!(request.controls.tempo_changes, TempoChanges::Gradual);
+        let piece = compose(&pkg, &request, &mut |_| true).unwrap().remove(0);
+        let score = &piece.score;
+        let mut changes: Vec<(u32, usize)> = Vec::new();
+        for t in &score.tempos {
+            match changes.last_mut() {
+                Some(last) if last.0 == t.time => last.1 = bin(t.qpm()),
+                Some(last) if last.1 == bin(t.qpm()) => {}
+                _ => changes.push((t.time, bin(t.qpm()))),
+            }
+        }
+        let starts: Vec<u32> = score.bars().collect();
+        let bar_of = |tick: u32| starts.iter().filter(|&&s| s <= tick).count();
+        for w in changes.windows(2) {
+            assert!(
+                w[0].1.abs_diff(w[1].1) <= 1,
+                "seed {seed}: a jump from {} to {} BPM",
+                bins[w[0].1],
+                bins[w[1].1]
+            );
+            assert_ne!(
+                bar_of(w[0].0),
+                bar_of(w[1].0),
+                "seed {seed}: two changes in a bar"
+            );
+        }
+    }
+}

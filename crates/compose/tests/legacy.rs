@@ -28,6 +28,7 @@ fn request(seed: u64, pieces: usize, max_tokens: usize) -> Request {
         controls: Controls {
             opening_tempo: false,
             instrument_ranges: false,
+            tempo_changes: midigpt_compose::TempoChanges::Free,
             ..Controls::default()
         },
         sampling: SamplingConfig {

@@ -25,6 +25,9 @@
 //! | `notes_per_bar` | notes (all tracks) / bars up to the last note's end (bars of [`MetricsConfig::bar_quarters`]) |
 //! | `mean_duration` | mean length of the pitched notes, in quarter notes |
 //! | `structure` | share of bars that come back: see [`structure`] |
+//! | `tempo_changes_per_minute` | changes of tempo (a new value; repeats of the same one do not count) before the last note's end, per minute of the piece |
+//! | `largest_tempo_jump` | largest difference, in quarter notes per minute, between one tempo and the next (0 with one tempo) |
+//! | `one_tempo` | 1 when the piece keeps one tempo, else 0: its mean over a set is the share of pieces with one tempo |
 //!
 //! Files are read as everywhere in midigpt (symusic's rules): a note-on never closed is
 //! dropped, where MusPy's reader closes it at the end of its track. A piece's length, for
@@ -71,11 +74,14 @@ pub enum Metric {
     NotesPerBar,
     MeanDuration,
     Structure,
+    TempoChangesPerMinute,
+    LargestTempoJump,
+    OneTempo,
 }
 
 impl Metric {
     /// Every metric, in the order tables and pictures show them.
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 17] = [
         Metric::PitchClassEntropy,
         Metric::PitchEntropy,
         Metric::ScaleConsistency,
@@ -90,6 +96,9 @@ impl Metric {
         Metric::NotesPerBar,
         Metric::MeanDuration,
         Metric::Structure,
+        Metric::TempoChangesPerMinute,
+        Metric::LargestTempoJump,
+        Metric::OneTempo,
     ];
 
     /// The metric's name in tables and JSON: MusPy's function name where MusPy has it.
@@ -109,6 +118,9 @@ impl Metric {
             Metric::NotesPerBar => "notes_per_bar",
             Metric::MeanDuration => "mean_duration",
             Metric::Structure => "structure",
+            Metric::TempoChangesPerMinute => "tempo_changes_per_minute",
+            Metric::LargestTempoJump => "largest_tempo_jump",
+            Metric::OneTempo => "one_tempo",
         }
     }
 
@@ -116,7 +128,13 @@ impl Metric {
     pub fn in_muspy(self) -> bool {
         !matches!(
             self,
-            Metric::NotesPerSecond | Metric::NotesPerBar | Metric::MeanDuration | Metric::Structure
+            Metric::NotesPerSecond
+                | Metric::NotesPerBar
+                | Metric::MeanDuration
+                | Metric::Structure
+                | Metric::TempoChangesPerMinute
+                | Metric::LargestTempoJump
+                | Metric::OneTempo
         )
     }
 }

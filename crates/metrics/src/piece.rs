@@ -91,7 +91,47 @@ pub fn measure(score: &Score, config: &MetricsConfig) -> PieceMetrics {
     set(Metric::NotesPerBar, per_bar);
     set(Metric::MeanDuration, mean_duration(score));
     set(Metric::Structure, structure::structure(score, config));
+    if let Some(tempo) = tempo_changes(score) {
+        set(Metric::TempoChangesPerMinute, tempo.per_minute);
+        set(Metric::LargestTempoJump, tempo.largest_jump);
+        set(Metric::OneTempo, f64::from(u8::from(tempo.changes == 0)));
+    }
     PieceMetrics { values }
+}
+
+/// How a piece's tempo moves.
+struct TempoChanges {
+    changes: usize,
+    per_minute: f64,
+    largest_jump: f64,
+}
+
+/// The tempo changes before the last note's end (of the last change at a tick, where several
+/// share one; a change to the tempo already playing is none); `None` for a piece without
+/// notes. A piece without tempo events plays at MIDI's 120 BPM throughout: one tempo.
+fn tempo_changes(score: &Score) -> Option<TempoChanges> {
+    // The music's end: tempo events after the last note play nothing.
+    let notes = score.tracks.iter().flat_map(|t| &t.notes);
+    let end = notes.map(|n| n.end()).max().unwrap_or(0);
+    let seconds = score.tempo_map().seconds(end);
+    if end == 0 || seconds <= 0.0 {
+        return None;
+    }
+    let mut tempos: Vec<(u32, f64)> = Vec::new();
+    for t in score.tempos.iter().filter(|t| t.time < end) {
+        match tempos.last_mut() {
+            Some(last) if last.0 == t.time => last.1 = t.qpm(),
+            _ => tempos.push((t.time, t.qpm())),
+        }
+    }
+    tempos.dedup_by(|b, a| a.1 == b.1);
+    let jumps = tempos.windows(2).map(|w| (w[1].1 - w[0].1).abs());
+    let changes = tempos.len().saturating_sub(1);
+    Some(TempoChanges {
+        changes,
+        per_minute: changes as f64 / (seconds / 60.0),
+        largest_jump: jumps.fold(0.0, f64::max),
+    })
 }
 
 /// Shannon entropy in bits of a histogram; NaN when it is empty.

@@ -232,3 +232,37 @@ fn bars_are_four_quarters_unless_asked_to_follow_time_signatures() {
     close(m.get(Metric::NotesPerBar), 2.0);
     close(m.get(Metric::GrooveConsistency), 1.0 - 2.0 / 96.0);
 }
+
+#[test]
+fn tempo_changes_jumps_and_one_tempo() {
+    use midigpt_midi::Tempo;
+    let at = |quarter: u32, qpm: u32| Tempo {
+        time: quarter * Q,
+        mspq: 60_000_000 / qpm,
+    };
+    // 16 quarters of notes. Tempos: 120 (twice at tick 0, the last wins: 100), 100 again at
+    // quarter 4 (no change), 80 at 8 (a jump of 20), 120 at 12 (40), and 60 after the end
+    // (not played). Seconds: 8 quarters at 100 (4.8 s), 4 at 80 (3 s), 4 at 120 (2 s).
+    let mut piece = piano((0..16).map(|i| note(i * Q, Q, 60)).collect());
+    piece.tempos = vec![
+        at(0, 120),
+        at(0, 100),
+        at(4, 100),
+        at(8, 80),
+        at(12, 120),
+        at(20, 60),
+    ];
+    close(
+        get(&piece, Metric::TempoChangesPerMinute),
+        2.0 / (9.8 / 60.0),
+    );
+    close(get(&piece, Metric::LargestTempoJump), 40.0);
+    close(get(&piece, Metric::OneTempo), 0.0);
+    // No tempo event: MIDI's 120 throughout.
+    piece.tempos.clear();
+    close(get(&piece, Metric::TempoChangesPerMinute), 0.0);
+    close(get(&piece, Metric::LargestTempoJump), 0.0);
+    close(get(&piece, Metric::OneTempo), 1.0);
+    // No note: no meaning.
+    assert!(get(&piano(Vec::new()), Metric::OneTempo).is_nan());
+}

@@ -90,6 +90,7 @@ function push(view) {
 function resetForm(view) {
   for (const id of ["instruments", "tempo", "bars", "key", "form", "add-instrument", "fill-from", "fill-to"]) $(id).value = "";
   $("metre").value = "";
+  $("tempo-changes").value = "";
   $("after-bar").value = view ? Math.max(0, view.bars.length - 1) : 0;
   state.fillTracks = [];
   state.selection = null;
@@ -365,6 +366,7 @@ function request() {
     settings: {
       instruments: instrumentsChosen(),
       tempo: number("tempo"),
+      tempo_changes: $("tempo-changes").value || null,
       time_signature: $("metre").value || null,
       bars: number("bars"),
       form: $("form").value.trim() || null,
@@ -501,6 +503,7 @@ async function loadModel() {
     $("form").placeholder = `song from ${m.defaults.song_from_bars} bars`;
     const off = { instruments: "instruments", tempo: "tempo", time_signature: "metre", bars: "bars" };
     for (const [control, id] of Object.entries(off)) $(id).disabled = !m.controls.includes(control);
+    $("tempo-changes").disabled = !m.controls.includes("tempo");
     $("form").disabled = !m.controls.includes("bars");
     setMode();
   } catch (err) { showError(`the model: ${err.message}`); }

@@ -81,6 +81,9 @@ pub struct Settings {
     /// Quarter notes per minute.
     #[serde(default)]
     pub tempo: Option<f64>,
+    /// How the tempo may move: `gradual` (the default) or `free`.
+    #[serde(default)]
+    pub tempo_changes: Option<String>,
     /// A metre such as `3/4`.
     #[serde(default)]
     pub time_signature: Option<String>,
@@ -236,6 +239,7 @@ impl JobRequest {
         Ask {
             instruments: settings.instruments.clone(),
             tempo: settings.tempo,
+            tempo_changes: settings.tempo_changes.clone(),
             time_signature: settings.time_signature.clone(),
             bars: settings.bars,
             form: settings.form.clone(),

@@ -68,6 +68,11 @@ pub trait TrainReport {
     fn warn(&self, _message: &str) {}
     /// Training ends (finished or stopped).
     fn finish(&self) {}
+    /// Whether to stop now (a cancel button), asked before every step: the run is evaluated
+    /// and saved at that step and ends; its best checkpoint stays, and `--resume` goes on.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

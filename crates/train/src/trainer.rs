@@ -115,6 +115,8 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     // Evaluations in a row without a new best, for `patience`.
     let mut stale = resumed.as_ref().map_or(0, |r| r.evals_without_best);
     let mut stopped_early = None;
+    // The step at which the report asked to stop.
+    let mut stopped = None;
     // The checkpoint resumed from holds this very state: saving it again would only open a
     // window in which a crash leaves that step half replaced.
     let mut last_saved = resumed.as_ref().map(|r| r.step);
@@ -127,6 +129,10 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
     loop {
         let lr = schedule.lr(step);
         let mut last = step >= config.max_iters;
+        if !last && step > first_step && report.stop_requested() {
+            stopped = Some(step);
+            last = true;
+        }
         let elapsed = || started.elapsed().as_secs_f64();
         let mut val = None;
         if step % config.eval_interval == 0 || last {
@@ -241,6 +247,9 @@ pub fn train<B: GptTrainBackend>(job: TrainJob<'_, B>) -> Result<TrainInfo, Trai
         .insert("flops_per_token".into(), flops_per_token.into());
     info.extra
         .insert("files".into(), meta.counts.files_ok.into());
+    if let Some(at) = stopped {
+        info.extra.insert("stopped_at".into(), at.into());
+    }
     if let Some(at) = stopped_early {
         info.extra.insert("stopped_early_at".into(), at.into());
     }

@@ -171,3 +171,39 @@ fn a_run_without_progress_stops_early_and_says_when() {
     // The best checkpoint (step 0's weights, saved at the end) is kept.
     assert!(midigpt_store::latest_checkpoint(&out).unwrap().is_some());
 }
+
+/// Asks to stop once `0` steps are done, as a cancel button would.
+struct StopAfter(u64, std::cell::Cell<u64>);
+
+impl midigpt_train::TrainReport for StopAfter {
+    fn step(&self, _stats: &midigpt_train::StepStats) {
+        self.1.set(self.1.get() + 1);
+    }
+    fn stop_requested(&self) -> bool {
+        self.1.get() >= self.0
+    }
+}
+
+#[test]
+fn a_stopped_run_is_saved_where_it_stopped_and_resumes() {
+    let _serial = serial();
+    let (tmp, d) = prepared();
+    let out = tmp.path().join("run");
+    let info = midigpt_train::train::<midigpt_model::CpuTrain>(midigpt_train::TrainJob {
+        data: d.clone(),
+        out: out.clone(),
+        config: config(&[]),
+        resume: false,
+        device: Default::default(),
+        report: &StopAfter(3, Default::default()),
+        sampler: None,
+        stop_at: None,
+        init: None,
+    })
+    .unwrap();
+    assert_eq!((info.steps, info.finished), (3, false));
+    assert_eq!(info.extra["stopped_at"], 3);
+    let saved = midigpt_store::latest_checkpoint(&out).unwrap().unwrap();
+    assert_eq!(saved.step, 3);
+    assert_eq!(run(&d, &out, &config(&[]), true, None).steps, 20);
+}

@@ -423,14 +423,20 @@ const SEEK_AND_SWITCH: &str = "
 /// warning, not as done.
 async fn a_budget_too_small_is_a_warning(client: &WebDriver) {
     eval(client, "document.getElementById('bars').value = 60; document.getElementById('candidates').value = 1; return true").await;
-    client.click(&client.find("#generate").await).await;
-    until(
+    // The job is over when its candidate's tab is there (right after the click the page is
+    // still idle: the request is on its way).
+    let tabs = eval(
         client,
-        "the candidate",
-        "return document.body.dataset.job === 'idle'",
-        300,
+        "return document.querySelectorAll('#tabs .tab').length",
     )
     .await;
+    let more = tabs.as_u64().unwrap().max(1) + 1;
+    client.click(&client.find("#generate").await).await;
+    let done = format!(
+        "return document.body.dataset.job === 'idle' && \
+         document.querySelectorAll('#tabs .tab').length === {more}"
+    );
+    until(client, "the candidate", &done, 300).await;
     let warning = eval(
         client,
         "const w = document.querySelector('[data-warning]'); return w.hidden ? '' : w.textContent",

@@ -5,7 +5,8 @@ use midigpt_tokenize::{TokenKind, TokenTable};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::constraints::{forbid_where, Rule};
+use crate::constraints::Rule;
+use midigpt_generate::transfer;
 
 /// How the tempo of new music may move.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,9 +31,9 @@ impl TempoChanges {
     }
 }
 
-/// Once a tempo is set, a new tempo token in the generated part is the current tempo's
+/// Once a tempo is set, a new tempo token in the generated part is the current tempo or its
 /// neighbour among the tempo tokens (one bin up or down: MidiTok's default bins are about
-/// 7 BPM apart), at most one change a bar.
+/// 7 BPM apart), at most one change a bar: a jump the model draws becomes a step that way.
 pub struct GradualTempo {
     /// Every tempo token's value, ascending, with its id.
     tempos: Vec<(f64, u32)>,
@@ -70,9 +71,15 @@ impl Rule for GradualTempo {
             true => (at, at),
             false => (at.saturating_sub(1), (at + 1).min(self.tempos.len() - 1)),
         };
-        let allowed: Vec<u32> = self.tempos[low..=high].iter().map(|t| t.1).collect();
-        forbid_where(clock.table(), logits, |id, kind| {
-            matches!(kind, TokenKind::Tempo(_)) && !allowed.contains(&id)
-        });
+        // A change the model wants goes ahead, a step at most: the probability of every
+        // tempo past a neighbour goes to that neighbour, so pieces change tempo as often as
+        // the model would have them, never by a jump.
+        for (i, &(_, id)) in self.tempos.iter().enumerate() {
+            if i < low {
+                transfer(logits, id, self.tempos[low].1);
+            } else if i > high {
+                transfer(logits, id, self.tempos[high].1);
+            }
+        }
     }
 }

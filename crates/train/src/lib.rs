@@ -29,6 +29,7 @@
 
 mod adamw;
 mod config;
+mod config_check;
 mod dtype;
 mod error;
 mod finetune;

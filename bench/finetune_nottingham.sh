@@ -15,9 +15,7 @@ src=${1:?usage: bench/finetune_nottingham.sh NOTTINGHAM_MIDI_DIR [OUT]}
 src=$(cd "$src" && pwd)
 out=${2:-/tmp/midigpt-finetune}
 root=$(cd "$(dirname "$0")/.." && pwd)
-profile=${PROFILE:-release}
-(cd "$root" && cargo build -q --profile "$profile" -p midigpt)
-exe=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/midigpt
+exe=$("$root/bench/midigpt.sh")  # PROFILE=dev builds faster
 mkdir -p "$out/train" "$out/held"
 # Every 20th jig, every 3rd waltz and every 30th reel, in name order: 14+13+13 to train on,
 # the next 4+3+3 held out.

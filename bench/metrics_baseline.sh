@@ -14,10 +14,7 @@ pop=${1:?usage: bench/metrics_baseline.sh POP909_DIR [OUT]}
 pop=$(cd "$pop" && pwd)
 out=${2:-/tmp/midigpt-metrics-baseline}
 root=$(cd "$(dirname "$0")/.." && pwd)
-# PROFILE=dev builds faster (dependencies and midigpt's crates are optimised in it too).
-profile=${PROFILE:-release}
-(cd "$root" && cargo build -q --profile "$profile" -p midigpt)
-exe=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/midigpt
+exe=$("$root/bench/midigpt.sh")  # PROFILE=dev builds faster
 mkdir -p "$out/pop909-main" "$out/val"
 for f in "$pop"/*/[0-9][0-9][0-9].mid; do ln -sf "$f" "$out/pop909-main/"; done
 [ -s "$out/pop909-data/meta.json" ] || "$exe" prepare "$out/pop909-main" --out "$out/pop909-data"

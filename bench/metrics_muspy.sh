@@ -15,10 +15,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import muspy" 2>/dev/
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q muspy==0.5.0
 fi
-# PROFILE=dev builds faster (dependencies and midigpt's crates are optimised in it too).
-profile=${PROFILE:-release}
-(cd "$root" && cargo build -q --profile "$profile" -p midigpt)
-exe=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/midigpt
+exe=$("$root/bench/midigpt.sh")  # PROFILE=dev builds faster
 json=$(mktemp /tmp/midigpt-metrics.XXXXXX.json)
 trap 'rm -f "$json"' EXIT
 "$exe" metrics "$@" --json >"$json"

@@ -10,9 +10,7 @@ pop=${1:?usage: bench/tempo.sh POP909_DIR [OUT]}
 pop=$(cd "$pop" && pwd)
 out=${2:-/tmp/midigpt-tempo}
 root=$(cd "$(dirname "$0")/.." && pwd)
-profile=${PROFILE:-release}
-(cd "$root" && cargo build -q --profile "$profile" -p midigpt)
-exe=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/midigpt
+exe=$("$root/bench/midigpt.sh")  # PROFILE=dev builds faster
 mkdir -p "$out/pop909"
 for f in "$pop"/*/[0-9][0-9][0-9].mid; do ln -sf "$f" "$out/pop909/"; done
 for how in gradual free; do

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use midigpt_data::{Meta, MetaOptions, PrepareOptions, META_FILE};
+use midigpt_compose::{read_tokenizer, PromptFit};
+use midigpt_data::{Meta, PrepareOptions, META_FILE};
 use midigpt_store::SavedModel;
 use midigpt_tokenize::Tokenizer;
 
@@ -16,21 +17,18 @@ pub fn model_path(model: &str) -> Option<&Path> {
     (model != "builtin").then_some(Path::new(model))
 }
 
-/// A model's tokenizer and the prepare options of its training data (when it has them), read
-/// without loading its weights.
-pub fn tokenizer_and_options(model: &str) -> Result<(Box<dyn Tokenizer>, Option<MetaOptions>)> {
+/// `input` → `output` prepared as `model`'s training files were: its tokenizer, and its
+/// prepare options where it has them ([`PrepareOptions::like`]), read without its weights.
+pub fn like(
+    model: &str,
+    input: &Path,
+    output: &Path,
+) -> Result<(Box<dyn Tokenizer>, PrepareOptions)> {
     let saved = SavedModel::locate(model_path(model))?;
-    let text = saved.tokenizer()?;
-    let json: serde_json::Value = serde_json::from_str(&text.text)
-        .with_context(|| format!("reading {}", text.path.display()))?;
-    let tokenizer = midigpt_tokenize::from_json(&json)
-        .with_context(|| format!("reading {}", text.path.display()))?;
-    let options = match saved.prepare()? {
-        Some(text) => Some(
-            serde_json::from_str(&text.text)
-                .with_context(|| format!("reading {}", text.path.display()))?,
-        ),
-        None => None,
+    let tokenizer = read_tokenizer(&saved)?;
+    let options = match PromptFit::of(&saved)?.options() {
+        Some(options) => PrepareOptions::like(input, output, options),
+        None => PrepareOptions::new(input, output),
     };
     Ok((tokenizer, options))
 }
@@ -53,6 +51,11 @@ pub fn prepare(tokenizer: Box<dyn Tokenizer>, options: &PrepareOptions) -> Resul
     Ok(meta)
 }
 
+/// Where a fine-tune given a folder of MIDI files keeps them prepared: `OUT/data`.
+pub fn run_data(out: &Path) -> PathBuf {
+    out.join("data")
+}
+
 /// The prepared data a fine-tune of `model` reads: `data` itself when it is prepared data,
 /// else (a folder of MIDI files) `OUT/data`, prepared like the model's training files the
 /// first time.
@@ -60,15 +63,11 @@ pub fn data_for(data: &Path, out: &Path, model: &str) -> Result<PathBuf> {
     if data.join(META_FILE).is_file() {
         return Ok(data.to_owned());
     }
-    let prepared = out.join("data");
+    let prepared = run_data(out);
     if prepared.join(META_FILE).is_file() {
         return Ok(prepared);
     }
-    let (tokenizer, options) = tokenizer_and_options(model)?;
-    let options = match &options {
-        Some(like) => PrepareOptions::like(data, &prepared, like),
-        None => PrepareOptions::new(data, &prepared),
-    };
+    let (tokenizer, options) = like(model, data, &prepared)?;
     println!(
         "preparing the MIDI files of {} as {model}'s training files were, into {}",
         data.display(),

@@ -98,14 +98,7 @@ fn parse_track_program(text: &str) -> Result<(String, u8), String> {
 
 pub fn run(args: PrepareArgs) -> anyhow::Result<ExitCode> {
     let (tokenizer, mut options) = match &args.like {
-        Some(model) => {
-            let (tokenizer, like) = finetune::tokenizer_and_options(model)?;
-            let options = match &like {
-                Some(like) => PrepareOptions::like(&args.dir, &args.out, like),
-                None => PrepareOptions::new(&args.dir, &args.out),
-            };
-            (tokenizer, options)
-        }
+        Some(model) => finetune::like(model, &args.dir, &args.out)?,
         None => (
             args.tokenizer.load()?,
             PrepareOptions::new(&args.dir, &args.out),

@@ -58,8 +58,9 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
     let mut fine_tuning = None;
     let mut config = if args.resume {
         let run = RunDir::open(&args.out)?;
-        if !data.join(META_FILE).is_file() && run.root().join("data").join(META_FILE).is_file() {
-            data = run.root().join("data");
+        let prepared = finetune::run_data(run.root());
+        if !data.join(META_FILE).is_file() && prepared.join(META_FILE).is_file() {
+            data = prepared;
         }
         run.load_config()?
     } else if let Some(model) = &args.init {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use midigpt_data::{clean, MetaOptions};
 use midigpt_midi::Score;
-use midigpt_store::StoreError;
+use midigpt_store::{SavedModel, StoreError};
 
 use crate::ComposeError;
 
@@ -30,6 +30,14 @@ impl PromptFit {
         Ok(PromptFit {
             options: Some(options),
         })
+    }
+
+    /// How `saved`'s training scores were relabelled (none recorded: as they were).
+    pub fn of(saved: &SavedModel) -> Result<PromptFit, ComposeError> {
+        match saved.prepare()? {
+            Some(text) => PromptFit::from_json(&text.text, &text.path),
+            None => Ok(PromptFit::default()),
+        }
     }
 
     /// The options, when the model has them.

@@ -73,7 +73,7 @@ pub use infill::{infill, InfillRequest};
 pub use key::{Key, AUTO_NOTES, KEY_PENALTY};
 pub use long_fill::WINDOW_BARS;
 pub use midigpt_generate::{Constraint, SamplingConfig};
-pub use package::{ModelPackage, BUILTIN_NAME};
+pub use package::{read_tokenizer, ModelPackage, BUILTIN_NAME};
 pub use prompt::Prompt;
 pub use ranges::{usual_range, GM_DRUMS};
 pub use splice::{bar_start, insert, splice};

@@ -12,7 +12,7 @@ use std::path::Path;
 use midigpt_model::{
     from_hf_config, load_safetensors_bytes, load_safetensors_files, Gpt, GptBackend, GptConfig,
 };
-use midigpt_store::{SavedModel, StoreError, Text, Weights, PROGRAMS_FILE};
+use midigpt_store::{SavedModel, StoreError, Weights, PROGRAMS_FILE};
 use midigpt_tokenize::{from_json, Tokenizer};
 
 use crate::{ComposeError, PromptFit};
@@ -53,7 +53,7 @@ impl<B: GptBackend> ModelPackage<B> {
 
     /// Reads the files of `saved` and builds its model onto `device`.
     pub fn from_saved(saved: SavedModel, device: &B::Device) -> Result<Self, ComposeError> {
-        let tokenizer = parse_tokenizer(&saved.tokenizer()?)?;
+        let tokenizer = read_tokenizer(&saved)?;
         let (config, tied) = model_config(&saved, tokenizer.as_ref())?;
         check_vocab(&config, tokenizer.as_ref(), &saved.origin())?;
         let model = match saved.weights()? {
@@ -62,10 +62,7 @@ impl<B: GptBackend> ModelPackage<B> {
             }
             Weights::Files(files) => load_safetensors_files::<B>(&config, &files, tied, device)?,
         };
-        let prompt_fit = match saved.prepare()? {
-            Some(text) => PromptFit::from_json(&text.text, &text.path)?,
-            None => PromptFit::default(),
-        };
+        let prompt_fit = PromptFit::of(&saved)?;
         let programs = match saved.programs()? {
             Some(text) => Some(serde_json::from_str(&text.text).map_err(|e| {
                 StoreError::not_a_model(&*text.path, format!("{PROGRAMS_FILE}: {e}"))
@@ -103,7 +100,9 @@ impl<B: GptBackend> ModelPackage<B> {
     }
 }
 
-fn parse_tokenizer(file: &Text) -> Result<Box<dyn Tokenizer>, ComposeError> {
+/// The tokenizer of `saved`, read without its weights (to prepare data as its model's was).
+pub fn read_tokenizer(saved: &SavedModel) -> Result<Box<dyn Tokenizer>, ComposeError> {
+    let file = saved.tokenizer()?;
     let json: serde_json::Value = serde_json::from_str(&file.text).map_err(|e| {
         ComposeError::Store(StoreError::Json {
             path: file.path.clone(),

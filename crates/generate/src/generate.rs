@@ -35,7 +35,7 @@ pub struct Marks {
     /// Drawing it ends the sequence.
     pub eos: Option<TokenId>,
     /// Where bars start (the bar line). Past the model's context, the window the model reads
-    /// restarts on one, so it reads whole bars, and moves on by about a bar at a time.
+    /// restarts on one, so it reads whole bars ([`window_start`]).
     pub bar: Option<TokenId>,
 }
 

@@ -117,8 +117,12 @@ fn tempo_changes(score: &Score) -> Option<TempoChanges> {
     if end == 0 || seconds <= 0.0 {
         return None;
     }
+    // In time order, as the tempo map reads them (stable: of changes at one tick, the last
+    // in the list holds).
+    let mut played: Vec<_> = score.tempos.iter().filter(|t| t.time < end).collect();
+    played.sort_by_key(|t| t.time);
     let mut tempos: Vec<(u32, f64)> = Vec::new();
-    for t in score.tempos.iter().filter(|t| t.time < end) {
+    for t in played {
         match tempos.last_mut() {
             Some(last) if last.0 == t.time => last.1 = t.qpm(),
             _ => tempos.push((t.time, t.qpm())),

@@ -17,7 +17,7 @@ use midigpt_midi::Score;
 use midigpt_model::Cpu;
 use midigpt_studio::{Studio, StudioConfig};
 use serde_json::{json, Value};
-use webdriver::session::{eval, screenshot, until, Browser};
+use webdriver::session::{eval, generate_one, screenshot, until, Browser};
 use webdriver::{decode_base64, WebDriver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,20 +423,7 @@ const SEEK_AND_SWITCH: &str = "
 /// warning, not as done.
 async fn a_budget_too_small_is_a_warning(client: &WebDriver) {
     eval(client, "document.getElementById('bars').value = 60; document.getElementById('candidates').value = 1; return true").await;
-    // The job is over when its candidate's tab is there (right after the click the page is
-    // still idle: the request is on its way).
-    let tabs = eval(
-        client,
-        "return document.querySelectorAll('#tabs .tab').length",
-    )
-    .await;
-    let more = tabs.as_u64().unwrap().max(1) + 1;
-    client.click(&client.find("#generate").await).await;
-    let done = format!(
-        "return document.body.dataset.job === 'idle' && \
-         document.querySelectorAll('#tabs .tab').length === {more}"
-    );
-    until(client, "the candidate", &done, 300).await;
+    generate_one(client).await;
     let warning = eval(
         client,
         "const w = document.querySelector('[data-warning]'); return w.hidden ? '' : w.textContent",

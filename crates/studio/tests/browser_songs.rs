@@ -12,7 +12,7 @@ use midigpt_midi::{Note, Score, TimeSignature, Track};
 use midigpt_model::Cpu;
 use midigpt_studio::{Studio, StudioConfig};
 use serde_json::{json, Value};
-use webdriver::session::{eval, screenshot, until, Browser};
+use webdriver::session::{eval, generate_one, screenshot, until, Browser};
 use webdriver::WebDriver;
 
 /// Serves `studio` (which must live as long: dropped, it stops) on a free port; returns its
@@ -117,18 +117,7 @@ async fn continue_after(client: &WebDriver, after: usize, bars: usize, instrumen
          document.getElementById('candidates').value = 1; return true"
     );
     eval(client, &form).await;
-    let tabs = eval(
-        client,
-        "return document.querySelectorAll('#tabs .tab').length",
-    )
-    .await;
-    let more = tabs.as_u64().unwrap().max(1) + 1;
-    client.click(&client.find("#generate").await).await;
-    let done = format!(
-        "return document.body.dataset.job === 'idle' && \
-         document.querySelectorAll('#tabs .tab').length === {more}"
-    );
-    until(client, "the candidate", &done, 300).await;
+    generate_one(client).await;
 }
 
 /// The shown candidate's bars, and the bars (0-based) in which its notes start.

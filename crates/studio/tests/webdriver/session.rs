@@ -116,6 +116,23 @@ pub async fn until(client: &WebDriver, what: &str, script: &str, seconds: u64) {
     }
 }
 
+/// Clicks Generate and waits until the job is over and its one candidate's tab is there
+/// (right after the click the page is still idle: the request is on its way).
+pub async fn generate_one(client: &WebDriver) {
+    let tabs = eval(
+        client,
+        "return document.querySelectorAll('#tabs .tab').length",
+    )
+    .await;
+    let more = tabs.as_u64().unwrap().max(1) + 1;
+    client.click(&client.find("#generate").await).await;
+    let done = format!(
+        "return document.body.dataset.job === 'idle' && \
+         document.querySelectorAll('#tabs .tab').length === {more}"
+    );
+    until(client, "the candidate", &done, 300).await;
+}
+
 /// Saves the page as `NAME.png` in `$MIDIGPT_STUDIO_SCREENSHOTS`, where that is set.
 pub async fn screenshot(client: &WebDriver, name: &str) {
     let Some(dir) = std::env::var_os("MIDIGPT_STUDIO_SCREENSHOTS") else {
